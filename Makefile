@@ -1,0 +1,40 @@
+# Every target builds its own virtual environment on first use (.venv), so a fresh clone needs
+# nothing but python3 >= 3.11 and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: serve validate test lint bench fmt clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## validate the graph, then serve it on http://127.0.0.1:8000/graphql
+serve: $(STAMP)
+	$(BIN)/clinic-kg validate
+	$(BIN)/clinic-kg serve
+
+## validate ontology/, shapes/ and kg/
+validate: $(STAMP)
+	$(BIN)/clinic-kg validate
+
+## run the test suite
+test: $(STAMP)
+	$(BIN)/pytest -n 2 -q
+
+## ruff (lint + format check) and mypy --strict
+lint: $(STAMP)
+	$(BIN)/ruff check server tests
+	$(BIN)/ruff format --check server tests
+	$(BIN)/mypy
+
+## benchmarks (not part of make test)
+bench: $(STAMP)
+	$(BIN)/python -m tests.benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,158 @@
+"""The project's own checks, beyond SHACL: types the ontology knows, evidence for every clinical
+relation, and quotes that really are verbatim in their source."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import OWL, PROV, RDF, SKOS
+from rdflib.term import Node
+
+from .diagnostics import Diagnostic, Severity
+from .loader import LoadResult
+from .locations import SourceMap
+from .namespaces import CKG, KG, curie
+
+_WS = re.compile(r"\s+")
+_KNOWN_EXTERNAL_TYPES = {SKOS.Concept, SKOS.ConceptScheme}
+
+
+def run_checks(loaded: LoadResult) -> list[Diagnostic]:
+    where: SourceMap | None = None
+    found: list[Diagnostic] = []
+    for check in (_types, _evidence, _orphan_assertions, _quotes, _base):
+        for subject, prop, value, code, message, hint in check(loaded):
+            where = where or SourceMap(loaded)
+            loc = where.locate(subject, prop)
+            found.append(
+                Diagnostic(
+                    path=loc.path or "kg/",
+                    line=loc.line,
+                    severity=Severity.WARNING if code == "KG-BASE" else Severity.ERROR,
+                    code=code,
+                    message=message,
+                    subject=curie(str(loc.subject)),
+                    label=where.label(loc.subject, loaded.data),
+                    property=curie(str(prop)) if prop is not None else "",
+                    value=curie(str(value)) if isinstance(value, URIRef) else "",
+                    hint=hint,
+                )
+            )
+    return found
+
+
+Finding = tuple[Node, Node | None, Node | None, str, str, str]
+
+
+def _types(loaded: LoadResult) -> Iterator[Finding]:
+    data, ontology = loaded.data, loaded.ontology
+    classes = set(ontology.subjects(RDF.type, OWL.Class)) | _KNOWN_EXTERNAL_TYPES
+    shown = sorted(curie(str(c)) for c in classes)
+    for subject in set(data.subjects()):
+        types = set(data.objects(subject, RDF.type))
+        if not types and not _described_elsewhere(subject, data):
+            yield (
+                subject, None, None, "KG-UNTYPED",
+                "has no type, so no shape checks it",
+                "add `a ckg:…` (ckg:Condition, ckg:Symptom, …), or fix the subject's spelling",
+            )
+        for t in sorted(types - classes):
+            close = difflib.get_close_matches(curie(str(t)), shown, n=1, cutoff=0.6)
+            yield (
+                subject, RDF.type, t, "KG-UNKNOWN-CLASS",
+                f"type {curie(str(t))} is not a class of the ontology",
+                f"did you mean {close[0]}?" if close else "classes are declared in ontology/",
+            )
+
+
+def _described_elsewhere(subject: Node, data: Graph) -> bool:
+    # A subject that only carries extra links (e.g. codes in kg/mappings/) is typed in its own file.
+    return (subject, RDF.type, None) in data
+
+
+def _evidenced_predicates(ontology: Graph) -> set[Node]:
+    return {p for p in ontology.subjects(CKG.requiresEvidence, Literal(True))}
+
+
+def _evidence(loaded: LoadResult) -> Iterator[Finding]:
+    data = loaded.data
+    backed = {
+        (data.value(a, RDF.subject), data.value(a, RDF.predicate), data.value(a, RDF.object))
+        for a in data.subjects(RDF.type, CKG.Assertion)
+    }
+    for predicate in sorted(_evidenced_predicates(loaded.ontology)):
+        for s, o in data.subject_objects(predicate):
+            if (s, predicate, o) not in backed:
+                yield (
+                    s, predicate, o, "KG-NO-EVIDENCE",
+                    f"no assertion gives the source and quote for {curie(str(predicate))} "
+                    f"{curie(str(o))}",
+                    "add a ckg:Assertion with rdf:subject, rdf:predicate, rdf:object, "
+                    "ckg:quote and prov:wasDerivedFrom (see kg/conditions/ for examples)",
+                )
+
+
+def _orphan_assertions(loaded: LoadResult) -> Iterator[Finding]:
+    data = loaded.data
+    for a in data.subjects(RDF.type, CKG.Assertion):
+        s, p, o = data.value(a, RDF.subject), data.value(a, RDF.predicate), data.value(a, RDF.object)
+        if s is None or p is None or o is None:
+            continue  # SHACL reports the missing part
+        if (s, p, o) not in data:
+            yield (
+                a, RDF.subject, None, "KG-ORPHAN-ASSERTION",
+                f"is evidence for {curie(str(s))} {curie(str(p))} {curie(str(o))}, "
+                "which is not in the graph",
+                "add that triple to the subject's description, or remove the assertion",
+            )
+
+
+def _normalize(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def _quotes(loaded: LoadResult) -> Iterator[Finding]:
+    data = loaded.data
+    kg_root = loaded.root / "kg"
+    copies: dict[Node, str | None] = {}
+    for source, path in data.subject_objects(CKG.localCopy):
+        copy = Path(kg_root, str(path))
+        try:
+            copies[source] = _normalize(copy.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            copies[source] = None
+            yield (
+                source, CKG.localCopy, None, "KG-SOURCE-COPY",
+                f"the local copy kg/{path} cannot be read as UTF-8 text",
+                "check the path (relative to kg/) and the file's encoding",
+            )
+    for subject, quote in data.subject_objects(CKG.quote):
+        text = _normalize(str(quote))
+        if not text:
+            continue  # SHACL (shp:quote-text) reports blank quotes
+        for source in data.objects(subject, PROV.wasDerivedFrom):
+            page = copies.get(source)
+            if page is not None and text not in page:
+                yield (
+                    subject, CKG.quote, None, "KG-QUOTE-NOT-VERBATIM",
+                    f"the quote is not found verbatim in {curie(str(source))}",
+                    "copy the sentence exactly from the source, typos included "
+                    "(spacing may differ); fix typos in labels, never in quotes",
+                )
+
+
+def _base(loaded: LoadResult) -> Iterator[Finding]:
+    for f in loaded.files:
+        if f.kind != "kg":
+            continue
+        for subject in {s for s, _, _ in f.triples if isinstance(s, URIRef)}:
+            if not str(subject).startswith(str(KG)):
+                yield (
+                    subject, None, None, "KG-BASE",
+                    f"IRI is outside the graph's base {KG}",
+                    "name entities kg:<slug> so their ids stay stable and resolvable",
+                )

@@ -1,0 +1,243 @@
+"""Load Turtle files strictly, one file at a time, remembering where each subject is described.
+
+Each file is parsed on its own (its prefixes, its blank nodes) by Oxigraph's W3C-conformant parser,
+which rejects what rdflib lets through (spaces in IRIs, for one). The triples are then handed to
+rdflib, which pyshacl and the rest of the core use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Identifier, Node
+
+from .diagnostics import Diagnostic, Severity
+from .namespaces import PREFIXES
+from .settings import Settings
+from .turtle_scan import Comment, scan
+
+FOLDERS = ("ontology", "shapes", "kg")
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_OX_ERROR = re.compile(r"^Parser error[^:]*:\s*")
+_UNDECLARED = re.compile(r"The prefix (\S*): has not been declared")
+
+Triple = tuple[Node, Node, Node]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One Turtle file as loaded: its kind, content hash, triples and where its subjects start."""
+
+    path: str
+    kind: str
+    sha256: str
+    triples: tuple[Triple, ...]
+    subject_lines: Mapping[str, int]
+    prefixes: tuple[tuple[str, str], ...]
+    comments: tuple[Comment, ...]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Every file that parsed, the diagnostics of those that did not, and the merged graphs."""
+
+    root: Path
+    files: tuple[SourceFile, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    version: str
+    graphs: dict[str, Graph] = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    @property
+    def data(self) -> Graph:
+        return self.graphs["kg"]
+
+    @property
+    def ontology(self) -> Graph:
+        return self.graphs["ontology"]
+
+    @property
+    def shapes(self) -> Graph:
+        return self.graphs["shapes"]
+
+    def paths(self) -> tuple[str, ...]:
+        return tuple(f.path for f in self.files)
+
+
+def discover(root: Path, paths: Iterable[Path] = ()) -> list[Path]:
+    """The project's ontology/, shapes/ and kg/ Turtle files, plus any extra files or folders."""
+    found: dict[Path, None] = {}
+    for folder in [root / name for name in FOLDERS] + list(paths):
+        if folder.is_dir():
+            for p in sorted(folder.rglob("*.ttl")):
+                found[p.resolve()] = None
+        else:
+            found[folder.resolve()] = None
+    return list(found)
+
+
+def kind_of(path: Path, root: Path) -> str:
+    try:
+        first = path.resolve().relative_to(root.resolve()).parts[0]
+    except (ValueError, IndexError):
+        return "kg"
+    return first if first in FOLDERS else "kg"
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load(root: Path, paths: Iterable[Path] = (), settings: Settings | None = None) -> LoadResult:
+    """Parse every file; a file that fails is reported and left out, the others still load."""
+    settings = settings or Settings()
+    root = root.resolve()
+    files: list[SourceFile] = []
+    diagnostics: list[Diagnostic] = []
+    digest = hashlib.sha256()
+    for index, path in enumerate(discover(root, paths)):
+        shown = display_path(path, root)
+        loaded = load_file(path, shown, kind_of(path, root), settings, index)
+        if isinstance(loaded, Diagnostic):
+            diagnostics.append(loaded)
+            digest.update(f"{shown}\0<invalid>\0".encode())
+            continue
+        files.append(loaded)
+        digest.update(f"{shown}\0{loaded.sha256}\0".encode())
+    graphs = {name: Graph(bind_namespaces="none") for name in FOLDERS}
+    for graph in graphs.values():
+        for prefix, ns in PREFIXES.items():
+            graph.bind(prefix, ns)
+    for f in files:
+        add = graphs[f.kind].add
+        for triple in f.triples:
+            add(triple)
+    return LoadResult(root, tuple(files), tuple(diagnostics), digest.hexdigest()[:16], graphs)
+
+
+def load_file(
+    path: Path, shown: str, kind: str, settings: Settings, index: int = 0
+) -> SourceFile | Diagnostic:
+    """One file, strictly: size, encoding, limits, then Oxigraph's parser."""
+    try:
+        size = path.stat().st_size
+        if size > settings.max_file_bytes:
+            return _error(
+                shown, 0, "KG-FILE-SIZE",
+                f"file is {size:,} bytes, more than the {settings.max_file_bytes:,} allowed",
+                "split the file by topic, or raise CLINIC_KG_MAX_FILE_BYTES",
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return _error(shown, 0, "KG-NO-FILE", "no such file", "check the path")
+    except IsADirectoryError:
+        return _error(shown, 0, "KG-NO-FILE", "is a directory, not a Turtle file", "")
+    except OSError as exc:
+        return _error(shown, 0, "KG-NO-FILE", f"cannot be read: {exc.strerror}", "")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return _error(
+            shown, line, "KG-ENCODING",
+            f"is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            "save the file as UTF-8 (in most editors: Save with encoding → UTF-8)",
+        )
+    scanned = scan(
+        text,
+        base_iri=path.resolve().as_uri(),
+        max_literal=settings.max_literal_bytes,
+        max_depth=settings.max_nesting_depth,
+    )
+    if scanned.problems:
+        p = scanned.problems[0]
+        return _error(shown, p.line, p.code, p.message, p.hint)
+    try:
+        triples = tuple(_to_rdflib(ox.parse(raw, format=ox.RdfFormat.TURTLE,
+                                            base_iri=path.resolve().as_uri()), index))
+    except SyntaxError as exc:
+        return _syntax_error(shown, exc)
+    if not triples:
+        return _error(
+            shown, 1, "KG-EMPTY", "file holds no triples",
+            "delete the file, or add the statements it was meant to hold",
+        )
+    return SourceFile(
+        path=shown,
+        kind=kind,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        triples=triples,
+        subject_lines=scanned.first_line_of(),
+        prefixes=scanned.prefixes,
+        comments=scanned.comments,
+    )
+
+
+def _to_rdflib(quads: Iterator[ox.Triple | ox.Quad], index: int) -> Iterator[Triple]:
+    cache: dict[object, Identifier] = {}
+
+    def term(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> Identifier:
+        hit = cache.get(t)
+        if hit is not None:
+            return hit
+        made: Identifier
+        if isinstance(t, ox.NamedNode):
+            made = URIRef(t.value)
+        elif isinstance(t, ox.BlankNode):
+            made = BNode(f"f{index}b{t.value}")
+        else:
+            dt = t.datatype.value
+            if t.language:
+                made = Literal(t.value, lang=t.language)
+            elif dt == _XSD_STRING:
+                made = Literal(t.value)
+            else:
+                made = Literal(t.value, datatype=URIRef(dt))
+        cache[t] = made
+        return made
+
+    for q in quads:
+        yield term(q.subject), term(q.predicate), term(q.object)
+
+
+def _syntax_error(shown: str, exc: SyntaxError) -> Diagnostic:
+    text = str(exc)
+    message = _OX_ERROR.sub("", text)
+    message = re.sub(r"\s*\(line \d+\)$", "", message)
+    line = exc.lineno or 0
+    undeclared = _UNDECLARED.search(message)
+    if undeclared:
+        prefix = undeclared.group(1)
+        known = PREFIXES.get(prefix)
+        hint = (
+            f"add `@prefix {prefix}: <{known}> .` at the top of the file"
+            if known
+            else f"declare it at the top of the file (`@prefix {prefix}: <...> .`) or fix its spelling"
+        )
+        return _error(shown, line, "KG-PREFIX", f"prefix {prefix}: is used but never declared", hint)
+    if "IRI" in message:
+        return _error(
+            shown, line, "KG-IRI", message if message.startswith("Invalid IRI") else f"invalid IRI: {message}",
+            'IRIs may not contain spaces or <>"{}|^`\\ — percent-encode them or use a prefixed name',
+        )
+    return _error(
+        shown, line, "KG-PARSE", f"Turtle syntax error: {message}",
+        "each statement ends with ' .', pairs are separated by ';', objects by ','",
+    )
+
+
+def _error(path: str, line: int, code: str, message: str, hint: str) -> Diagnostic:
+    return Diagnostic(path, line, Severity.ERROR, code, message, hint=hint)

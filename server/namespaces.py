@@ -1,0 +1,48 @@
+"""The project's namespaces and the prefixes used when printing IRIs."""
+
+from __future__ import annotations
+
+from rdflib import Namespace
+from rdflib.namespace import OWL, PROV, RDF, RDFS, SH, SKOS, XSD
+
+CKG = Namespace("https://clinic-kg.example/ontology#")
+KG = Namespace("https://clinic-kg.example/id/")
+SHP = Namespace("https://clinic-kg.example/shapes#")
+SCHEMA = Namespace("https://schema.org/")
+MEASURE = Namespace("https://clinic-kg.example/ontology/measure/")
+UNIT = Namespace("https://clinic-kg.example/ontology/unit/")
+QUALIFIER = Namespace("https://clinic-kg.example/ontology/qualifier/")
+CATEGORY = Namespace("https://clinic-kg.example/ontology/treatment-category/")
+ROLE = Namespace("https://clinic-kg.example/ontology/cause-role/")
+DCTERMS = Namespace("http://purl.org/dc/terms/")
+
+PREFIXES: dict[str, str] = {
+    "category": str(CATEGORY),
+    "ckg": str(CKG),
+    "dcterms": str(DCTERMS),
+    "kg": str(KG),
+    "measure": str(MEASURE),
+    "owl": str(OWL),
+    "prov": str(PROV),
+    "qualifier": str(QUALIFIER),
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "role": str(ROLE),
+    "schema": str(SCHEMA),
+    "sh": str(SH),
+    "shp": str(SHP),
+    "skos": str(SKOS),
+    "unit": str(UNIT),
+    "xsd": str(XSD),
+}
+
+# Longest namespace first, so `ckg:` wins over a shorter namespace that prefixes it.
+_BY_LENGTH = sorted(PREFIXES.items(), key=lambda kv: -len(kv[1]))
+
+
+def curie(iri: str) -> str:
+    """`https://clinic-kg.example/id/x` -> `kg:x`; IRIs outside known namespaces stay `<...>`."""
+    for prefix, ns in _BY_LENGTH:
+        if iri.startswith(ns) and len(iri) > len(ns):
+            return f"{prefix}:{iri[len(ns):]}"
+    return f"<{iri}>"

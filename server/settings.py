@@ -1,0 +1,109 @@
+"""Every limit and switch of clinic-kg, in one table, each readable from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Any
+
+ENV_PREFIX = "CLINIC_KG_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table: its name, default and what it is for."""
+
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("base_iri", "https://clinic-kg.example/", "Base under which every entity IRI lives; ids are IRIs relative to `<base>id/`."),
+    Setting("host", "127.0.0.1", "Address `clinic-kg serve` listens on (loopback by default)."),
+    Setting("port", 8000, "Port `clinic-kg serve` listens on."),
+    Setting("max_file_bytes", 64 * 1024 * 1024, "Largest Turtle file accepted, in bytes."),
+    Setting("max_literal_bytes", 1024 * 1024, "Largest single literal (string) accepted in a Turtle file, in bytes."),
+    Setting("max_nesting_depth", 32, "Deepest nesting of blank nodes `[ ]` and collections `( )` accepted in a Turtle file."),
+    Setting("max_query_depth", 12, "Deepest GraphQL selection accepted."),
+    Setting("max_aliases", 30, "Most aliases accepted in one GraphQL query."),
+    Setting("max_tokens", 2000, "Most lexical tokens accepted in one GraphQL query."),
+    Setting("max_body_bytes", 64 * 1024, "Largest HTTP request body accepted, in bytes."),
+    Setting("max_page_size", 100, "Largest `first` accepted on a GraphQL connection."),
+    Setting("default_page_size", 20, "Page size of a GraphQL connection when `first` is not given."),
+    Setting("allow_batching", False, "Accept a JSON array of GraphQL operations in one request."),
+    Setting("introspection", True, "Answer GraphQL introspection queries (turn off in production)."),
+    Setting("graphiql", True, "Serve the GraphiQL explorer to browsers at /graphql."),
+    Setting("watch", False, "Reload the graph when files under ontology/, shapes/ or kg/ change."),
+    Setting("response_cache_size", 1024, "Responses kept per dataset version for repeated identical GET/POST queries (0 turns it off)."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective settings: defaults, overridden by CLINIC_KG_* environment variables."""
+
+    base_iri: str = "https://clinic-kg.example/"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_file_bytes: int = 64 * 1024 * 1024
+    max_literal_bytes: int = 1024 * 1024
+    max_nesting_depth: int = 32
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    max_body_bytes: int = 64 * 1024
+    max_page_size: int = 100
+    default_page_size: int = 20
+    allow_batching: bool = False
+    introspection: bool = True
+    graphiql: bool = True
+    watch: bool = False
+    response_cache_size: int = 1024
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then CLINIC_KG_<NAME> variables, then explicit overrides (from the CLI)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.env)
+            if raw is not None:
+                values[setting.name] = _coerce(setting, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+class SettingError(ValueError):
+    """A setting's value from the environment could not be read."""
+
+
+def _coerce(setting: Setting, raw: str) -> Any:
+    kind = type(setting.default)
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise SettingError(f"{setting.env}={raw!r}: expected true or false")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingError(f"{setting.env}={raw!r}: expected a whole number") from None
+    return raw
+
+
+def _check_table() -> None:
+    declared = {f.name: f.default for f in fields(Settings)}
+    table = {s.name: s.default for s in SETTINGS}
+    if declared != table:  # pragma: no cover - a programming error caught at import
+        raise RuntimeError(f"settings table and Settings disagree: {declared ^ table.keys()}")
+
+
+_check_table()

@@ -1,0 +1,74 @@
+"""Validate the project: strict parsing, then SHACL (pyshacl), then the project's own checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checks import run_checks
+from .diagnostics import Diagnostic, Report, Severity
+from .loader import LoadResult, load
+from .settings import Settings
+from .shacl import run_shacl
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What was loaded and what validating it found."""
+
+    load: LoadResult
+    report: Report
+
+    @property
+    def conforms(self) -> bool:
+        return self.report.conforms
+
+
+def validate_project(
+    root: Path, paths: Iterable[Path] = (), settings: Settings | None = None
+) -> Outcome:
+    """Load ontology/, shapes/, kg/ under root (plus extra paths) and validate them.
+
+    When paths are given, only diagnostics about those files are reported; the rest of the project
+    is loaded as context so references into it resolve.
+    """
+    settings = settings or Settings()
+    extra = [Path(p) for p in paths]
+    loaded = load(root, extra, settings)
+    diagnostics: list[Diagnostic] = list(loaded.diagnostics)
+    # SHACL over a graph with a broken file left out would report its absence as dangling links
+    # elsewhere; the parse errors already say what is wrong, so stop there.
+    if loaded.ok:
+        diagnostics.extend(run_shacl(loaded))
+        diagnostics.extend(run_checks(loaded))
+    if extra:
+        wanted = {loaded_path for loaded_path in _shown(loaded, extra)}
+        diagnostics = [d for d in diagnostics if d.path in wanted]
+    triples = len(loaded.data) + len(loaded.ontology) + len(loaded.shapes)
+    report = Report(
+        diagnostics=tuple(sorted(set(diagnostics), key=_order)),
+        files=tuple(sorted({*loaded.paths(), *(d.path for d in loaded.diagnostics)})),
+        triples=triples,
+    )
+    return Outcome(loaded, report)
+
+
+def _shown(loaded: LoadResult, extra: list[Path]) -> set[str]:
+    from .loader import discover, display_path
+
+    shown: set[str] = set()
+    for path in discover(loaded.root, extra):
+        if any(_within(path, p) for p in extra):
+            shown.add(display_path(path, loaded.root))
+    return shown
+
+
+def _within(path: Path, given: Path) -> bool:
+    given = given.resolve()
+    return path == given or given in path.parents
+
+
+def _order(d: Diagnostic) -> tuple[str, int, int, str, str, str]:
+    rank = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}[d.severity]
+    return (d.path, d.line, rank, d.code, d.subject, d.property)
