@@ -56,14 +56,20 @@ def _types(loaded: LoadResult) -> Iterator[Finding]:
         types = set(data.objects(subject, RDF.type))
         if not types and not _described_elsewhere(subject, data):
             yield (
-                subject, None, None, "KG-UNTYPED",
+                subject,
+                None,
+                None,
+                "KG-UNTYPED",
                 "has no type, so no shape checks it",
                 "add `a ckg:…` (ckg:Condition, ckg:Symptom, …), or fix the subject's spelling",
             )
-        for t in sorted(types - classes):
+        for t in sorted(types - classes, key=str):
             close = difflib.get_close_matches(curie(str(t)), shown, n=1, cutoff=0.6)
             yield (
-                subject, RDF.type, t, "KG-UNKNOWN-CLASS",
+                subject,
+                RDF.type,
+                t,
+                "KG-UNKNOWN-CLASS",
                 f"type {curie(str(t))} is not a class of the ontology",
                 f"did you mean {close[0]}?" if close else "classes are declared in ontology/",
             )
@@ -75,7 +81,7 @@ def _described_elsewhere(subject: Node, data: Graph) -> bool:
 
 
 def _evidenced_predicates(ontology: Graph) -> set[Node]:
-    return {p for p in ontology.subjects(CKG.requiresEvidence, Literal(True))}
+    return set(ontology.subjects(CKG.requiresEvidence, Literal(True)))
 
 
 def _evidence(loaded: LoadResult) -> Iterator[Finding]:
@@ -84,11 +90,14 @@ def _evidence(loaded: LoadResult) -> Iterator[Finding]:
         (data.value(a, RDF.subject), data.value(a, RDF.predicate), data.value(a, RDF.object))
         for a in data.subjects(RDF.type, CKG.Assertion)
     }
-    for predicate in sorted(_evidenced_predicates(loaded.ontology)):
+    for predicate in sorted(_evidenced_predicates(loaded.ontology), key=str):
         for s, o in data.subject_objects(predicate):
             if (s, predicate, o) not in backed:
                 yield (
-                    s, predicate, o, "KG-NO-EVIDENCE",
+                    s,
+                    predicate,
+                    o,
+                    "KG-NO-EVIDENCE",
                     f"no assertion gives the source and quote for {curie(str(predicate))} "
                     f"{curie(str(o))}",
                     "add a ckg:Assertion with rdf:subject, rdf:predicate, rdf:object, "
@@ -99,12 +108,19 @@ def _evidence(loaded: LoadResult) -> Iterator[Finding]:
 def _orphan_assertions(loaded: LoadResult) -> Iterator[Finding]:
     data = loaded.data
     for a in data.subjects(RDF.type, CKG.Assertion):
-        s, p, o = data.value(a, RDF.subject), data.value(a, RDF.predicate), data.value(a, RDF.object)
+        s, p, o = (
+            data.value(a, RDF.subject),
+            data.value(a, RDF.predicate),
+            data.value(a, RDF.object),
+        )
         if s is None or p is None or o is None:
             continue  # SHACL reports the missing part
         if (s, p, o) not in data:
             yield (
-                a, RDF.subject, None, "KG-ORPHAN-ASSERTION",
+                a,
+                RDF.subject,
+                None,
+                "KG-ORPHAN-ASSERTION",
                 f"is evidence for {curie(str(s))} {curie(str(p))} {curie(str(o))}, "
                 "which is not in the graph",
                 "add that triple to the subject's description, or remove the assertion",
@@ -126,7 +142,10 @@ def _quotes(loaded: LoadResult) -> Iterator[Finding]:
         except (OSError, UnicodeDecodeError):
             copies[source] = None
             yield (
-                source, CKG.localCopy, None, "KG-SOURCE-COPY",
+                source,
+                CKG.localCopy,
+                None,
+                "KG-SOURCE-COPY",
                 f"the local copy kg/{path} cannot be read as UTF-8 text",
                 "check the path (relative to kg/) and the file's encoding",
             )
@@ -138,7 +157,10 @@ def _quotes(loaded: LoadResult) -> Iterator[Finding]:
             page = copies.get(source)
             if page is not None and text not in page:
                 yield (
-                    subject, CKG.quote, None, "KG-QUOTE-NOT-VERBATIM",
+                    subject,
+                    CKG.quote,
+                    None,
+                    "KG-QUOTE-NOT-VERBATIM",
                     f"the quote is not found verbatim in {curie(str(source))}",
                     "copy the sentence exactly from the source, typos included "
                     "(spacing may differ); fix typos in labels, never in quotes",
@@ -152,7 +174,10 @@ def _base(loaded: LoadResult) -> Iterator[Finding]:
         for subject in {s for s, _, _ in f.triples if isinstance(s, URIRef)}:
             if not str(subject).startswith(str(KG)):
                 yield (
-                    subject, None, None, "KG-BASE",
+                    subject,
+                    None,
+                    None,
+                    "KG-BASE",
                     f"IRI is outside the graph's base {KG}",
                     "name entities kg:<slug> so their ids stay stable and resolvable",
                 )

@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from .commands.diff import diff
-from .commands.export import export
-from .commands.fmt import fmt
-from .commands.serve import serve
-from .commands.validate import validate
+from .settings import SettingError
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
+# Commands are imported only when run, so `validate` never pays for the web stack's imports.
+COMMANDS: dict[str, str] = {
+    "validate": "server.commands.validate:validate",
+    "fmt": "server.commands.fmt:fmt",
+    "diff": "server.commands.diff:diff",
+    "serve": "server.commands.serve:serve",
+    "export": "server.commands.export:export",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="clinic-kg")
 def cli() -> None:
     """Validate, format, diff, export and serve the clinic knowledge graph."""
-
-
-for command in (validate, fmt, diff, serve, export):
-    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,6 +50,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_USAGE)
     except click.UsageError as exc:
         exc.show()
+        sys.exit(EXIT_USAGE)
+    except SettingError as exc:
+        click.echo(f"clinic-kg: bad setting: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         exc.show()

@@ -136,7 +136,9 @@ def load_file(
         size = path.stat().st_size
         if size > settings.max_file_bytes:
             return _error(
-                shown, 0, "KG-FILE-SIZE",
+                shown,
+                0,
+                "KG-FILE-SIZE",
                 f"file is {size:,} bytes, more than the {settings.max_file_bytes:,} allowed",
                 "split the file by topic, or raise CLINIC_KG_MAX_FILE_BYTES",
             )
@@ -152,7 +154,9 @@ def load_file(
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return _error(
-            shown, line, "KG-ENCODING",
+            shown,
+            line,
+            "KG-ENCODING",
             f"is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
             "save the file as UTF-8 (in most editors: Save with encoding → UTF-8)",
         )
@@ -166,13 +170,19 @@ def load_file(
         p = scanned.problems[0]
         return _error(shown, p.line, p.code, p.message, p.hint)
     try:
-        triples = tuple(_to_rdflib(ox.parse(raw, format=ox.RdfFormat.TURTLE,
-                                            base_iri=path.resolve().as_uri()), index))
+        triples = tuple(
+            _to_rdflib(
+                ox.parse(raw, format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri()), index
+            )
+        )
     except SyntaxError as exc:
         return _syntax_error(shown, exc)
     if not triples:
         return _error(
-            shown, 1, "KG-EMPTY", "file holds no triples",
+            shown,
+            1,
+            "KG-EMPTY",
+            "file holds no triples",
             "delete the file, or add the statements it was meant to hold",
         )
     return SourceFile(
@@ -189,7 +199,7 @@ def load_file(
 def _to_rdflib(quads: Iterator[ox.Triple | ox.Quad], index: int) -> Iterator[Triple]:
     cache: dict[object, Identifier] = {}
 
-    def term(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> Identifier:
+    def term(t: object) -> Identifier:
         hit = cache.get(t)
         if hit is not None:
             return hit
@@ -198,7 +208,7 @@ def _to_rdflib(quads: Iterator[ox.Triple | ox.Quad], index: int) -> Iterator[Tri
             made = URIRef(t.value)
         elif isinstance(t, ox.BlankNode):
             made = BNode(f"f{index}b{t.value}")
-        else:
+        elif isinstance(t, ox.Literal):
             dt = t.datatype.value
             if t.language:
                 made = Literal(t.value, lang=t.language)
@@ -206,6 +216,8 @@ def _to_rdflib(quads: Iterator[ox.Triple | ox.Quad], index: int) -> Iterator[Tri
                 made = Literal(t.value)
             else:
                 made = Literal(t.value, datatype=URIRef(dt))
+        else:  # RDF-star quoted triples are not Turtle 1.1; the parser never yields them here
+            raise TypeError(f"unsupported term {t!r}")
         cache[t] = made
         return made
 
@@ -225,16 +237,26 @@ def _syntax_error(shown: str, exc: SyntaxError) -> Diagnostic:
         hint = (
             f"add `@prefix {prefix}: <{known}> .` at the top of the file"
             if known
-            else f"declare it at the top of the file (`@prefix {prefix}: <...> .`) or fix its spelling"
+            else f"declare it at the top of the file (`@prefix {prefix}: <...> .`) "
+            "or fix its spelling"
         )
-        return _error(shown, line, "KG-PREFIX", f"prefix {prefix}: is used but never declared", hint)
+        return _error(
+            shown, line, "KG-PREFIX", f"prefix {prefix}: is used but never declared", hint
+        )
     if "IRI" in message:
         return _error(
-            shown, line, "KG-IRI", message if message.startswith("Invalid IRI") else f"invalid IRI: {message}",
-            'IRIs may not contain spaces or <>"{}|^`\\ — percent-encode them or use a prefixed name',
+            shown,
+            line,
+            "KG-IRI",
+            message if message.startswith("Invalid IRI") else f"invalid IRI: {message}",
+            'IRIs may not contain spaces or <>"{}|^`\\ — percent-encode them '
+            "or use a prefixed name",
         )
     return _error(
-        shown, line, "KG-PARSE", f"Turtle syntax error: {message}",
+        shown,
+        line,
+        "KG-PARSE",
+        f"Turtle syntax error: {message}",
         "each statement ends with ' .', pairs are separated by ';', objects by ','",
     )
 

@@ -44,5 +44,5 @@ def curie(iri: str) -> str:
     """`https://clinic-kg.example/id/x` -> `kg:x`; IRIs outside known namespaces stay `<...>`."""
     for prefix, ns in _BY_LENGTH:
         if iri.startswith(ns) and len(iri) > len(ns):
-            return f"{prefix}:{iri[len(ns):]}"
+            return f"{prefix}:{iri[len(ns) :]}"
     return f"<{iri}>"

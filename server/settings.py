@@ -23,23 +23,44 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("base_iri", "https://clinic-kg.example/", "Base under which every entity IRI lives; ids are IRIs relative to `<base>id/`."),
+    Setting(
+        "base_iri",
+        "https://clinic-kg.example/",
+        "Base under which every entity IRI lives; ids are IRIs relative to `<base>id/`.",
+    ),
     Setting("host", "127.0.0.1", "Address `clinic-kg serve` listens on (loopback by default)."),
     Setting("port", 8000, "Port `clinic-kg serve` listens on."),
     Setting("max_file_bytes", 64 * 1024 * 1024, "Largest Turtle file accepted, in bytes."),
-    Setting("max_literal_bytes", 1024 * 1024, "Largest single literal (string) accepted in a Turtle file, in bytes."),
-    Setting("max_nesting_depth", 32, "Deepest nesting of blank nodes `[ ]` and collections `( )` accepted in a Turtle file."),
+    Setting(
+        "max_literal_bytes",
+        1024 * 1024,
+        "Largest single literal (string) accepted in a Turtle file, in bytes.",
+    ),
+    Setting(
+        "max_nesting_depth",
+        32,
+        "Deepest nesting of blank nodes `[ ]` and collections `( )` accepted in a Turtle file.",
+    ),
     Setting("max_query_depth", 12, "Deepest GraphQL selection accepted."),
     Setting("max_aliases", 30, "Most aliases accepted in one GraphQL query."),
     Setting("max_tokens", 2000, "Most lexical tokens accepted in one GraphQL query."),
     Setting("max_body_bytes", 64 * 1024, "Largest HTTP request body accepted, in bytes."),
     Setting("max_page_size", 100, "Largest `first` accepted on a GraphQL connection."),
-    Setting("default_page_size", 20, "Page size of a GraphQL connection when `first` is not given."),
+    Setting(
+        "default_page_size", 20, "Page size of a GraphQL connection when `first` is not given."
+    ),
     Setting("allow_batching", False, "Accept a JSON array of GraphQL operations in one request."),
-    Setting("introspection", True, "Answer GraphQL introspection queries (turn off in production)."),
+    Setting(
+        "introspection", True, "Answer GraphQL introspection queries (turn off in production)."
+    ),
     Setting("graphiql", True, "Serve the GraphiQL explorer to browsers at /graphql."),
     Setting("watch", False, "Reload the graph when files under ontology/, shapes/ or kg/ change."),
-    Setting("response_cache_size", 1024, "Responses kept per dataset version for repeated identical GET/POST queries (0 turns it off)."),
+    Setting(
+        "response_cache_size",
+        1024,
+        "Responses kept per dataset version for repeated identical GET/POST queries "
+        "(0 turns it off).",
+    ),
 )
 
 

@@ -88,7 +88,7 @@ def _diagnostics(results: Graph, loaded: LoadResult, data: Graph) -> Iterator[Di
         value = results.value(row, SH.value)
         source_shape = results.value(row, SH.sourceShape)
         component = results.value(row, SH.sourceConstraintComponent)
-        severity = _SEVERITY.get(results.value(row, SH.resultSeverity), Severity.ERROR)  # type: ignore[arg-type]
+        severity = _SEVERITY.get(_iri(results.value(row, SH.resultSeverity)), Severity.ERROR)
         message = _message(results, row)
         if focus is None:
             continue
@@ -108,6 +108,10 @@ def _diagnostics(results: Graph, loaded: LoadResult, data: Graph) -> Iterator[Di
             value=_show(value) if value is not None and value != loc.subject else "",
             hint=_hint(code, data, shapes, node_shape, path, value),
         )
+
+
+def _iri(node: Node | None) -> URIRef:
+    return node if isinstance(node, URIRef) else URIRef("")
 
 
 def _message(results: Graph, row: Node) -> str:
@@ -132,13 +136,15 @@ def _node_shape(shapes: Graph, source: Node | None, data: Graph, focus: Node) ->
     if len(parents) <= 1:
         return parents[0] if parents else source
     types = set(data.objects(focus, RDF.type))
-    for parent in sorted(parents):
+    for parent in sorted(parents, key=str):
         if types & set(shapes.objects(parent, SH.targetClass)):
             return parent
-    return sorted(parents)[0]
+    return sorted(parents, key=str)[0]
 
 
-def _code(shapes: Graph, source: Node | None, node_shape: Node | None, component: Node | None) -> str:
+def _code(
+    shapes: Graph, source: Node | None, node_shape: Node | None, component: Node | None
+) -> str:
     for shape in (source, node_shape):
         if shape is not None:
             override = shapes.value(shape, _CODE)
@@ -170,7 +176,9 @@ def _hint(
             return f"did you mean {close[0]}?"
         return "allowed here: " + ", ".join(allowed)
     if code == "KG-CLASS" and isinstance(value, URIRef) and (value, None, None) not in data:
-        described = sorted({curie(str(s)) for s in data.subjects(RDF.type) if isinstance(s, URIRef)})
+        described = sorted(
+            {curie(str(s)) for s in data.subjects(RDF.type) if isinstance(s, URIRef)}
+        )
         close = difflib.get_close_matches(curie(str(value)), described, n=1, cutoff=0.6)
         guess = f"; did you mean {close[0]}?" if close else ""
         return f"nothing in the graph describes {curie(str(value))}{guess}"

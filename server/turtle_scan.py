@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 # A long string first, then a short one, so `"""` is never read as an empty string plus `"`.
 _TOKEN = re.compile(
     r'''(?P<lstr>"""(?:[^"\\]+|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]+|\\.|'(?!\'\'))*\'\'\')'''
-    r'''|(?P<str>"(?:[^"\\\n\r]+|\\.)*"|'(?:[^'\\\n\r]+|\\.)*')'''
+    r"""|(?P<str>"(?:[^"\\\n\r]+|\\.)*"|'(?:[^'\\\n\r]+|\\.)*')"""
     r"|(?P<iri><[^>\n]*>)"
     r"|(?P<comment>\#[^\r\n]*)"
     r"|(?P<open>[\[(])"
@@ -42,11 +42,13 @@ class Statement:
 
 @dataclass(frozen=True)
 class Comment:
-    """A `#` comment: its line, its text, and whether it stands on a line of its own."""
+    """A `#` comment: its line, its text, whether it stands on a line of its own, and whether it
+    sits inside a statement (between a subject and its final dot) rather than between statements."""
 
     line: int
     text: str
     standalone: bool
+    inside: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,8 @@ def scan(
         tok = m.group()
         if kind == "comment":
             line = lines.line(m.start())
-            comments.append(Comment(line, tok, standalone=last_token_end_line != line))
+            inside = not at_start or directive is not None
+            comments.append(Comment(line, tok, last_token_end_line != line, inside))
             continue
         last_token_end_line = lines.line(m.end())
         if kind in ("str", "lstr"):

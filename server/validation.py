@@ -43,7 +43,7 @@ def validate_project(
         diagnostics.extend(run_shacl(loaded))
         diagnostics.extend(run_checks(loaded))
     if extra:
-        wanted = {loaded_path for loaded_path in _shown(loaded, extra)}
+        wanted = set(_shown(loaded, extra))
         diagnostics = [d for d in diagnostics if d.path in wanted]
     triples = len(loaded.data) + len(loaded.ontology) + len(loaded.shapes)
     report = Report(

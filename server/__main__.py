@@ -1,0 +1,5 @@
+"""`python -m server` is `clinic-kg`."""
+
+from .cli import main
+
+main()
