@@ -15,6 +15,7 @@ from .diagnostics import Diagnostic, Severity
 from .loader import LoadResult
 from .locations import SourceMap
 from .namespaces import SHP, curie
+from .native_constraints import evaluate, split_shapes
 
 # Stable codes by SHACL constraint component; a shape may override with `shp:code "KG-…"`.
 CODES: dict[str, str] = {
@@ -62,9 +63,10 @@ def shacl_data_graph(loaded: LoadResult) -> Graph:
 
 def run_shacl(loaded: LoadResult) -> list[Diagnostic]:
     data = shacl_data_graph(loaded)
+    shapes, native = split_shapes(loaded.shapes)
     _, results, _ = pyshacl_validate(
         data,
-        shacl_graph=loaded.shapes,
+        shacl_graph=shapes,
         inference="none",
         abort_on_first=False,
         allow_infos=True,
@@ -73,6 +75,7 @@ def run_shacl(loaded: LoadResult) -> list[Diagnostic]:
     )
     if not isinstance(results, Graph):  # pragma: no cover - pyshacl returns a graph when asked
         raise TypeError("pyshacl returned no results graph")
+    evaluate(data, loaded.shapes, native, results)
     return list(_diagnostics(results, loaded, data))
 
 
