@@ -113,8 +113,8 @@ def _orphan_assertions(loaded: LoadResult) -> Iterator[Finding]:
             data.value(a, RDF.predicate),
             data.value(a, RDF.object),
         )
-        if s is None or p is None or o is None:
-            continue  # SHACL reports the missing part
+        if not all(isinstance(x, URIRef) for x in (s, p, o)):
+            continue  # SHACL reports a missing or malformed part
         if (s, p, o) not in data:
             yield (
                 a,
@@ -136,18 +136,26 @@ def _quotes(loaded: LoadResult) -> Iterator[Finding]:
     kg_root = loaded.root / "kg"
     copies: dict[Node, str | None] = {}
     for source, path in data.subject_objects(CKG.localCopy):
-        copy = Path(kg_root, str(path))
-        try:
-            copies[source] = _normalize(copy.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError):
+        copy = (kg_root / str(path)).resolve()
+        problem = ""
+        if Path(str(path)).is_absolute() or not copy.is_relative_to(kg_root.resolve()):
+            problem = f"the local copy {path} is not a path inside kg/"
+        elif not copy.is_file():
+            problem = f"the local copy kg/{path} does not exist"
+        else:
+            try:
+                copies[source] = _normalize(copy.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                problem = f"the local copy kg/{path} cannot be read as UTF-8 text"
+        if problem:
             copies[source] = None
             yield (
                 source,
                 CKG.localCopy,
                 None,
                 "KG-SOURCE-COPY",
-                f"the local copy kg/{path} cannot be read as UTF-8 text",
-                "check the path (relative to kg/) and the file's encoding",
+                problem,
+                "give a path relative to kg/ (like sources/clinic-page.txt) of a UTF-8 text file",
             )
     for subject, quote in data.subject_objects(CKG.quote):
         text = _normalize(str(quote))

@@ -1,4 +1,8 @@
-"""Run the SHACL shapes (pyshacl) and turn each result into a located, coded diagnostic."""
+"""Run the SHACL shapes and turn each result into a located, coded diagnostic.
+
+The shapes run on our SHACL Core engine (server/shacl_engine.py) when they use only what it
+implements, and on pyshacl otherwise; `engine="pyshacl"` forces the reference implementation.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from collections.abc import Iterator
 
 from pyshacl import validate as pyshacl_validate
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import RDF, SH, SKOS, XSD
 from rdflib.term import Node
 
 from .diagnostics import Diagnostic, Severity
@@ -16,6 +20,7 @@ from .loader import LoadResult
 from .locations import SourceMap
 from .namespaces import SHP, curie
 from .native_constraints import evaluate, split_shapes
+from .shacl_engine import Engine, Index, Result
 
 # Stable codes by SHACL constraint component; a shape may override with `shp:code "KG-…"`.
 CODES: dict[str, str] = {
@@ -51,20 +56,40 @@ _CODE = SHP.code
 _IRI_IN_TEXT = re.compile(r"<(https?://[^>\s]+)>|(https?://[^\s,;)]+)")
 
 
+def shacl_triples(loaded: LoadResult) -> Iterator[tuple[Node, Node, Node]]:
+    """kg/ data plus the ontology (class hierarchy and concept schemes), as SHACL sees them."""
+    for f in loaded.files:
+        if f.kind in ("kg", "ontology"):
+            yield from f.triples
+
+
 def shacl_data_graph(loaded: LoadResult) -> Graph:
-    """kg/ data plus the ontology (class hierarchy and concept schemes), as SHACL sees it."""
     merged = Graph(bind_namespaces="none")
-    for triple in loaded.data:
-        merged.add(triple)
-    for triple in loaded.ontology:
+    for triple in shacl_triples(loaded):
         merged.add(triple)
     return merged
 
 
-def run_shacl(loaded: LoadResult) -> list[Diagnostic]:
-    data = shacl_data_graph(loaded)
+def run_shacl(loaded: LoadResult, engine: str = "auto") -> list[Diagnostic]:
+    """Validate; engine is "auto" (ours when the shapes allow it), "native" or "pyshacl"."""
+    index = Index(shacl_triples(loaded))
     shapes, native = split_shapes(loaded.shapes)
-    _, results, _ = pyshacl_validate(
+    compiled = Engine(shapes) if engine != "pyshacl" else None
+    if compiled is not None and compiled.supports():
+        results = compiled.validate(index)
+    elif engine == "native":
+        raise ValueError(
+            "the shapes use features the native engine lacks: "
+            + "; ".join(compiled.unsupported if compiled else [])
+        )
+    else:
+        results = _pyshacl_results(shacl_data_graph(loaded), shapes, index)
+    results.extend(evaluate(index, loaded.shapes, native))
+    return _diagnostics(results, loaded, index)
+
+
+def _pyshacl_results(data: Graph, shapes: Graph, index: Index) -> list[Result]:
+    _, graph, _ = pyshacl_validate(
         data,
         shacl_graph=shapes,
         inference="none",
@@ -73,53 +98,74 @@ def run_shacl(loaded: LoadResult) -> list[Diagnostic]:
         allow_warnings=True,
         advanced=False,
     )
-    if not isinstance(results, Graph):  # pragma: no cover - pyshacl returns a graph when asked
+    if not isinstance(graph, Graph):  # pragma: no cover - pyshacl returns a graph when asked
         raise TypeError("pyshacl returned no results graph")
-    evaluate(data, loaded.shapes, native, results)
-    return list(_diagnostics(results, loaded, data))
+    results = []
+    # Only the report's own results: nested ones (sh:detail of sh:node failures) are explanation.
+    for row in graph.objects(None, SH.result):
+        focus = graph.value(row, SH.focusNode)
+        source = graph.value(row, SH.sourceShape)
+        if focus is None or source is None:
+            continue
+        results.append(
+            Result(
+                focus=focus,
+                path=graph.value(row, SH.resultPath),
+                value=graph.value(row, SH.value),
+                shape=source,
+                component=_iri(graph.value(row, SH.sourceConstraintComponent)),
+                severity=graph.value(row, SH.resultSeverity) or SH.Violation,
+                messages=tuple(
+                    m for m in graph.objects(row, SH.resultMessage) if isinstance(m, Literal)
+                ),
+                node_shape=_node_shape(shapes, source, index, focus),
+            )
+        )
+    return results
 
 
-def _diagnostics(results: Graph, loaded: LoadResult, data: Graph) -> Iterator[Diagnostic]:
-    rows = list(results.subjects(RDF.type, SH.ValidationResult))
-    if not rows:
-        return
+def _diagnostics(results: list[Result], loaded: LoadResult, index: Index) -> list[Diagnostic]:
+    if not results:
+        return []
     where = SourceMap(loaded)
     shapes = loaded.shapes
-    for row in rows:
-        focus = results.value(row, SH.focusNode)
-        path = results.value(row, SH.resultPath)
-        value = results.value(row, SH.value)
-        source_shape = results.value(row, SH.sourceShape)
-        component = results.value(row, SH.sourceConstraintComponent)
-        severity = _SEVERITY.get(_iri(results.value(row, SH.resultSeverity)), Severity.ERROR)
-        message = _message(results, row)
-        if focus is None:
-            continue
-        loc = where.locate(focus, path)
-        node_shape = _node_shape(shapes, source_shape, data, loc.subject)
-        code = _code(shapes, source_shape, node_shape, component)
-        yield Diagnostic(
-            path=loc.path or "kg/",
-            line=loc.line,
-            severity=severity,
-            code=code,
-            message=message,
-            subject=_show(loc.subject),
-            label=where.label(loc.subject, data),
-            property=_show(path) if isinstance(path, URIRef) else "",
-            shape=_show(node_shape) if node_shape is not None else "",
-            value=_show(value) if value is not None and value != loc.subject else "",
-            hint=_hint(code, data, shapes, node_shape, path, value),
+    found = []
+    for r in results:
+        loc = where.locate(r.focus, r.path)
+        code = _code(shapes, r.shape, r.node_shape, r.component)
+        found.append(
+            Diagnostic(
+                path=loc.path or "kg/",
+                line=loc.line,
+                severity=_SEVERITY.get(_iri(r.severity), Severity.ERROR),
+                code=code,
+                message=_message(r.messages),
+                subject=_show(loc.subject),
+                label=_label(index, loc.subject),
+                property=_show(r.path) if isinstance(r.path, URIRef) else "",
+                shape=_show(r.node_shape) if r.node_shape is not None else "",
+                value=_show(r.value) if r.value is not None and r.value != loc.subject else "",
+                hint=_hint(code, index, shapes, r, loaded),
+            )
         )
+    return found
 
 
 def _iri(node: Node | None) -> URIRef:
     return node if isinstance(node, URIRef) else URIRef("")
 
 
-def _message(results: Graph, row: Node) -> str:
-    messages = list(results.objects(row, SH.resultMessage))
-    english = [m for m in messages if isinstance(m, Literal) and m.language in (None, "en")]
+def _label(index: Index, subject: Node) -> str:
+    fallback = ""
+    for label in index.values(subject, SKOS.prefLabel):
+        if isinstance(label, Literal) and label.language == "en":
+            return str(label)
+        fallback = fallback or str(label)
+    return fallback
+
+
+def _message(messages: tuple[Literal, ...]) -> str:
+    english = [m for m in messages if m.language in (None, "en")]
     chosen = english[0] if english else (messages[0] if messages else "violates its shape")
     return _curie_iris(str(chosen))
 
@@ -129,20 +175,15 @@ def _curie_iris(text: str) -> str:
     return _IRI_IN_TEXT.sub(lambda m: curie(m.group(1) or m.group(2)), text)
 
 
-def _node_shape(shapes: Graph, source: Node | None, data: Graph, focus: Node) -> Node | None:
-    """The node shape to name: the source shape itself, or the node shape that lists it."""
-    if source is None or isinstance(source, BNode):
+def _node_shape(shapes: Graph, source: Node, index: Index, focus: Node) -> Node | None:
+    """The targeted node shape a pyshacl result belongs to (pyshacl names the property shape)."""
+    if (source, RDF.type, SH.NodeShape) in shapes or isinstance(source, BNode):
         return source
-    if (source, RDF.type, SH.NodeShape) in shapes:
-        return source
-    parents = list(shapes.subjects(SH.property, source))
-    if len(parents) <= 1:
-        return parents[0] if parents else source
-    types = set(data.objects(focus, RDF.type))
-    for parent in sorted(parents, key=str):
-        if types & set(shapes.objects(parent, SH.targetClass)):
+    parents = sorted(shapes.subjects(SH.property, source), key=str)
+    for parent in parents:
+        if any(index.is_instance(focus, c) for c in shapes.objects(parent, SH.targetClass)):
             return parent
-    return sorted(parents, key=str)[0]
+    return parents[0] if parents else source
 
 
 def _code(
@@ -157,37 +198,62 @@ def _code(
     return CODES.get(name, "KG-SHACL")
 
 
-def _hint(
-    code: str,
-    data: Graph,
-    shapes: Graph,
-    node_shape: Node | None,
-    path: Node | None,
-    value: Node | None,
-) -> str:
-    if code == "KG-CLOSED" and node_shape is not None and isinstance(path, URIRef):
-        allowed = sorted(
+_DATATYPE_HINTS = {
+    XSD.decimal: 'write the number as a decimal: "85"^^xsd:decimal (no %, no thousands separator)',
+    RDF.langString: 'add a language tag: "…"@en',
+    XSD.string: 'write a plain string "…", without a language tag or datatype',
+}
+
+
+def _hint(code: str, index: Index, shapes: Graph, r: Result, loaded: LoadResult) -> str:
+    if code == "KG-CLOSED" and r.node_shape is not None and isinstance(r.path, URIRef):
+        return _closed_hint(shapes, r.node_shape, r.path)
+    if code == "KG-CLASS" and isinstance(r.value, URIRef) and not index.values(r.value, RDF.type):
+        described = sorted(
             {
-                curie(str(p))
-                for ps in shapes.objects(node_shape, SH.property)
-                for p in shapes.objects(ps, SH.path)
-                if isinstance(p, URIRef)
+                curie(str(s))
+                for s in index.out
+                if isinstance(s, URIRef) and index.values(s, RDF.type)
             }
         )
-        close = difflib.get_close_matches(curie(str(path)), allowed, n=1, cutoff=0.6)
-        if close:
-            return f"did you mean {close[0]}?"
-        return "allowed here: " + ", ".join(allowed)
-    if code == "KG-CLASS" and isinstance(value, URIRef) and (value, None, None) not in data:
-        described = sorted(
-            {curie(str(s)) for s in data.subjects(RDF.type) if isinstance(s, URIRef)}
-        )
-        close = difflib.get_close_matches(curie(str(value)), described, n=1, cutoff=0.6)
-        guess = f"; did you mean {close[0]}?" if close else ""
-        return f"nothing in the graph describes {curie(str(value))}{guess}"
-    if code == "KG-DATATYPE" and isinstance(value, Literal):
-        return 'write numbers as "85"^^xsd:decimal and texts as "…"@en'
+        guess = _closest(curie(str(r.value)), described)
+        tail = f"; did you mean {guess}?" if guess else ""
+        return f"nothing in the graph describes {curie(str(r.value))}{tail}"
+    if code == "KG-DATATYPE":
+        datatype = shapes.value(r.shape, SH.datatype)
+        return _DATATYPE_HINTS.get(_iri(datatype), "")
     return ""
+
+
+def _closed_hint(shapes: Graph, node_shape: Node, path: URIRef) -> str:
+    allowed = sorted(
+        {
+            curie(str(p))
+            for ps in shapes.objects(node_shape, SH.property)
+            for p in shapes.objects(ps, SH.path)
+            if isinstance(p, URIRef)
+        }
+    )
+    known = {str(p) for p in shapes.objects(None, SH.path)}
+    if str(path) not in known:  # not a property of any shape: most likely a typo
+        guess = _closest(curie(str(path)), allowed)
+        if guess:
+            return f"did you mean {guess}?"
+    return "allowed here: " + ", ".join(allowed)
+
+
+def _closest(wanted: str, candidates: list[str]) -> str | None:
+    """The candidate whose local name is closest to wanted's, if it is close enough."""
+    prefix, _, local = wanted.partition(":")
+    best, score = None, 0.0
+    for c in candidates:
+        c_prefix, _, c_local = c.partition(":")
+        ratio = difflib.SequenceMatcher(None, local, c_local).ratio()
+        if c_prefix == prefix:
+            ratio += 0.05
+        if ratio > score:
+            best, score = c, ratio
+    return best if score >= 0.8 else None
 
 
 def _show(node: Node | None) -> str:
@@ -195,5 +261,11 @@ def _show(node: Node | None) -> str:
         return curie(str(node))
     if isinstance(node, Literal):
         text = str(node)
-        return repr(text if len(text) <= 60 else text[:57] + "...")
+        text = text if len(text) <= 60 else text[:57] + "..."
+        shown = '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        if node.language:
+            return f"{shown}@{node.language}"
+        if node.datatype is not None and node.datatype != XSD.string:
+            return f"{shown}^^{curie(str(node.datatype))}"
+        return shown
     return "[]" if isinstance(node, BNode) else ""
