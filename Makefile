@@ -22,6 +22,10 @@ serve: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/clinic-kg validate
 
+## rewrite ontology/, shapes/ and kg/ in canonical Turtle (`clinic-kg fmt --check` only checks)
+fmt: $(STAMP)
+	$(BIN)/clinic-kg fmt
+
 ## run the test suite
 test: $(STAMP)
 	$(BIN)/pytest -n 2 -q
@@ -32,9 +36,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check server tests
 	$(BIN)/mypy
 
-## benchmarks (not part of make test)
+## benchmarks (not part of make test; installs wrk, Jena and the Oxigraph CLI when missing):
+## `make bench` (~40 min, writes tests/benchmarks/RESULTS.md), `make bench BENCH=--quick` (~2 min)
 bench: $(STAMP)
-	$(BIN)/python -m tests.benchmarks
+	$(BIN)/python -m tests.benchmarks $(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

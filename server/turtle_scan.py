@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 # A long string first, then a short one, so `"""` is never read as an empty string plus `"`.
+# Dots inside a prefixed name (`ckg:a..b`) belong to it; only a dot ending one ends a statement.
 _TOKEN = re.compile(
     r'''(?P<lstr>"""(?:[^"\\]+|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]+|\\.|'(?!\'\'))*\'\'\')'''
     r"""|(?P<str>"(?:[^"\\\n\r]+|\\.)*"|'(?:[^'\\\n\r]+|\\.)*')"""
@@ -21,9 +22,9 @@ _TOKEN = re.compile(
     r"|(?P<comment>\#[^\r\n]*)"
     r"|(?P<open>[\[(])"
     r"|(?P<close>[\])])"
-    r"|(?P<dot>\.(?![^\s\[\]()\";,<#'.]))"
+    r"|(?P<dot>\.(?!\.*[^\s\[\]()\";,<#'.]))"
     r"|(?P<punct>[;,])"
-    r"|(?P<word>(?:[^\s\[\]()\";,<#'.\\]|\\.|\.(?=[^\s\[\]()\";,<#'.]))+)"
+    r"|(?P<word>(?:[^\s\[\]()\";,<#'.\\]|\\.|\.+(?=[^\s\[\]()\";,<#'.]))+)"
     r"|(?P<other>\S)",
     re.DOTALL,
 )

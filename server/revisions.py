@@ -1,0 +1,119 @@
+"""What `diff A B` compares: a Turtle file, a folder, or a git revision of the project.
+
+A revision means the project's ontology/, shapes/ and kg/ as committed there. Its files are read
+with `git ls-tree` and `git cat-file` (never a checkout, so the working tree, index and branch are
+left alone) into a temporary folder, and loaded from there exactly like the working tree.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Diagnostic
+from .diffing import Side
+from .formatting import turtle_files
+from .loader import FOLDERS, SourceFile, display_path, kind_of, load_file
+from .settings import Settings
+
+
+class SideError(ValueError):
+    """The argument names neither a file, a folder nor a git revision."""
+
+
+@dataclass(frozen=True)
+class LoadedSide:
+    """A side of the diff, and the files on it that do not parse."""
+
+    side: Side
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def load_side(arg: str, root: Path, settings: Settings | None = None) -> LoadedSide:
+    """An existing path wins over a revision of the same name, as with `git diff`."""
+    settings = settings or Settings()
+    path = Path(arg)
+    if path.exists():
+        if path.is_file():
+            loaded = load_file(path, display_path(path, root), "kg", settings)
+            if isinstance(loaded, Diagnostic):
+                return LoadedSide(Side(arg, ()), (loaded,))
+            return LoadedSide(_side(arg, [loaded]), ())
+        return _load_folder(arg, path, settings)
+    if arg.startswith("-"):
+        raise SideError(f"{arg}: not a file, folder or git revision")
+    commit = _git(root, "rev-parse", "--verify", "--quiet", f"{arg}^{{commit}}")
+    if commit is None:
+        raise SideError(
+            f"{arg}: no such file or folder, and not a git revision of {root.resolve()} "
+            "(try a path, a branch, a tag, or HEAD~1)"
+        )
+    with tempfile.TemporaryDirectory(prefix="clinic-kg-rev-") as tmp:
+        _export(root, commit.decode().strip(), Path(tmp))
+        return _load_folder(arg, Path(tmp), settings)
+
+
+def _load_folder(name: str, folder: Path, settings: Settings) -> LoadedSide:
+    """A project's ontology/, shapes/ and kg/ (those it has), else the folder's Turtle files."""
+    files: list[SourceFile] = []
+    problems: list[Diagnostic] = []
+    for path in turtle_files(folder):
+        loaded = load_file(path, display_path(path, folder), kind_of(path, folder), settings)
+        if isinstance(loaded, Diagnostic):
+            problems.append(loaded)
+        else:
+            files.append(loaded)
+    return LoadedSide(_side(name, files), tuple(problems))
+
+
+def _side(name: str, files: list[SourceFile]) -> Side:
+    triples = tuple(t for f in files for t in f.triples)
+    locations: dict[str, str] = {}
+    for f in files:
+        for subject, line in f.subject_lines.items():
+            locations.setdefault(subject, f"{f.path}:{line}")
+    return Side(name, triples, locations)
+
+
+def _export(root: Path, commit: str, into: Path) -> None:
+    """Write the revision's ontology/, shapes/ and kg/ Turtle files under `into`."""
+    listing = _git(root, "ls-tree", "-r", "-z", commit, "--", *FOLDERS) or b""
+    blobs: list[tuple[str, str]] = []
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, name = entry.decode("utf-8", "surrogateescape").partition("\t")
+        _mode, kind, oid = meta.split()
+        if kind == "blob" and name.endswith(".ttl"):
+            blobs.append((oid, name))
+    if not blobs:
+        return
+    batch = _git(root, "cat-file", "--batch", stdin="".join(f"{oid}\n" for oid, _ in blobs))
+    if batch is None:
+        raise SideError(f"cannot read the files of revision {commit[:12]}")
+    offset = 0
+    for _oid, name in blobs:
+        header_end = batch.index(b"\n", offset)
+        size = int(batch[offset:header_end].split()[2])
+        content = batch[header_end + 1 : header_end + 1 + size]
+        offset = header_end + 1 + size + 1  # the content is followed by a newline
+        target = into / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+def _git(root: Path, *args: str, stdin: str | None = None) -> bytes | None:
+    """A read-only git command in the project folder; None when git says no."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args],
+            input=stdin.encode() if stdin is not None else None,
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
