@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import OWL, PROV, RDF, SKOS
 from rdflib.term import Node
 
@@ -16,16 +16,20 @@ from .diagnostics import Diagnostic, Severity
 from .loader import LoadResult
 from .locations import SourceMap
 from .namespaces import CKG, KG, curie
+from .shacl_engine import Index
 
 _WS = re.compile(r"\s+")
 _KNOWN_EXTERNAL_TYPES = {SKOS.Concept, SKOS.ConceptScheme}
 
+Finding = tuple[Node, Node | None, Node | None, str, str, str]
 
-def run_checks(loaded: LoadResult) -> list[Diagnostic]:
+
+def run_checks(loaded: LoadResult, index: Index) -> list[Diagnostic]:
+    """index holds the kg/ data and the ontology (as SHACL sees them)."""
     where: SourceMap | None = None
     found: list[Diagnostic] = []
     for check in (_types, _evidence, _orphan_assertions, _quotes, _base):
-        for subject, prop, value, code, message, hint in check(loaded):
+        for subject, prop, value, code, message, hint in check(loaded, index):
             where = where or SourceMap(loaded)
             loc = where.locate(subject, prop)
             found.append(
@@ -36,7 +40,7 @@ def run_checks(loaded: LoadResult) -> list[Diagnostic]:
                     code=code,
                     message=message,
                     subject=curie(str(loc.subject)),
-                    label=where.label(loc.subject, loaded.data),
+                    label=index.label(loc.subject),
                     property=curie(str(prop)) if prop is not None else "",
                     value=curie(str(value)) if isinstance(value, URIRef) else "",
                     hint=hint,
@@ -45,16 +49,16 @@ def run_checks(loaded: LoadResult) -> list[Diagnostic]:
     return found
 
 
-Finding = tuple[Node, Node | None, Node | None, str, str, str]
+def _kg_subjects(loaded: LoadResult) -> dict[Node, None]:
+    return {s: None for f in loaded.files if f.kind == "kg" for s, _, _ in f.triples}
 
 
-def _types(loaded: LoadResult) -> Iterator[Finding]:
-    data, ontology = loaded.data, loaded.ontology
-    classes = set(ontology.subjects(RDF.type, OWL.Class)) | _KNOWN_EXTERNAL_TYPES
+def _types(loaded: LoadResult, index: Index) -> Iterator[Finding]:
+    classes = set(index.instances.get(OWL.Class, ())) | _KNOWN_EXTERNAL_TYPES
     shown = sorted(curie(str(c)) for c in classes)
-    for subject in set(data.subjects()):
-        types = set(data.objects(subject, RDF.type))
-        if not types and not _described_elsewhere(subject, data):
+    for subject in _kg_subjects(loaded):
+        types = index.values(subject, RDF.type)
+        if not types:
             yield (
                 subject,
                 None,
@@ -63,7 +67,7 @@ def _types(loaded: LoadResult) -> Iterator[Finding]:
                 "has no type, so no shape checks it",
                 "add `a ckg:…` (ckg:Condition, ckg:Symptom, …), or fix the subject's spelling",
             )
-        for t in sorted(types - classes, key=str):
+        for t in sorted((t for t in types if t not in classes), key=str):
             close = difflib.get_close_matches(curie(str(t)), shown, n=1, cutoff=0.6)
             yield (
                 subject,
@@ -75,47 +79,43 @@ def _types(loaded: LoadResult) -> Iterator[Finding]:
             )
 
 
-def _described_elsewhere(subject: Node, data: Graph) -> bool:
-    # A subject that only carries extra links (e.g. codes in kg/mappings/) is typed in its own file.
-    return (subject, RDF.type, None) in data
-
-
-def _evidenced_predicates(ontology: Graph) -> set[Node]:
-    return set(ontology.subjects(CKG.requiresEvidence, Literal(True)))
-
-
-def _evidence(loaded: LoadResult) -> Iterator[Finding]:
-    data = loaded.data
-    backed = {
-        (data.value(a, RDF.subject), data.value(a, RDF.predicate), data.value(a, RDF.object))
-        for a in data.subjects(RDF.type, CKG.Assertion)
-    }
-    for predicate in sorted(_evidenced_predicates(loaded.ontology), key=str):
-        for s, o in data.subject_objects(predicate):
-            if (s, predicate, o) not in backed:
-                yield (
-                    s,
-                    predicate,
-                    o,
-                    "KG-NO-EVIDENCE",
-                    f"no assertion gives the source and quote for {curie(str(predicate))} "
-                    f"{curie(str(o))}",
-                    "add a ckg:Assertion with rdf:subject, rdf:predicate, rdf:object, "
-                    "ckg:quote and prov:wasDerivedFrom (see kg/conditions/ for examples)",
-                )
-
-
-def _orphan_assertions(loaded: LoadResult) -> Iterator[Finding]:
-    data = loaded.data
-    for a in data.subjects(RDF.type, CKG.Assertion):
-        s, p, o = (
-            data.value(a, RDF.subject),
-            data.value(a, RDF.predicate),
-            data.value(a, RDF.object),
+def _evidence(loaded: LoadResult, index: Index) -> Iterator[Finding]:
+    evidenced = [
+        p
+        for p in index.subjects_with(CKG.requiresEvidence)
+        if Literal(True) in index.values(p, CKG.requiresEvidence)
+    ]
+    backed = set()
+    for a in index.instances.get(CKG.Assertion, ()):
+        backed.add(
+            (index.one(a, RDF.subject), index.one(a, RDF.predicate), index.one(a, RDF.object))
         )
+    for predicate in sorted(evidenced, key=str):
+        for s in _kg_subjects(loaded):
+            for o in index.values(s, predicate):
+                if (s, predicate, o) not in backed:
+                    yield (
+                        s,
+                        predicate,
+                        o,
+                        "KG-NO-EVIDENCE",
+                        f"no assertion gives the source and quote for {curie(str(predicate))} "
+                        f"{curie(str(o))}",
+                        "add a ckg:Assertion with rdf:subject, rdf:predicate, rdf:object, "
+                        "ckg:quote and prov:wasDerivedFrom (see kg/conditions/ for examples)",
+                    )
+
+
+def _orphan_assertions(loaded: LoadResult, index: Index) -> Iterator[Finding]:
+    for a in index.instances.get(CKG.Assertion, ()):
+        s = index.one(a, RDF.subject)
+        p = index.one(a, RDF.predicate)
+        o = index.one(a, RDF.object)
         if not all(isinstance(x, URIRef) for x in (s, p, o)):
             continue  # SHACL reports a missing or malformed part
-        if (s, p, o) not in data:
+        assert s is not None
+        assert p is not None
+        if o not in index.values(s, p):
             yield (
                 a,
                 RDF.subject,
@@ -131,61 +131,60 @@ def _normalize(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
-def _quotes(loaded: LoadResult) -> Iterator[Finding]:
-    data = loaded.data
+def _quotes(loaded: LoadResult, index: Index) -> Iterator[Finding]:
     kg_root = loaded.root / "kg"
     copies: dict[Node, str | None] = {}
-    for source, path in data.subject_objects(CKG.localCopy):
-        copy = (kg_root / str(path)).resolve()
-        problem = ""
-        if Path(str(path)).is_absolute() or not copy.is_relative_to(kg_root.resolve()):
-            problem = f"the local copy {path} is not a path inside kg/"
-        elif not copy.is_file():
-            problem = f"the local copy kg/{path} does not exist"
-        else:
-            try:
-                copies[source] = _normalize(copy.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError):
-                problem = f"the local copy kg/{path} cannot be read as UTF-8 text"
-        if problem:
-            copies[source] = None
+    for source in index.subjects_with(CKG.localCopy):
+        for path in index.values(source, CKG.localCopy):
+            copy = (kg_root / str(path)).resolve()
+            problem = ""
+            if Path(str(path)).is_absolute() or not copy.is_relative_to(kg_root.resolve()):
+                problem = f"the local copy {path} is not a path inside kg/"
+            elif not copy.is_file():
+                problem = f"the local copy kg/{path} does not exist"
+            else:
+                try:
+                    copies[source] = _normalize(copy.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError):
+                    problem = f"the local copy kg/{path} cannot be read as UTF-8 text"
+            if problem:
+                copies[source] = None
+                yield (
+                    source,
+                    CKG.localCopy,
+                    None,
+                    "KG-SOURCE-COPY",
+                    problem,
+                    "give a path relative to kg/ (like sources/clinic-page.txt) "
+                    "of a UTF-8 text file",
+                )
+    for subject in index.subjects_with(CKG.quote):
+        for quote in index.values(subject, CKG.quote):
+            text = _normalize(str(quote))
+            if not text:
+                continue  # SHACL (shp:quote-text) reports blank quotes
+            for source in index.values(subject, PROV.wasDerivedFrom):
+                page = copies.get(source)
+                if page is not None and text not in page:
+                    yield (
+                        subject,
+                        CKG.quote,
+                        None,
+                        "KG-QUOTE-NOT-VERBATIM",
+                        f"the quote is not found verbatim in {curie(str(source))}",
+                        "copy the sentence exactly from the source, typos included "
+                        "(spacing may differ); fix typos in labels, never in quotes",
+                    )
+
+
+def _base(loaded: LoadResult, index: Index) -> Iterator[Finding]:
+    for subject in _kg_subjects(loaded):
+        if isinstance(subject, URIRef) and not str(subject).startswith(str(KG)):
             yield (
-                source,
-                CKG.localCopy,
+                subject,
                 None,
-                "KG-SOURCE-COPY",
-                problem,
-                "give a path relative to kg/ (like sources/clinic-page.txt) of a UTF-8 text file",
+                None,
+                "KG-BASE",
+                f"IRI is outside the graph's base {KG}",
+                "name entities kg:<slug> so their ids stay stable and resolvable",
             )
-    for subject, quote in data.subject_objects(CKG.quote):
-        text = _normalize(str(quote))
-        if not text:
-            continue  # SHACL (shp:quote-text) reports blank quotes
-        for source in data.objects(subject, PROV.wasDerivedFrom):
-            page = copies.get(source)
-            if page is not None and text not in page:
-                yield (
-                    subject,
-                    CKG.quote,
-                    None,
-                    "KG-QUOTE-NOT-VERBATIM",
-                    f"the quote is not found verbatim in {curie(str(source))}",
-                    "copy the sentence exactly from the source, typos included "
-                    "(spacing may differ); fix typos in labels, never in quotes",
-                )
-
-
-def _base(loaded: LoadResult) -> Iterator[Finding]:
-    for f in loaded.files:
-        if f.kind != "kg":
-            continue
-        for subject in {s for s, _, _ in f.triples if isinstance(s, URIRef)}:
-            if not str(subject).startswith(str(KG)):
-                yield (
-                    subject,
-                    None,
-                    None,
-                    "KG-BASE",
-                    f"IRI is outside the graph's base {KG}",
-                    "name entities kg:<slug> so their ids stay stable and resolvable",
-                )

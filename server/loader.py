@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -52,23 +53,33 @@ class LoadResult:
     files: tuple[SourceFile, ...]
     diagnostics: tuple[Diagnostic, ...]
     version: str
-    graphs: dict[str, Graph] = field(repr=False)
+
+    def _graph(self, kind: str) -> Graph:
+        graph = Graph(bind_namespaces="none")
+        for prefix, ns in PREFIXES.items():
+            graph.bind(prefix, ns)
+        for f in self.files:
+            if f.kind == kind:
+                for triple in f.triples:
+                    graph.add(triple)
+        return graph
+
+    # rdflib graphs per folder, built on first use: validation works on the triples alone.
+    @cached_property
+    def data(self) -> Graph:
+        return self._graph("kg")
+
+    @cached_property
+    def ontology(self) -> Graph:
+        return self._graph("ontology")
+
+    @cached_property
+    def shapes(self) -> Graph:
+        return self._graph("shapes")
 
     @property
     def ok(self) -> bool:
         return not any(d.severity is Severity.ERROR for d in self.diagnostics)
-
-    @property
-    def data(self) -> Graph:
-        return self.graphs["kg"]
-
-    @property
-    def ontology(self) -> Graph:
-        return self.graphs["ontology"]
-
-    @property
-    def shapes(self) -> Graph:
-        return self.graphs["shapes"]
 
     def paths(self) -> tuple[str, ...]:
         return tuple(f.path for f in self.files)
@@ -117,15 +128,7 @@ def load(root: Path, paths: Iterable[Path] = (), settings: Settings | None = Non
             continue
         files.append(loaded)
         digest.update(f"{shown}\0{loaded.sha256}\0".encode())
-    graphs = {name: Graph(bind_namespaces="none") for name in FOLDERS}
-    for graph in graphs.values():
-        for prefix, ns in PREFIXES.items():
-            graph.bind(prefix, ns)
-    for f in files:
-        add = graphs[f.kind].add
-        for triple in f.triples:
-            add(triple)
-    return LoadResult(root, tuple(files), tuple(diagnostics), digest.hexdigest()[:16], graphs)
+    return LoadResult(root, tuple(files), tuple(diagnostics), digest.hexdigest()[:16])
 
 
 def load_file(

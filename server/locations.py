@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import BNode, Graph, URIRef
+from rdflib import BNode, URIRef
 from rdflib.term import Node
 
 from .loader import LoadResult, SourceFile
 
 RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-SKOS_PREFLABEL = URIRef("http://www.w3.org/2004/02/skos/core#prefLabel")
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,6 @@ class SourceMap:
                     self._typed_in.setdefault(s, index)
                 if isinstance(o, BNode):
                     self._parent.setdefault(o, s)
-        self._graph = loaded.graphs
 
     def owner(self, node: Node) -> Node:
         """The named subject a blank node hangs from (its description is where to look)."""
@@ -61,13 +59,3 @@ class SourceMap:
             return Location("", 0, subject)
         f: SourceFile = self._files[index]
         return Location(f.path, f.subject_lines.get(str(subject), 1), subject)
-
-    def label(self, subject: Node, graph: Graph) -> str:
-        subject = self.owner(subject)
-        fallback = ""
-        for label in graph.objects(subject, SKOS_PREFLABEL):
-            lang = getattr(label, "language", None)
-            if lang == "en":
-                return str(label)
-            fallback = fallback or str(label)
-        return fallback

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from pyshacl import validate as pyshacl_validate
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH, SKOS, XSD
+from rdflib.namespace import RDF, SH, XSD
 from rdflib.term import Node
 
 from .diagnostics import Diagnostic, Severity
@@ -70,9 +70,11 @@ def shacl_data_graph(loaded: LoadResult) -> Graph:
     return merged
 
 
-def run_shacl(loaded: LoadResult, engine: str = "auto") -> list[Diagnostic]:
-    """Validate; engine is "auto" (ours when the shapes allow it), "native" or "pyshacl"."""
-    index = Index(shacl_triples(loaded))
+def run_shacl(loaded: LoadResult, index: Index, engine: str = "auto") -> list[Diagnostic]:
+    """Validate; engine is "auto" (ours when the shapes allow it), "native" or "pyshacl".
+
+    index holds shacl_triples(loaded): built once by the caller and shared with the checks.
+    """
     shapes, native = split_shapes(loaded.shapes)
     compiled = Engine(shapes) if engine != "pyshacl" else None
     if compiled is not None and compiled.supports():
@@ -141,7 +143,7 @@ def _diagnostics(results: list[Result], loaded: LoadResult, index: Index) -> lis
                 code=code,
                 message=_message(r.messages),
                 subject=_show(loc.subject),
-                label=_label(index, loc.subject),
+                label=index.label(loc.subject),
                 property=_show(r.path) if isinstance(r.path, URIRef) else "",
                 shape=_show(r.node_shape) if r.node_shape is not None else "",
                 value=_show(r.value) if r.value is not None and r.value != loc.subject else "",
@@ -153,15 +155,6 @@ def _diagnostics(results: list[Result], loaded: LoadResult, index: Index) -> lis
 
 def _iri(node: Node | None) -> URIRef:
     return node if isinstance(node, URIRef) else URIRef("")
-
-
-def _label(index: Index, subject: Node) -> str:
-    fallback = ""
-    for label in index.values(subject, SKOS.prefLabel):
-        if isinstance(label, Literal) and label.language == "en":
-            return str(label)
-        fallback = fallback or str(label)
-    return fallback
 
 
 def _message(messages: tuple[Literal, ...]) -> str:

@@ -111,6 +111,9 @@ class Result:
     node_shape: Node | None = None  # the targeted node shape this result was found under
 
 
+_SKOS_PREFLABEL = URIRef("http://www.w3.org/2004/02/skos/core#prefLabel")
+
+
 class Index:
     """Subject → predicate → objects, and rdf:type with the rdfs:subClassOf closure."""
 
@@ -136,6 +139,24 @@ class Index:
         if preds is None:
             return ()
         return preds.get(predicate, {}).keys()
+
+    def one(self, node: Node, predicate: Node) -> Node | None:
+        for value in self.values(node, predicate):
+            return value
+        return None
+
+    def subjects_with(self, predicate: Node) -> list[Node]:
+        """Subjects that have predicate (a scan: for the few whole-graph checks)."""
+        return [s for s, preds in self.out.items() if predicate in preds]
+
+    def label(self, node: Node) -> str:
+        """The English preferred label, else any preferred label, else ""."""
+        fallback = ""
+        for label in self.values(node, _SKOS_PREFLABEL):
+            if isinstance(label, Literal) and label.language == "en":
+                return str(label)
+            fallback = fallback or str(label)
+        return fallback
 
     def superclasses(self, cls: Node) -> frozenset[Node]:
         hit = self._supers.get(cls)

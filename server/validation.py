@@ -10,7 +10,8 @@ from .checks import run_checks
 from .diagnostics import Diagnostic, Report, Severity
 from .loader import LoadResult, load
 from .settings import Settings
-from .shacl import run_shacl
+from .shacl import run_shacl, shacl_triples
+from .shacl_engine import Index
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,13 @@ def validate_project(
     # SHACL over a graph with a broken file left out would report its absence as dangling links
     # elsewhere; the parse errors already say what is wrong, so stop there.
     if loaded.ok:
-        diagnostics.extend(run_shacl(loaded))
-        diagnostics.extend(run_checks(loaded))
+        index = Index(shacl_triples(loaded))
+        diagnostics.extend(run_shacl(loaded, index))
+        diagnostics.extend(run_checks(loaded, index))
     if extra:
         wanted = set(_shown(loaded, extra))
         diagnostics = [d for d in diagnostics if d.path in wanted]
-    triples = len(loaded.data) + len(loaded.ontology) + len(loaded.shapes)
+    triples = sum(len(f.triples) for f in loaded.files)
     report = Report(
         diagnostics=tuple(sorted(set(diagnostics), key=_order)),
         files=tuple(sorted({*loaded.paths(), *(d.path for d in loaded.diagnostics)})),

@@ -126,7 +126,7 @@ def test_unsupported_shapes_are_detected() -> None:
 
 
 def test_engine_fallback_is_used_for_unsupported_shapes(tmp_path: Path) -> None:
-    from server.shacl import run_shacl
+    from server.shacl import run_shacl, shacl_triples
 
     loaded = load(REPO)
     loaded.shapes.parse(
@@ -143,7 +143,8 @@ def test_engine_fallback_is_used_for_unsupported_shapes(tmp_path: Path) -> None:
         """,
         format="turtle",
     )
-    codes = {d.subject for d in run_shacl(loaded)}
+    index = Index(shacl_triples(loaded))
+    codes = {d.subject for d in run_shacl(loaded, index)}
     assert "kg:back-pain" in codes  # back pain is no condition's symptom: pyshacl found it
     with pytest.raises(ValueError, match="native engine lacks"):
-        run_shacl(loaded, engine="native")
+        run_shacl(loaded, index, engine="native")
