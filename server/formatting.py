@@ -240,6 +240,8 @@ def _verify(
         probe = Path(tmp) / Path(source.path).name
         probe.write_text(formatted, encoding="utf-8")
         reparsed = load_file(probe, source.path, source.kind, settings)
+        if not isinstance(reparsed, Diagnostic):
+            reparsed.scanned  # noqa: B018 - scan the probe while it exists (SourceFile scans lazily)
     if isinstance(reparsed, Diagnostic):
         return _internal(source.path, f"the formatted text does not parse ({reparsed.message})")
     if not isomorphic(_graph(source.triples), _graph(reparsed.triples)):

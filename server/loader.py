@@ -21,10 +21,11 @@ from rdflib.term import Identifier, Node
 from .diagnostics import Diagnostic, Severity
 from .namespaces import PREFIXES
 from .settings import Settings
-from .turtle_scan import Comment, scan
+from .turtle_scan import Comment, ScanResult, scan
 
 FOLDERS = ("ontology", "shapes", "kg")
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_REST = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest")
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _OX_ERROR = re.compile(r"^Parser error[^:]*:\s*")
 _UNDECLARED = re.compile(r"The prefix (\S*): has not been declared")
@@ -34,15 +35,38 @@ Triple = tuple[Node, Node, Node]
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One Turtle file as loaded: its kind, content hash, triples and where its subjects start."""
+    """One Turtle file as loaded: its kind, content hash and triples.
+
+    Where its subjects start, its prefixes and its comments come from a lexical scan that runs
+    only when someone asks (a diagnostic to locate, a file to format): loading never pays for it.
+    """
 
     path: str
     kind: str
     sha256: str
     triples: tuple[Triple, ...]
-    subject_lines: Mapping[str, int]
-    prefixes: tuple[tuple[str, str], ...]
-    comments: tuple[Comment, ...]
+    location: Path
+    base_iri: str
+
+    @cached_property
+    def scanned(self) -> ScanResult:
+        try:
+            text = self.location.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):  # changed since it was loaded: nothing to locate
+            text = ""
+        return scan(text, base_iri=self.base_iri)
+
+    @property
+    def subject_lines(self) -> Mapping[str, int]:
+        return self.scanned.first_line_of()
+
+    @property
+    def prefixes(self) -> tuple[tuple[str, str], ...]:
+        return self.scanned.prefixes
+
+    @property
+    def comments(self) -> tuple[Comment, ...]:
+        return self.scanned.comments
 
 
 @dataclass(frozen=True)
@@ -163,23 +187,23 @@ def load_file(
             f"is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
             "save the file as UTF-8 (in most editors: Save with encoding → UTF-8)",
         )
-    scanned = scan(
-        text,
-        base_iri=path.resolve().as_uri(),
-        max_literal=settings.max_literal_bytes,
-        max_depth=settings.max_nesting_depth,
-    )
-    if scanned.problems:
-        p = scanned.problems[0]
-        return _error(shown, p.line, p.code, p.message, p.hint)
+    base_iri = path.resolve().as_uri()
     try:
         triples = tuple(
             _to_rdflib(
-                ox.parse(raw, format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri()), index
+                ox.parse(raw, format=ox.RdfFormat.TURTLE, base_iri=base_iri),
+                index,
+                settings.max_literal_bytes,
             )
         )
     except SyntaxError as exc:
         return _syntax_error(shown, exc)
+    except (_LiteralTooLarge, MemoryError):
+        # Oxigraph refuses single tokens over 16 MiB with MemoryError: a literal that large is
+        # over our limit too.
+        return _limit_error(shown, text, base_iri, settings, "KG-LITERAL-SIZE")
+    if _nesting_depth(triples) > settings.max_nesting_depth:
+        return _limit_error(shown, text, base_iri, settings, "KG-DEPTH")
     if not triples:
         return _error(
             shown,
@@ -193,13 +217,70 @@ def load_file(
         kind=kind,
         sha256=hashlib.sha256(raw).hexdigest(),
         triples=triples,
-        subject_lines=scanned.first_line_of(),
-        prefixes=scanned.prefixes,
-        comments=scanned.comments,
+        location=path.resolve(),
+        base_iri=base_iri,
     )
 
 
-def _to_rdflib(quads: Iterator[ox.Triple | ox.Quad], index: int) -> Iterator[Triple]:
+class _LiteralTooLarge(Exception):
+    pass
+
+
+def _limit_error(shown: str, text: str, base_iri: str, settings: Settings, code: str) -> Diagnostic:
+    """Locate a literal or nesting over the limit with the lexical scan, which words the message."""
+    scanned = scan(
+        text,
+        base_iri=base_iri,
+        max_literal=settings.max_literal_bytes,
+        max_depth=settings.max_nesting_depth,
+    )
+    for p in scanned.problems:
+        if p.code == code:
+            return _error(shown, p.line, p.code, p.message, p.hint)
+    if code == "KG-DEPTH":
+        return _error(
+            shown,
+            0,
+            code,
+            f"blank nodes or lists nested deeper than {settings.max_nesting_depth} levels",
+            "give deeply nested nodes IRIs of their own, or raise CLINIC_KG_MAX_NESTING_DEPTH",
+        )
+    return _error(
+        shown,
+        0,
+        code,
+        f"a literal is larger than the {settings.max_literal_bytes:,} bytes allowed",
+        "keep long texts outside the graph, or raise CLINIC_KG_MAX_LITERAL_BYTES",
+    )
+
+
+def _nesting_depth(triples: tuple[Triple, ...]) -> int:
+    """How deep blank nodes nest (`[ [ ] ]`); the links of one list `( … )` count once."""
+    parent: dict[Node, tuple[Node, bool]] = {}
+    for s, p, o in triples:
+        if isinstance(o, BNode) and o not in parent:
+            parent[o] = (s, p == _RDF_REST)
+    if not parent:
+        return 0
+    depth: dict[Node, int] = {}
+    deepest = 0
+    for node in parent:
+        chain: list[Node] = []
+        current: Node = node
+        while current in parent and current not in depth and len(chain) <= len(parent):
+            chain.append(current)
+            current = parent[current][0]
+        base = depth.get(current, 1 if isinstance(current, BNode) else 0)
+        for n in reversed(chain):
+            base += 0 if parent[n][1] else 1
+            depth[n] = base
+        deepest = max(deepest, base)
+    return deepest
+
+
+def _to_rdflib(
+    quads: Iterator[ox.Triple | ox.Quad], index: int, max_literal: int
+) -> Iterator[Triple]:
     cache: dict[object, Identifier] = {}
 
     def term(t: object) -> Identifier:
@@ -212,13 +293,16 @@ def _to_rdflib(quads: Iterator[ox.Triple | ox.Quad], index: int) -> Iterator[Tri
         elif isinstance(t, ox.BlankNode):
             made = BNode(f"f{index}b{t.value}")
         elif isinstance(t, ox.Literal):
+            value = t.value
+            if len(value) * 4 > max_literal and len(value.encode("utf-8")) > max_literal:
+                raise _LiteralTooLarge
             dt = t.datatype.value
             if t.language:
-                made = Literal(t.value, lang=t.language)
+                made = Literal(value, lang=t.language)
             elif dt == _XSD_STRING:
-                made = Literal(t.value)
+                made = Literal(value)
             else:
-                made = Literal(t.value, datatype=URIRef(dt))
+                made = Literal(value, datatype=URIRef(dt))
         else:  # RDF-star quoted triples are not Turtle 1.1; the parser never yields them here
             raise TypeError(f"unsupported term {t!r}")
         cache[t] = made
