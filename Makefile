@@ -13,9 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## validate the graph, then serve it on http://127.0.0.1:8000/graphql
+## validate the graph, then serve it on http://127.0.0.1:8000/graphql (refuses invalid data)
 serve: $(STAMP)
-	$(BIN)/clinic-kg validate
 	$(BIN)/clinic-kg serve
 
 ## validate ontology/, shapes/ and kg/

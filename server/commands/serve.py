@@ -1,0 +1,67 @@
+"""`clinic-kg serve`: validate the project, then serve it over GraphQL with uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..settings import Settings
+from ..snapshot import build_snapshot
+from ..store import StoreHolder
+from ..validation import validate_project
+
+
+@click.command()
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Project folder holding ontology/, shapes/ and kg/.",
+)
+@click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port to listen on [default: 8000].")
+def serve(root: Path, host: str | None, port: int | None) -> int:
+    """Validate, then serve the graph at http://HOST:PORT/graphql (GraphiQL in a browser).
+
+    Refuses to start (exit 1, the report printed) when the data does not conform.
+    """
+    missing = [p for p in (root / "ontology", root / "shapes", root / "kg") if not p.is_dir()]
+    if missing:
+        raise click.UsageError(
+            f"{root} is not a clinic-kg project: missing {', '.join(str(m) for m in missing)} "
+            "(run from the project folder or pass --root DIR)"
+        )
+    settings = Settings.from_env(host=host, port=port)
+    outcome = validate_project(root, (), settings)
+    report = outcome.report
+    if not report.conforms:
+        for d in report.diagnostics:
+            click.echo(d.render(), err=True)
+        click.echo(report.summary(), err=True)
+        click.echo("not serving: fix the errors above, then run `clinic-kg serve` again", err=True)
+        return 1
+    click.echo(report.summary())
+    # The holder is the seam for `--watch`: a reload builds a new snapshot and calls swap().
+    holder = StoreHolder(build_snapshot(outcome.load, settings))
+    run(settings, holder)
+    return 0
+
+
+def run(settings: Settings, holder: StoreHolder) -> None:
+    """Serve until interrupted."""
+    import logging
+
+    import uvicorn
+
+    from ..app import create_app
+
+    # Masked errors are logged with their request id and traceback; make sure they show.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    app = create_app(settings, holder)
+    click.echo(
+        f"serving dataset {holder.current.version} on "
+        f"http://{settings.host}:{settings.port}/graphql"
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", server_header=False)

@@ -1,0 +1,239 @@
+"""What every GraphQL type builds on: request context, Node interface, concepts and codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
+
+import strawberry
+
+from .. import records
+from ..settings import Settings
+from ..store import StoreHolder
+
+if TYPE_CHECKING:
+    from ..store import Store
+    from .fact_types import Fact
+
+LANG = strawberry.argument(
+    description='BCP 47 language tag; falls back to English, then to any language. Default "en".'
+)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def field(description: str, **options: Any) -> Callable[[_F], _F]:
+    """`strawberry.field` as a typed decorator (mypy sees strawberry's own as untyped)."""
+    return cast(Callable[[_F], _F], strawberry.field(description=description, **options))
+
+
+class UserInputError(Exception):
+    """A problem with the client's arguments; its message is shown to the client as is."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What resolvers may read: one store (fixed for the whole request) and the settings."""
+
+    store: Store
+    settings: Settings
+    holder: StoreHolder
+    request_id: str
+
+
+Info = strawberry.Info[Context, None]
+
+
+def store_of(info: Info) -> Store:
+    return info.context.store
+
+
+# -- Node wrappers: every kind of entity maps to exactly one GraphQL object type.
+
+_N = TypeVar("_N", bound="Node")
+_BY_KIND: dict[str, type[Node]] = {}
+
+
+def register(*kinds: str) -> Callable[[type[_N]], type[_N]]:
+    """Record which GraphQL type wraps entities of the given kinds."""
+
+    def add(cls: type[_N]) -> type[_N]:
+        for kind in kinds:
+            _BY_KIND[kind] = cls
+        return cls
+
+    return add
+
+
+def wrap(entity: records.Entity) -> Node:
+    """The GraphQL object for an entity, chosen by its kind."""
+    return _BY_KIND.get(entity.kind, Source)(record=entity)
+
+
+def wrap_all(entities: list[records.Entity | None]) -> list[Node]:
+    return [wrap(e) for e in entities if e is not None]
+
+
+@strawberry.type(
+    description="A term of a controlled vocabulary (SKOS concept): a measure, unit, "
+    "qualifier, treatment category or cause role."
+)
+class Concept:
+    record: strawberry.Private[records.Concept]
+
+    @field('Stable id, the last segment of the IRI ("success-rate").')
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.record.id)
+
+    @field("The concept's IRI.")
+    def iri(self) -> str:
+        return self.record.iri
+
+    @field('The concept scheme it belongs to ("Measures", "Units", ...).')
+    def scheme(self) -> str:
+        return self.record.scheme
+
+    @field("Preferred label in the requested language.")
+    def label(self, lang: Annotated[str, LANG] = "en") -> str:
+        return self.record.label(lang)
+
+    @field('Short notation, for units ("%", "per year").')
+    def notation(self) -> str | None:
+        return self.record.notation
+
+    @field("What the concept means.")
+    def definition(self) -> str | None:
+        return self.record.definition
+
+
+def concept(store: Store, id: str | None) -> Concept | None:
+    found = store.concept(id) if id else None
+    return Concept(record=found) if found else None
+
+
+@strawberry.type(
+    description="A code for the entity in an external terminology (ICD-10-CM, SNOMED "
+    "CT, MeSH, HPO, ATC, ...). A curator assertion: no source page gives it."
+)
+class ExternalCode:
+    record: strawberry.Private[records.ExternalCode]
+
+    @field('The terminology ("ICD-10-CM", "MeSH", ...).')
+    def system(self) -> str:
+        return self.record.system
+
+    @field('The code itself ("M96.1").')
+    def code(self) -> str:
+        return self.record.value
+
+    @field("The terminology's own label for the code.")
+    def label(self) -> str:
+        return self.record.label
+
+    @field('How closely it matches: "exactMatch" or "closeMatch" (SKOS).')
+    def mapping_relation(self) -> str:
+        return self.record.mapping_relation
+
+    @field("The published terminology file or value set it was verified in.")
+    def found_in(self) -> str:
+        return self.record.found_in
+
+    @field("Always true: codes are added by curators, not read from sources.")
+    def curator_assertion(self) -> bool:
+        return True
+
+    @field("The curator the code is attributed to.")
+    def attributed_to(self, info: Info) -> Source | None:
+        found = store_of(info).entity(self.record.attributed_to or "")
+        return Source(record=found) if found else None
+
+
+@strawberry.interface(
+    description="Anything with a stable id: medical entities, the clinic, sources "
+    "and facts. Look any of them up with `node(id)`."
+)
+class Node:
+    record: strawberry.Private[records.Entity]
+
+    @field('Stable id, the slug of the IRI ("failed-back-surgery-syndrome").')
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.record.id)
+
+    @field("The full IRI in the knowledge graph.")
+    def iri(self) -> str:
+        return self.record.iri
+
+    @field("Preferred label in the requested language (typos corrected).")
+    def label(self, lang: Annotated[str, LANG] = "en") -> str:
+        return self.record.label(lang)
+
+    @field("Synonyms and brand names in the requested language.")
+    def alt_labels(self, lang: Annotated[str, LANG] = "en") -> list[str]:
+        return list(self.record.alt(lang))
+
+    @field("A short definition in the requested language, when there is one.")
+    def definition(self, lang: Annotated[str, LANG] = "en") -> str | None:
+        return self.record.definition(lang)
+
+    @field("Codes in external terminologies, added by curators.")
+    def external_codes(self, info: Info) -> list[ExternalCode]:
+        store = store_of(info)
+        found = (store.code(c) for c in self.record.codes)
+        return [ExternalCode(record=c) for c in found if c is not None]
+
+    @field("Where this entity was read (prov:wasDerivedFrom).")
+    def sources(self, info: Info) -> list[Source]:
+        return sources_of(store_of(info), self.record.sources)
+
+    @field("Statistics and claims about this entity, directly or about one of its relations.")
+    def facts(
+        self, info: Info
+    ) -> list[Annotated[Fact, strawberry.lazy("server.schema.fact_types")]]:
+        from .fact_types import wrap_fact
+
+        return [wrap_fact(f) for f in store_of(info).facts(about=self.record.id)]
+
+
+@register("WebPage", "Periodical", "Organization", "Curator")
+@strawberry.type(
+    description="A work or body statements come from or cite: the clinic page, a "
+    "journal it cites, the organization behind a definition, or the curators."
+)
+class Source(Node):
+    @field('"WebPage", "Periodical", "Organization" or "Curator".')
+    def source_type(self) -> str:
+        return self.record.kind
+
+    @field("The clinic that publishes a web page.")
+    def publisher(self, info: Info) -> Node | None:
+        publisher = getattr(self.record, "publisher", None)
+        found = store_of(info).entity(publisher) if publisher else None
+        return wrap(found) if found else None
+
+    @field("Path, relative to kg/, of the plain-text copy quotes are checked against.")
+    def local_copy(self) -> str | None:
+        return getattr(self.record, "local_copy", None)
+
+
+def sources_of(store: Store, ids: tuple[str, ...]) -> list[Source]:
+    found = (store.entity(i) for i in ids)
+    return [Source(record=s) for s in found if isinstance(s, records.Source)]
+
+
+@strawberry.type(description="The evidence for one relation: the verbatim quote and its source.")
+class Evidence:
+    record: strawberry.Private[records.Relation]
+
+    @field("Id of the assertion (ckg:Assertion) that records this evidence.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.record.id)
+
+    @field("The source's words, verbatim (typos included).")
+    def quote(self) -> str:
+        return self.record.quote
+
+    @field("Where the quote was read.")
+    def sources(self, info: Info) -> list[Source]:
+        return sources_of(store_of(info), self.record.sources)

@@ -1,0 +1,263 @@
+"""The root Query type: every entry point clients start from. Read-only; there are no mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, cast
+
+import strawberry
+
+from .. import records
+from .base import Concept, Info, Node, Source, UserInputError, field, store_of, wrap
+from .entities import Clinic, Condition, Treatment
+from .fact_types import Fact, Statistic, wrap_fact
+from .pagination import After, Connection, Edge, First, PageInfo, connection, paginate
+
+
+@strawberry.enum(description="Kinds of entity, for filtering `search`.")
+class NodeType(Enum):
+    CONDITION = strawberry.enum_value(("Condition",), description="Conditions.")
+    SYMPTOM = strawberry.enum_value(("Symptom",), description="Signs and symptoms.")
+    CAUSE = strawberry.enum_value(("Cause",), description="Causes of conditions.")
+    RISK_FACTOR = strawberry.enum_value(("RiskFactor",), description="Risk factors.")
+    TREATMENT = strawberry.enum_value(
+        (
+            "Therapy",
+            "PhysicalTherapy",
+            "InterventionalProcedure",
+            "ComplementaryTherapy",
+            "Drug",
+            "DrugClass",
+        ),
+        description="Every kind of treatment: therapies, drugs and drug classes.",
+    )
+    THERAPY = strawberry.enum_value(
+        ("Therapy", "PhysicalTherapy", "InterventionalProcedure", "ComplementaryTherapy"),
+        description="Therapies and procedures of every kind (not drugs).",
+    )
+    DRUG = strawberry.enum_value(("Drug",), description="Single drugs (brand names included).")
+    DRUG_CLASS = strawberry.enum_value(("DrugClass",), description="Drug classes.")
+    SURGICAL_PROCEDURE = strawberry.enum_value(
+        ("SurgicalProcedure",), description="Surgical procedures."
+    )
+    DIAGNOSTIC_METHOD = strawberry.enum_value(
+        ("DiagnosticMethod",), description="Tests and examinations."
+    )
+    CLINIC = strawberry.enum_value(("Clinic", "Spa"), description="Clinics and their departments.")
+    SOURCE = strawberry.enum_value(
+        ("WebPage", "Periodical", "Organization", "Curator"), description="Sources."
+    )
+    FACT = strawberry.enum_value(
+        ("Proportion", "Count", "RelativeChange", "Statistic", "QualitativeClaim"),
+        description="Statistics and qualitative claims.",
+    )
+
+
+def kinds_of(node_type: NodeType) -> tuple[str, ...]:
+    """The entity kinds a NodeType stands for (the enum's values, typed)."""
+    return cast(tuple[str, ...], node_type.value)
+
+
+TREATMENT_KINDS = kinds_of(NodeType.TREATMENT)
+ID_ARG = strawberry.argument(description='An id ("acetaminophen") or full IRI.')
+IDS_ARG = strawberry.argument(description="Ids or IRIs; at most max_page_size of them.")
+
+
+@strawberry.type(
+    description="One search result: the entity, how well it matched and which label matched."
+)
+class SearchEdge:
+    cursor: str = strawberry.field(description="Opaque position of this result.")
+    node: Node = strawberry.field(description="The entity found.")
+    score: float = strawberry.field(
+        description="Relevance, higher is better: exact label > prefix > word > substring; "
+        "preferred labels rank above synonyms."
+    )
+    matched_label: str = strawberry.field(description="The label or synonym that matched.")
+
+
+@strawberry.type(description="A page of search results, best first.")
+class SearchConnection:
+    edges: list[SearchEdge] = strawberry.field(description="The results of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the results.")
+    total_count: int = strawberry.field(description="How many entities matched.")
+
+
+@strawberry.type(description="The dataset version being served.")
+class Dataset:
+    version: str = strawberry.field(
+        description="Content hash of the input files; changes whenever the data changes."
+    )
+    triple_count: int = strawberry.field(description="Triples in the data and the vocabulary.")
+    loaded_at: datetime = strawberry.field(description="When this version was loaded (UTC).")
+    last_reload_error: str | None = strawberry.field(
+        description="Why the last reload failed (the previous version keeps serving); null when "
+        "the last reload succeeded."
+    )
+
+
+def _bounded(ids: list[strawberry.ID], info: Info) -> list[strawberry.ID]:
+    limit = info.context.settings.max_page_size
+    if len(ids) > limit:
+        raise UserInputError(f"at most {limit} ids per request (max_page_size); got {len(ids)}")
+    return ids
+
+
+# Entry points are nullable, so an error in one of them (a bad `first`, say) leaves the others'
+# answers in place instead of nulling the whole response.
+@strawberry.type(description="Read-only entry points into the clinic knowledge graph.")
+class Query:
+    @field(
+        "Any entity by id: condition, symptom, treatment, source, fact, "
+        "clinic... Null when no entity has that id."
+    )
+    def node(self, info: Info, id: Annotated[strawberry.ID, ID_ARG]) -> Node | None:
+        found = store_of(info).entity(id)
+        return wrap(found) if found else None
+
+    @field("Several entities by id, in the order asked; null for unknown ids.")
+    def nodes(
+        self, info: Info, ids: Annotated[list[strawberry.ID], IDS_ARG]
+    ) -> list[Node | None] | None:
+        store = store_of(info)
+        return [wrap(e) if e else None for e in (store.entity(i) for i in _bounded(ids, info))]
+
+    @field("A condition by id; null when there is none with that id.")
+    def condition(self, info: Info, id: Annotated[strawberry.ID, ID_ARG]) -> Condition | None:
+        found = store_of(info).entity(id)
+        return Condition(record=found) if isinstance(found, records.Condition) else None
+
+    @field("All conditions, by label.")
+    def conditions(
+        self, info: Info, first: First = None, after: After = None
+    ) -> Connection[Condition] | None:
+        items = store_of(info).entities(["Condition"])
+        page = paginate(items, lambda e: e.id, first, after, info.context.settings)
+        return connection(page, lambda e: Condition(record=e))
+
+    @field(
+        "Entities whose label or synonym matches, best first; case- and "
+        'accent-insensitive ("tylenol" finds Acetaminophen).'
+    )
+    def search(
+        self,
+        info: Info,
+        text: Annotated[str, strawberry.argument(description="What to look for.")],
+        types: Annotated[
+            list[NodeType] | None,
+            strawberry.argument(description="Only entities of these kinds (default: all)."),
+        ] = None,
+        first: First = None,
+        after: After = None,
+    ) -> SearchConnection | None:
+        if not text.strip():
+            raise UserInputError("`text` must not be empty")
+        kinds = [k for t in types or [] for k in kinds_of(t)]
+        store = store_of(info)
+        hits = store.search(text, kinds)
+        page = paginate(hits, lambda h: h.id, first, after, info.context.settings)
+        edges = []
+        for cursor, hit in zip(page.cursors, page.items, strict=True):
+            entity = store.entity(hit.id)
+            if entity is not None:
+                edges.append(
+                    SearchEdge(
+                        cursor=cursor, node=wrap(entity), score=hit.score, matched_label=hit.matched
+                    )
+                )
+        return SearchConnection(edges=edges, page_info=page.page_info(), total_count=page.total)
+
+    @field(
+        "Numeric facts, optionally only those about an entity (directly "
+        "or about one of its relations) and/or of one measure."
+    )
+    def statistics(
+        self,
+        info: Info,
+        about: Annotated[
+            strawberry.ID | None, strawberry.argument(description="An entity or relation id.")
+        ] = None,
+        measure: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description='A measure concept id, e.g. "success-rate".'),
+        ] = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Statistic] | None:
+        found = [f for f in store_of(info).facts(about, measure) if f.is_statistic]
+        page = paginate(found, lambda f: f.id, first, after, info.context.settings)
+        return connection(page, lambda f: Statistic(record=f))
+
+    @field("A fact (statistic or qualitative claim) by id; null if unknown.")
+    def fact(self, info: Info, id: Annotated[strawberry.ID, ID_ARG]) -> Fact | None:
+        found = store_of(info).entity(id)
+        return wrap_fact(found) if isinstance(found, records.Fact) else None
+
+    @field("Several facts by id, in the order asked; null for unknown ids.")
+    def facts(
+        self, info: Info, ids: Annotated[list[strawberry.ID], IDS_ARG]
+    ) -> list[Fact | None] | None:
+        store = store_of(info)
+        found = (store.entity(i) for i in _bounded(ids, info))
+        return [wrap_fact(f) if isinstance(f, records.Fact) else None for f in found]
+
+    @field(
+        'Treatments, optionally of one category ("medication", '
+        '"physical-therapy", "interventional", "complementary").'
+    )
+    def treatments(
+        self,
+        info: Info,
+        category: Annotated[
+            strawberry.ID | None, strawberry.argument(description="A treatment category id.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Treatment] | None:
+        items = store_of(info).entities(TREATMENT_KINDS)
+        if category is not None:
+            items = [t for t in items if getattr(t, "category", None) == category]
+        page = paginate(items, lambda e: e.id, first, after, info.context.settings)
+        return connection(page, lambda e: cast(Treatment, wrap(e)))
+
+    @field("Sources: the pages statements come from, and what they cite.")
+    def sources(
+        self, info: Info, first: First = None, after: After = None
+    ) -> Connection[Source] | None:
+        items = store_of(info).entities(kinds_of(NodeType.SOURCE))
+        page = paginate(items, lambda e: e.id, first, after, info.context.settings)
+        return connection(page, lambda e: Source(record=e))
+
+    @field("Clinics and the services they offer.")
+    def clinics(
+        self, info: Info, first: First = None, after: After = None
+    ) -> Connection[Clinic] | None:
+        items = store_of(info).entities(["Clinic"])
+        page = paginate(items, lambda e: e.id, first, after, info.context.settings)
+        return connection(page, lambda e: Clinic(record=e))
+
+    @field(
+        'Concepts of one scheme: "Measures", "Units", "Qualifiers", '
+        '"TreatmentCategories", "CauseRoles".'
+    )
+    def concepts(
+        self,
+        info: Info,
+        scheme: Annotated[str, strawberry.argument(description="The scheme's id.")],
+    ) -> list[Concept] | None:
+        return [Concept(record=c) for c in store_of(info).concepts(scheme)]
+
+    @field("The dataset version being served, and the last reload error.")
+    def dataset(self, info: Info) -> Dataset:
+        store = store_of(info)
+        error = info.context.holder.last_reload_error
+        return Dataset(
+            version=store.version,
+            triple_count=store.triple_count,
+            loaded_at=store.loaded_at,
+            last_reload_error=error.message if error else None,
+        )
+
+
+__all__ = ["Edge", "NodeType", "Query"]

@@ -1,0 +1,101 @@
+"""Relation connections: a page of related entities where every edge carries its evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+import strawberry
+
+from .. import records
+from ..store import Store
+from .base import Evidence, Info, Source, concept, sources_of, store_of
+from .fact_types import Fact, wrap_fact
+from .pagination import PageInfo, paginate
+
+T = TypeVar("T")
+
+
+@strawberry.type(
+    description="A related entity with the evidence for the relation: quotes, "
+    "sources and the statistics about the relation itself."
+)
+class RelationEdge(Generic[T]):
+    cursor: str = strawberry.field(description="Opaque position of this item in its list.")
+    node: T = strawberry.field(description="The related entity.")
+    quote: str | None = strawberry.field(
+        description="The source's words for the relation, verbatim (first of `evidence`)."
+    )
+    source: Source | None = strawberry.field(description="Where the quote was read.")
+    evidence: list[Evidence] = strawberry.field(
+        description="Every assertion that supports the relation, with quote and source."
+    )
+    statistics: list[Fact] = strawberry.field(
+        description="Statistics and claims about the relation (e.g. the share of cases a cause "
+        "accounts for)."
+    )
+
+
+@strawberry.type(description="A page of related entities, each edge with its evidence.")
+class RelationConnection(Generic[T]):
+    edges: list[RelationEdge[T]] = strawberry.field(
+        description="The related entities of this page."
+    )
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
+    total_count: int = strawberry.field(description="How many related entities there are.")
+
+
+class EdgeEvidence:
+    """Evidence for one (subject, predicate, object), read once and shared by both edge kinds."""
+
+    def __init__(self, store: Store, subject: str, predicate: str, obj: str) -> None:
+        self.relations: Sequence[records.Relation] = store.evidence(subject, predicate, obj)
+        first = self.relations[0] if self.relations else None
+        self.quote = first.quote if first else None
+        found = sources_of(store, first.sources) if first else []
+        self.source = found[0] if found else None
+        self.evidence = [Evidence(record=r) for r in self.relations]
+        seen: dict[str, records.Fact] = {}
+        for r in self.relations:
+            for f in store.facts(about=r.id):
+                seen.setdefault(f.id, f)
+        self.statistics = [wrap_fact(f) for f in seen.values()]
+        self.role = concept(store, first.role) if first else None
+
+
+def related(store: Store, ids: Sequence[str]) -> list[records.Entity]:
+    """The entities with these ids, in label order (RDF lists have no order of their own)."""
+    found = [e for e in (store.entity(i) for i in ids) if e is not None]
+    return sorted(found, key=lambda e: (e.label().casefold(), e.id))
+
+
+def relation_connection(
+    info: Info,
+    subject: str,
+    predicate: str,
+    targets: Sequence[records.Entity],
+    wrap: Callable[[records.Entity], T],
+    first: int | None,
+    after: str | None,
+) -> RelationConnection[T]:
+    store = store_of(info)
+    page = paginate(targets, lambda e: e.id, first, after, info.context.settings)
+    edges = []
+    for cursor, entity in zip(page.cursors, page.items, strict=True):
+        parts = EdgeEvidence(store, subject, predicate, entity.id)
+        edges.append(
+            RelationEdge(
+                cursor=cursor,
+                node=wrap(entity),
+                quote=parts.quote,
+                source=parts.source,
+                evidence=parts.evidence,
+                statistics=parts.statistics,
+            )
+        )
+    return RelationConnection(edges=edges, page_info=page.page_info(), total_count=page.total)
+
+
+def referrers(store: Store, id: str, predicate: str) -> list[records.Entity]:
+    """The entities that point at `id` through `predicate`, in label order."""
+    return related(store, [s for s, p in store.referrers(id) if p == predicate])

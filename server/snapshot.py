@@ -1,0 +1,234 @@
+"""An immutable in-memory snapshot of one dataset version, and the indexes resolvers read.
+
+Built once per version from a `LoadResult` (after validation conforms); after that nothing parses,
+queries rdflib or touches the disk: every request is dictionary lookups over frozen records.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import TypeVar
+
+from .graph_reader import GraphReader
+from .label_index import LabelIndex, normalize
+from .loader import LoadResult
+from .records import Concept, Definition, Entity, ExternalCode, Fact, Relation, SearchHit
+from .settings import Settings
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+# Relation predicates (local names in ckg:) and the record fields that hold their objects; the
+# objects point back at their subject through `referrers`.
+LINK_FIELDS = {
+    "hasSymptom": "symptoms",
+    "hasCause": "causes",
+    "hasRiskFactor": "risk_factors",
+    "possibleTreatment": "treatments",
+    "typicalTest": "tests",
+    "hasComponent": "components",
+    "drugClass": "drug_classes",
+    "mayReduce": "may_reduce",
+    "availableService": "services",
+    "department": "departments",
+}
+
+
+class Snapshot:
+    """One dataset version, read-only. Implements `server.store.Store`."""
+
+    def __init__(
+        self,
+        *,
+        version: str,
+        triple_count: int,
+        loaded_at: datetime,
+        entities: Mapping[str, Entity],
+        relations: Mapping[str, Relation],
+        concepts: Mapping[str, Concept],
+        codes: Mapping[str, ExternalCode],
+        definitions: Mapping[str, Definition],
+    ) -> None:
+        self._version = version
+        self._triple_count = triple_count
+        self._loaded_at = loaded_at
+        self._entities = MappingProxyType(dict(entities))
+        self._relations = MappingProxyType(dict(relations))
+        self._concepts = MappingProxyType(dict(concepts))
+        self._codes = MappingProxyType(dict(codes))
+        self._definitions = MappingProxyType(dict(definitions))
+        ordered = sorted(self._entities.values(), key=_order)
+        self._ordered: tuple[Entity, ...] = tuple(ordered)
+        self._by_kind = _freeze_lists(_group(ordered, lambda e: e.kind))
+        self._kind_groups: dict[frozenset[str], tuple[Entity, ...]] = {}
+        self._by_iri = MappingProxyType(
+            {e.iri: e.id for e in ordered} | {r.iri: r.id for r in self._relations.values()}
+        )
+        self._concept_by_iri = MappingProxyType({c.iri: c for c in self._concepts.values()})
+        self._labels = LabelIndex(ordered)
+        self._evidence = _freeze_lists(
+            _group(self._relations.values(), lambda r: (r.subject, r.predicate, r.object))
+        )
+        self._referrers = _freeze_lists(_referrers(ordered))
+        self._facts_about = _freeze_lists(_facts_about(ordered, self._relations))
+        self._facts = tuple(e for e in ordered if isinstance(e, Fact))
+
+    # -- dataset
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    @property
+    def triple_count(self) -> int:
+        return self._triple_count
+
+    @property
+    def loaded_at(self) -> datetime:
+        return self._loaded_at
+
+    # -- lookups
+
+    def entity(self, id_or_iri: str) -> Entity | None:
+        key = self._by_iri.get(id_or_iri, id_or_iri)
+        return self._entities.get(key)
+
+    def entities(self, kinds: Sequence[str] = ()) -> Sequence[Entity]:
+        if not kinds:
+            return self._ordered
+        wanted = frozenset(kinds)
+        if len(wanted) == 1:
+            return self._by_kind.get(next(iter(wanted)), ())
+        found = self._kind_groups.get(wanted)
+        if found is None:
+            # A memo, not state: the answer for a set of kinds never changes in a snapshot, and
+            # callers ask for a handful of fixed sets (all treatments, all sources).
+            found = tuple(e for e in self._ordered if e.kind in wanted)
+            self._kind_groups[wanted] = found
+        return found
+
+    def search(self, text: str, kinds: Sequence[str] = ()) -> Sequence[SearchHit]:
+        return self._labels.search(text, kinds)
+
+    def facts(self, about: str | None = None, measure: str | None = None) -> Sequence[Fact]:
+        found: Sequence[Fact] = self._facts
+        if about is not None:
+            key = self._by_iri.get(about, about)
+            found = self._facts_about.get(key, ())
+        if measure is not None:
+            concept = self.concept(measure)
+            wanted = concept.id if concept else measure
+            found = tuple(f for f in found if f.measure == wanted)
+        return found
+
+    def relation(self, id_or_iri: str) -> Relation | None:
+        return self._relations.get(self._by_iri.get(id_or_iri, id_or_iri))
+
+    def evidence(self, subject: str, predicate: str, obj: str) -> Sequence[Relation]:
+        return self._evidence.get((subject, predicate, obj), ())
+
+    def referrers(self, id: str) -> Sequence[tuple[str, str]]:
+        return self._referrers.get(id, ())
+
+    def concept(self, id_or_iri: str) -> Concept | None:
+        return self._concepts.get(id_or_iri) or self._concept_by_iri.get(id_or_iri)
+
+    def concepts(self, scheme: str) -> Sequence[Concept]:
+        return tuple(
+            sorted(
+                (c for c in self._concepts.values() if c.scheme == scheme),
+                key=lambda c: c.label(),
+            )
+        )
+
+    def code(self, id: str) -> ExternalCode | None:
+        return self._codes.get(id)
+
+    def definition(self, id: str) -> Definition | None:
+        return self._definitions.get(id)
+
+    def __repr__(self) -> str:
+        return f"<Snapshot {self._version} entities={len(self._entities)}>"
+
+
+def build_snapshot(loaded: LoadResult, settings: Settings | None = None) -> Snapshot:
+    """Read every record out of a loaded (and validated) project into a new snapshot."""
+    settings = settings or Settings()
+    # The build allocates hundreds of thousands of long-lived objects and frees almost none;
+    # the cyclic collector would rescan them again and again, so it pauses meanwhile.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(loaded, settings)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build(loaded: LoadResult, settings: Settings) -> Snapshot:
+    id_prefix = settings.base_iri.rstrip("/") + "/id/"
+    # The data and the vocabulary (concept schemes); shapes are not part of the dataset.
+    triples = (t for f in loaded.files if f.kind in ("kg", "ontology") for t in f.triples)
+    reader = GraphReader(triples, id_prefix)
+    return Snapshot(
+        version=loaded.version,
+        triple_count=len(loaded.data) + len(loaded.ontology),
+        loaded_at=datetime.now(UTC),
+        entities={e.id: e for e in reader.entities()},
+        relations={r.id: r for r in reader.relations()},
+        concepts={c.id: c for c in reader.concepts()},
+        codes={c.id: c for c in reader.codes()},
+        definitions={d.id: d for d in reader.definitions()},
+    )
+
+
+def _order(entity: Entity) -> tuple[str, str]:
+    return (normalize(entity.label()), entity.id)
+
+
+def _referrers(entities: Sequence[Entity]) -> dict[str, list[tuple[str, str]]]:
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for e in entities:
+        for predicate, targets in _links(e):
+            for target in targets:
+                found[target].append((e.id, predicate))
+    return found
+
+
+def _links(e: Entity) -> list[tuple[str, tuple[str, ...]]]:
+    return [(p, getattr(e, f)) for p, f in LINK_FIELDS.items() if hasattr(e, f)]
+
+
+def _facts_about(
+    entities: Sequence[Entity], relations: Mapping[str, Relation]
+) -> dict[str, list[Fact]]:
+    """A fact about a relation is also about both ends of it (fibrosis, and the condition)."""
+    found: dict[str, list[Fact]] = defaultdict(list)
+    for e in entities:
+        if not isinstance(e, Fact):
+            continue
+        keys: dict[str, None] = dict.fromkeys(e.about)
+        for rid in e.about_relations:
+            keys[rid] = None
+            rel = relations.get(rid)
+            if rel:
+                keys[rel.subject] = None
+                keys[rel.object] = None
+        for key in keys:
+            found[key].append(e)
+    return found
+
+
+def _group(items: Iterable[V], key: Callable[[V], K]) -> dict[K, list[V]]:
+    grouped: dict[K, list[V]] = defaultdict(list)
+    for item in items:
+        grouped[key(item)].append(item)
+    return grouped
+
+
+def _freeze_lists(grouped: Mapping[K, list[V]]) -> Mapping[K, tuple[V, ...]]:
+    return MappingProxyType({k: tuple(v) for k, v in grouped.items()})

@@ -1,0 +1,134 @@
+"""A real `clinic-kg serve` on 127.0.0.1 and a free port, for end-to-end and browser tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from gql import Client, GraphQLRequest
+from gql.transport.exceptions import TransportQueryError
+from gql.transport.httpx import HTTPXTransport
+
+from .conftest import REPO
+
+STARTUP_TIMEOUT = 120.0  # a generous bound on validation + startup, not a performance assertion
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """Where the server listens and what it printed."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def graphql(self) -> str:
+        return f"{self.url}/graphql"
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start(root: Path = REPO, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """Start `clinic-kg serve --root ROOT --port N`, wait for /readyz, stop it afterwards."""
+    port = free_port()
+    log = Path(tempfile.mkstemp(prefix="clinic-kg-serve-", suffix=".log")[1])
+    command = [
+        sys.executable,
+        "-c",
+        "from server.cli import main; main()",
+        "serve",
+        "--root",
+        str(root),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+    server = LiveServer(f"http://127.0.0.1:{port}", process, log)
+    try:
+        _wait_ready(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.unlink(missing_ok=True)
+
+
+def _wait_ready(server: LiveServer) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(
+                f"clinic-kg serve exited with {server.process.returncode}:\n{server.output()}"
+            )
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"clinic-kg serve was not ready after {STARTUP_TIMEOUT}s:\n{server.output()}")
+
+
+@pytest.fixture(scope="module")
+def live_server() -> Iterator[LiveServer]:
+    """One real server per test module."""
+    yield from start()
+
+
+@pytest.fixture(scope="module")
+def client(live_server: LiveServer) -> Iterator[Any]:
+    """A real GraphQL client (gql over httpx) talking to `live_server`."""
+    transport = HTTPXTransport(url=live_server.graphql, timeout=30)
+    with Client(transport=transport, fetch_schema_from_transport=False) as session:
+        yield session
+
+
+def run(client: Any, query: str, **variables: Any) -> Any:
+    """The data of a query that must succeed."""
+    return client.execute(GraphQLRequest(query, variable_values=variables or None))
+
+
+def refused(client: Any, query: str, **variables: Any) -> list[str]:
+    """The error messages of a query that must fail."""
+    with pytest.raises(TransportQueryError) as caught:
+        run(client, query, **variables)
+    return [e["message"] for e in caught.value.errors or []]
+
+
+def raw(server: LiveServer, body: bytes | str, content_type: str = "application/json") -> Any:
+    """POST a body as is: for requests a GraphQL client would never send."""
+    return httpx.post(
+        server.graphql, content=body, headers={"content-type": content_type}, timeout=30
+    )

@@ -1,0 +1,185 @@
+"""Resolvers, in process: the fields the end-to-end tests do not walk, against the seed snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server.loader import load
+from server.schema import ClinicSchema, Context, build_schema
+from server.settings import Settings
+from server.snapshot import Snapshot, build_snapshot
+from server.store import StoreHolder
+
+from .conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def snap() -> Snapshot:
+    return build_snapshot(load(REPO))
+
+
+@pytest.fixture(scope="module")
+def schema() -> ClinicSchema:
+    return build_schema(Settings())
+
+
+def run(schema: ClinicSchema, snap: Snapshot, query: str, **variables: Any) -> Any:
+    context = Context(store=snap, settings=Settings(), holder=StoreHolder(snap), request_id="t")
+    result = schema.execute_sync(query, variables or None, context_value=context)
+    assert result.errors is None, result.errors
+    return result.data
+
+
+def test_drug_classes_and_their_drugs(schema: ClinicSchema, snap: Snapshot) -> None:
+    data = run(
+        schema,
+        snap,
+        """{
+      tramadol: node(id: "tramadol") { ... on Drug { drugClasses { totalCount } brandNames } }
+      opioids: node(id: "opioids") { ... on DrugClass { drugs { id } category { id } } }
+    }""",
+    )
+    # The page names no drug class for any drug; the fields are there for when it does.
+    assert data["tramadol"] == {"drugClasses": {"totalCount": 0}, "brandNames": []}
+    assert data["opioids"] == {"drugs": [], "category": {"id": "medication"}}
+
+
+def test_treatment_may_reduce_a_cause_with_evidence(schema: ClinicSchema, snap: Snapshot) -> None:
+    data = run(
+        schema,
+        snap,
+        """{
+      pt: node(id: "physical-therapy") { ... on Treatment {
+        mayReduce { edges { node { id } quote evidence { id sources { id } } } } } }
+      cause: node(id: "spinal-muscular-deconditioning") { ... on Cause { reducedBy { id } } }
+    }""",
+    )
+    [edge] = data["pt"]["mayReduce"]["edges"]
+    assert edge["node"] == {"id": "spinal-muscular-deconditioning"}
+    assert edge["quote"].startswith("A comprehensive physical therapy program")
+    assert edge["evidence"] == [
+        {"id": "physical-therapy-reduces-deconditioning", "sources": [{"id": "clinic-page"}]}
+    ]
+    assert data["cause"]["reducedBy"] == [{"id": "physical-therapy"}]
+
+
+def test_every_node_kind_resolves_to_its_type(schema: ClinicSchema, snap: Snapshot) -> None:
+    ids = {
+        "failed-back-surgery-syndrome": "Condition",
+        "back-pain": "Symptom",
+        "smoking": "Cause",
+        "physical-therapy": "PhysicalTherapy",
+        "selective-nerve-block": "InterventionalProcedure",
+        "acupuncture": "ComplementaryTherapy",
+        "massage-therapy": "Therapy",
+        "acetaminophen": "Drug",
+        "nsaids": "DrugClass",
+        "spinal-fusion": "SurgicalProcedure",
+        "imaging-studies": "DiagnosticMethod",
+        "clinic": "Clinic",
+        "vida-massage-spa": "Spa",
+        "clinic-page": "Source",
+        "pain-medicine": "Source",
+        "iasp": "Source",
+        "curator": "Source",
+        "spinal-fusion-increase": "Statistic",
+        "success-rate-falls-after-repeat-surgery": "QualitativeClaim",
+    }
+    data = run(
+        schema, snap, "query ($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }", ids=list(ids)
+    )
+    assert {n["id"]: n["__typename"] for n in data["nodes"]} == ids
+
+
+def test_concepts_codes_and_sources(schema: ClinicSchema, snap: Snapshot) -> None:
+    data = run(
+        schema,
+        snap,
+        """{
+      concepts(scheme: "Units") { id iri scheme label notation definition }
+      node(id: "acetaminophen") { externalCodes { system code label foundIn } }
+      sources { edges { node { id localCopy sourceType } } }
+    }""",
+    )
+    assert data["concepts"][0] == {
+        "id": "percent",
+        "iri": "https://clinic-kg.example/ontology/unit/percent",
+        "scheme": "Units",
+        "label": "percent",
+        "notation": "%",
+        "definition": "Hundredths of the whole, or of the earlier value for a relative change.",
+    }
+    assert {
+        "system": "ATC",
+        "code": "N02BE01",
+        "label": "paracetamol",
+        "foundIn": "WHO ATC index",
+    } in data["node"]["externalCodes"]
+    page = next(e["node"] for e in data["sources"]["edges"] if e["node"]["id"] == "clinic-page")
+    assert page == {
+        "id": "clinic-page",
+        "localCopy": "sources/clinic-page.txt",
+        "sourceType": "WebPage",
+    }
+
+
+def test_fact_fields(schema: ClinicSchema, snap: Snapshot) -> None:
+    data = run(
+        schema,
+        snap,
+        """{ fact(id: "laminectomy-discectomy-annual-count") {
+      label about { id } measure { id } population region period fullCitation facts { id }
+      ... on Statistic { statisticType valueText value }
+    } }""",
+    )
+    assert data["fact"] == {
+        "label": "Lumbar laminectomies and discectomies performed each year in the United States",
+        "about": [{"id": "discectomy"}, {"id": "laminectomy"}],
+        "measure": {"id": "annual-count"},
+        "population": "lumbar laminectomies and discectomies",
+        "region": "United States",
+        "period": "every year",
+        "fullCitation": "“What is Spine Surgery Pain”, clinic page published by The clinic. "
+        "Fact laminectomy-discectomy-annual-count.",
+        "facts": [],
+        "statisticType": "Count",
+        "valueText": "approximately 200,000 per year",
+        "value": 200000.0,
+    }
+
+
+def test_labels_fall_back_to_english(schema: ClinicSchema, snap: Snapshot) -> None:
+    data = run(
+        schema,
+        snap,
+        '{ node(id: "smoking") { label(lang: "fr") altLabels(lang: "fr") '
+        'definition(lang: "fr") } }',
+    )
+    assert data["node"] == {"label": "Smoking", "altLabels": [], "definition": None}
+
+
+def test_symptom_and_test_reverse_links(schema: ClinicSchema, snap: Snapshot) -> None:
+    data = run(
+        schema,
+        snap,
+        """{
+      s: node(id: "stabbing-pain") { ... on Symptom { conditions { id } } }
+      t: node(id: "patient-examination") { ... on DiagnosticMethod { conditions { id } } }
+      unlinked: node(id: "low-back-pain") { ... on Symptom { conditions { id } } }
+    }""",
+    )
+    assert (
+        data["s"]["conditions"]
+        == data["t"]["conditions"]
+        == [{"id": "failed-back-surgery-syndrome"}]
+    )
+    assert data["unlinked"]["conditions"] == []
+
+
+def test_negative_first_is_refused(schema: ClinicSchema, snap: Snapshot) -> None:
+    context = Context(store=snap, settings=Settings(), holder=StoreHolder(snap), request_id="t")
+    result = schema.execute_sync("{ conditions(first: -1) { totalCount } }", context_value=context)
+    assert result.errors is not None
+    assert result.errors[0].message == "`first` must be between 0 and 100 (max_page_size); got -1"
