@@ -92,7 +92,7 @@ class GraphQLEndpoint:
         digest = hashlib.sha256(
             "\0".join([query, json.dumps(variables, sort_keys=True), operation or ""]).encode()
         ).hexdigest()[:16]
-        etag = f'"{store.version}-{digest}"'
+        etag = f'"{self.state(store)}-{digest}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if _matches(request.headers.get("if-none-match", ""), etag):
             return Response(status_code=304, headers={**headers, VERSION_HEADER: store.version})
@@ -161,6 +161,12 @@ class GraphQLEndpoint:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def state(self, store: Store) -> str:
+        """What an answer depends on: the dataset version and, for `dataset { lastReloadError }`,
+        the last rejected reload. Cache keys and ETags use it, so neither serves a stale error."""
+        error = self.holder.last_reload_error
+        return store.version if error is None else f"{store.version}.{error.at.timestamp():.6f}"
+
     async def execute(
         self,
         store: Store,
@@ -170,7 +176,7 @@ class GraphQLEndpoint:
         request_id: str,
     ) -> tuple[int, dict[str, Any]]:
         """Run one operation (or reuse its cached result); the status and the JSON body."""
-        key = cache_key(store.version, query, variables, operation)
+        key = cache_key(self.state(store), query, variables, operation)
         cached = self.cache.get(key)
         if cached is not None:
             return 200, self.body(store, request_id, data=cached)
@@ -316,7 +322,16 @@ def create_app(settings: Settings, holder: StoreHolder) -> Starlette:
     endpoint = GraphQLEndpoint(settings, holder, build_schema(settings))
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        # Alive and serving; a rejected reload (serve --watch) is reported, not fatal.
+        error = holder.last_reload_error
+        return JSONResponse(
+            {
+                "status": "ok",
+                "datasetVersion": current_store(request).version,
+                "lastReloadError": error.message if error else None,
+                "lastReloadErrorAt": error.at.isoformat() if error else None,
+            }
+        )
 
     async def readyz(request: Request) -> Response:
         store = current_store(request)

@@ -136,16 +136,59 @@ def display_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def load(root: Path, paths: Iterable[Path] = (), settings: Settings | None = None) -> LoadResult:
+class LoadCache:
+    """Files already parsed, by path, reused while their size and mtime are unchanged.
+
+    A reload after one file is saved re-parses that file only.
+    """
+
+    def __init__(self) -> None:
+        self._files: dict[tuple[Path, str], tuple[tuple[int, int], SourceFile | Diagnostic]] = {}
+
+    def get(self, path: Path, shown: str) -> SourceFile | Diagnostic | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        hit = self._files.get((path, shown))
+        if hit is not None and hit[0] == (st.st_mtime_ns, st.st_size):
+            return hit[1]
+        return None
+
+    def put(self, path: Path, shown: str, result: SourceFile | Diagnostic) -> None:
+        try:
+            st = path.stat()
+        except OSError:
+            return
+        self._files[(path, shown)] = ((st.st_mtime_ns, st.st_size), result)
+
+    def forget_missing(self, present: set[Path]) -> None:
+        for key in [k for k in self._files if k[0] not in present]:
+            del self._files[key]
+
+
+def load(
+    root: Path,
+    paths: Iterable[Path] = (),
+    settings: Settings | None = None,
+    cache: LoadCache | None = None,
+) -> LoadResult:
     """Parse every file; a file that fails is reported and left out, the others still load."""
     settings = settings or Settings()
     root = root.resolve()
     files: list[SourceFile] = []
     diagnostics: list[Diagnostic] = []
     digest = hashlib.sha256()
-    for index, path in enumerate(discover(root, paths)):
+    found = discover(root, paths)
+    if cache is not None:
+        cache.forget_missing(set(found))
+    for path in found:
         shown = display_path(path, root)
-        loaded = load_file(path, shown, kind_of(path, root), settings, index)
+        loaded = cache.get(path, shown) if cache is not None else None
+        if loaded is None:
+            loaded = load_file(path, shown, kind_of(path, root), settings)
+            if cache is not None:
+                cache.put(path, shown, loaded)
         if isinstance(loaded, Diagnostic):
             diagnostics.append(loaded)
             digest.update(f"{shown}\0<invalid>\0".encode())
@@ -155,9 +198,7 @@ def load(root: Path, paths: Iterable[Path] = (), settings: Settings | None = Non
     return LoadResult(root, tuple(files), tuple(diagnostics), digest.hexdigest()[:16])
 
 
-def load_file(
-    path: Path, shown: str, kind: str, settings: Settings, index: int = 0
-) -> SourceFile | Diagnostic:
+def load_file(path: Path, shown: str, kind: str, settings: Settings) -> SourceFile | Diagnostic:
     """One file, strictly: size, encoding, limits, then Oxigraph's parser."""
     try:
         size = path.stat().st_size
@@ -192,7 +233,8 @@ def load_file(
         triples = tuple(
             _to_rdflib(
                 ox.parse(raw, format=ox.RdfFormat.TURTLE, base_iri=base_iri),
-                index,
+                # Blank nodes are local to their file: label them by the file, stably.
+                hashlib.sha1(shown.encode()).hexdigest()[:8],
                 settings.max_literal_bytes,
             )
         )
@@ -279,7 +321,7 @@ def _nesting_depth(triples: tuple[Triple, ...]) -> int:
 
 
 def _to_rdflib(
-    quads: Iterator[ox.Triple | ox.Quad], index: int, max_literal: int
+    quads: Iterator[ox.Triple | ox.Quad], scope: str, max_literal: int
 ) -> Iterator[Triple]:
     cache: dict[object, Identifier] = {}
 
@@ -291,7 +333,7 @@ def _to_rdflib(
         if isinstance(t, ox.NamedNode):
             made = URIRef(t.value)
         elif isinstance(t, ox.BlankNode):
-            made = BNode(f"f{index}b{t.value}")
+            made = BNode(f"f{scope}b{t.value}")
         elif isinstance(t, ox.Literal):
             value = t.value
             if len(value) * 4 > max_literal and len(value.encode("utf-8")) > max_literal:

@@ -56,6 +56,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("graphiql", True, "Serve the GraphiQL explorer to browsers at /graphql."),
     Setting("watch", False, "Reload the graph when files under ontology/, shapes/ or kg/ change."),
     Setting(
+        "watch_debounce_ms",
+        300,
+        "With --watch: how long saves must pause before one reload runs (a burst is one reload).",
+    ),
+    Setting(
         "response_cache_size",
         1024,
         "Responses kept per dataset version for repeated identical GET/POST queries "
@@ -84,6 +89,7 @@ class Settings:
     introspection: bool = True
     graphiql: bool = True
     watch: bool = False
+    watch_debounce_ms: int = 300
     response_cache_size: int = 1024
 
     @classmethod

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .checks import run_checks
 from .diagnostics import Diagnostic, Report, Severity
-from .loader import LoadResult, load
+from .loader import LoadCache, LoadResult, load
 from .settings import Settings
 from .shacl import run_shacl, shacl_triples
 from .shacl_engine import Index
@@ -27,7 +27,10 @@ class Outcome:
 
 
 def validate_project(
-    root: Path, paths: Iterable[Path] = (), settings: Settings | None = None
+    root: Path,
+    paths: Iterable[Path] = (),
+    settings: Settings | None = None,
+    cache: LoadCache | None = None,
 ) -> Outcome:
     """Load ontology/, shapes/, kg/ under root (plus extra paths) and validate them.
 
@@ -36,7 +39,7 @@ def validate_project(
     """
     settings = settings or Settings()
     extra = [Path(p) for p in paths]
-    loaded = load(root, extra, settings)
+    loaded = load(root, extra, settings, cache)
     diagnostics: list[Diagnostic] = list(loaded.diagnostics)
     # SHACL over a graph with a broken file left out would report its absence as dangling links
     # elsewhere; the parse errors already say what is wrong, so stop there.

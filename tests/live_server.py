@@ -47,7 +47,9 @@ def free_port() -> int:
         return port
 
 
-def start(root: Path = REPO, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+def start(
+    root: Path = REPO, env: dict[str, str] | None = None, extra: tuple[str, ...] = ()
+) -> Iterator[LiveServer]:
     """Start `clinic-kg serve --root ROOT --port N`, wait for /readyz, stop it afterwards."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="clinic-kg-serve-", suffix=".log")[1])
@@ -62,6 +64,7 @@ def start(root: Path = REPO, env: dict[str, str] | None = None) -> Iterator[Live
         "127.0.0.1",
         "--port",
         str(port),
+        *extra,
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..loader import LoadCache
 from ..settings import Settings
 from ..snapshot import build_snapshot
 from ..store import StoreHolder
@@ -22,7 +23,13 @@ from ..validation import validate_project
 )
 @click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port to listen on [default: 8000].")
-def serve(root: Path, host: str | None, port: int | None) -> int:
+@click.option(
+    "--watch/--no-watch",
+    default=None,
+    help="Reload when files under ontology/, shapes/ or kg/ change; an invalid edit is not "
+    "served (the last good version keeps serving) [default: off].",
+)
+def serve(root: Path, host: str | None, port: int | None, watch: bool | None) -> int:
     """Validate, then serve the graph at http://HOST:PORT/graphql (GraphiQL in a browser).
 
     Refuses to start (exit 1, the report printed) when the data does not conform.
@@ -33,8 +40,9 @@ def serve(root: Path, host: str | None, port: int | None) -> int:
             f"{root} is not a clinic-kg project: missing {', '.join(str(m) for m in missing)} "
             "(run from the project folder or pass --root DIR)"
         )
-    settings = Settings.from_env(host=host, port=port)
-    outcome = validate_project(root, (), settings)
+    settings = Settings.from_env(host=host, port=port, watch=watch)
+    reloader_cache = LoadCache()
+    outcome = validate_project(root, (), settings, cache=reloader_cache)
     report = outcome.report
     if not report.conforms:
         for d in report.diagnostics:
@@ -45,7 +53,19 @@ def serve(root: Path, host: str | None, port: int | None) -> int:
     click.echo(report.summary())
     # The holder is the seam for `--watch`: a reload builds a new snapshot and calls swap().
     holder = StoreHolder(build_snapshot(outcome.load, settings))
-    run(settings, holder)
+    watcher = None
+    if settings.watch:
+        from ..watch import Reloader, Watcher
+
+        reloader = Reloader(root, settings, holder, cache=reloader_cache)
+        watcher = Watcher(reloader, settings.watch_debounce_ms)
+        watcher.start()
+        click.echo(f"watching {root.resolve()}/{{ontology,shapes,kg}} for changes")
+    try:
+        run(settings, holder)
+    finally:
+        if watcher is not None:
+            watcher.stop()
     return 0
 
 
