@@ -391,7 +391,9 @@ def test_batching_when_enabled(snap: Snapshot) -> None:
 
 
 def test_health_and_readiness(client: TestClient, snap: Snapshot) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok"
+    assert health["lastReloadError"] is None
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["datasetVersion"] == snap.version

@@ -295,7 +295,10 @@ def test_dataset_and_version_everywhere(client: Any, live_server: LiveServer) ->
     assert client.transport.response_headers["x-dataset-version"] == dataset["version"]
     ready = httpx.get(f"{live_server.url}/readyz", timeout=10).json()
     assert ready["datasetVersion"] == dataset["version"]
-    assert httpx.get(f"{live_server.url}/healthz", timeout=10).json() == {"status": "ok"}
+    health = httpx.get(f"{live_server.url}/healthz", timeout=10).json()
+    assert health["status"] == "ok"
+    assert health["datasetVersion"] == dataset["version"]
+    assert health["lastReloadError"] is None
 
 
 def test_get_etag_and_not_modified(live_server: LiveServer) -> None:
@@ -354,7 +357,7 @@ STATISTICS = {
         None,
         "per year",
         "approximately",
-        "Lumbar laminectomies and discectomies performed each year in the United States: "
+        "Lumbar laminectomies and discectomies performed in the United States: "
         "approximately 200,000 per year.",
         None,
         "Statistics have also revealed that approximately 200,000 lumbar laminectomies",

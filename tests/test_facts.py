@@ -28,7 +28,7 @@ EXPECTED = {
         PAGE,
     ),
     "laminectomy-discectomy-annual-count": (
-        "Lumbar laminectomies and discectomies performed each year in the United States: "
+        "Lumbar laminectomies and discectomies performed in the United States: "
         "approximately 200,000 per year.",
         PAGE,
     ),
