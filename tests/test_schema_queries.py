@@ -135,7 +135,7 @@ def test_fact_fields(schema: ClinicSchema, snap: Snapshot) -> None:
     } }""",
     )
     assert data["fact"] == {
-        "label": "Lumbar laminectomies and discectomies performed each year in the United States",
+        "label": "Lumbar laminectomies and discectomies performed in the United States",
         "about": [{"id": "discectomy"}, {"id": "laminectomy"}],
         "measure": {"id": "annual-count"},
         "population": "lumbar laminectomies and discectomies",
