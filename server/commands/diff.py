@@ -13,6 +13,7 @@ import click
 from ..diffing import GraphDiff, Status, SubjectDiff, ValueChange, diff_sides
 from ..revisions import SideError, load_side
 from ..settings import Settings
+from .options import root_option
 
 EXIT_OK, EXIT_UNREADABLE = 0, 1
 _STATUSES: tuple[Status, ...] = ("changed", "added", "removed")
@@ -29,13 +30,7 @@ _STATUSES: tuple[Status, ...] = ("changed", "added", "removed")
     show_default=True,
     help="text for a terminal, markdown for a pull request, json for tools.",
 )
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Project folder (and git work tree) that revisions are read from.",
-)
+@root_option("Project folder (and git work tree) that revisions are read from.")
 def diff(old: str, new: str | None, output: str, root: Path) -> int:
     """Compare two versions of the graph: OLD and NEW are Turtle files, folders or git revisions
     (HEAD~1, main, a tag); NEW defaults to the working tree (--root). A revision means the project's

@@ -14,16 +14,11 @@ from ..linked_data import id_namespace, safe_id
 from ..loader import load
 from ..schemaorg import NotACondition, condition_ids, condition_jsonld
 from ..settings import Settings
+from .options import require_project, root_option
 
 
 @click.command(name="export")
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Project folder holding ontology/, shapes/ and kg/.",
-)
+@root_option()
 @click.option(
     "--format",
     "fmt",
@@ -88,12 +83,7 @@ def export(
         raise click.UsageError("--schema-org always writes JSON-LD; drop --format or use jsonld")
     if page_url is not None and condition is None:
         raise click.UsageError("--page-url goes with --schema-org CONDITION_ID")
-    missing = [p for p in (root / "ontology", root / "kg") if not p.is_dir()]
-    if missing:
-        raise click.UsageError(
-            f"{root} is not a clinic-kg project: missing {', '.join(str(m) for m in missing)} "
-            "(run from the project folder or pass --root DIR)"
-        )
+    require_project(root, ("ontology", "kg"))
     settings = Settings.from_env()
     loaded = load(root, settings=settings)
     if not loaded.ok:

@@ -10,6 +10,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..formatting import FormatResult, files_to_format, format_file, write_formatted
 from ..loader import FOLDERS
 from ..settings import Settings
+from .options import root_option
 
 EXIT_OK, EXIT_CHANGES, EXIT_INTERNAL = 0, 1, 3
 
@@ -21,13 +22,7 @@ EXIT_OK, EXIT_CHANGES, EXIT_INTERNAL = 0, 1, 3
     is_flag=True,
     help="Write nothing: print a unified diff for each file that is not in canonical form.",
 )
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Project folder holding ontology/, shapes/ and kg/.",
-)
+@root_option()
 def fmt(paths: tuple[Path, ...], check: bool, root: Path) -> int:
     """Format ontology/, shapes/ and kg/ (or only PATHS) as canonical Turtle, in place.
 

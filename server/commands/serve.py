@@ -11,16 +11,11 @@ from ..settings import Settings
 from ..snapshot import build_snapshot
 from ..store import StoreHolder
 from ..validation import validate_project
+from .options import require_project, root_option
 
 
 @click.command()
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Project folder holding ontology/, shapes/ and kg/.",
-)
+@root_option()
 @click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port to listen on [default: 8000].")
 @click.option(
@@ -34,12 +29,7 @@ def serve(root: Path, host: str | None, port: int | None, watch: bool | None) ->
 
     Refuses to start (exit 1, the report printed) when the data does not conform.
     """
-    missing = [p for p in (root / "ontology", root / "shapes", root / "kg") if not p.is_dir()]
-    if missing:
-        raise click.UsageError(
-            f"{root} is not a clinic-kg project: missing {', '.join(str(m) for m in missing)} "
-            "(run from the project folder or pass --root DIR)"
-        )
+    require_project(root)
     settings = Settings.from_env(host=host, port=port, watch=watch)
     reloader_cache = LoadCache()
     outcome = validate_project(root, (), settings, cache=reloader_cache)

@@ -9,17 +9,12 @@ import click
 
 from ..settings import Settings
 from ..validation import validate_project
+from .options import require_project, root_option
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Project folder holding ontology/, shapes/ and kg/.",
-)
+@root_option()
 @click.option(
     "--format",
     "output",
@@ -33,12 +28,7 @@ def validate(paths: tuple[Path, ...], root: Path, output: str) -> int:
 
     Exit codes: 0 conforms (warnings allowed), 1 violations, 2 usage error, 3 internal error.
     """
-    missing = [p for p in (root / "ontology", root / "shapes", root / "kg") if not p.is_dir()]
-    if missing:
-        raise click.UsageError(
-            f"{root} is not a clinic-kg project: missing {', '.join(str(m) for m in missing)} "
-            "(run from the project folder or pass --root DIR)"
-        )
+    require_project(root)
     for p in paths:
         if not p.exists():
             raise click.UsageError(f"{p}: no such file or folder")
