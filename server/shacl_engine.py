@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, TypeAlias
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection as RDFList
@@ -175,6 +176,10 @@ class Index:
         return any(cls in self.superclasses(t) for t in self.values(node, RDF.type))
 
 
+# One compiled constraint: (focus node, its value nodes, the index) -> its results.
+Check: TypeAlias = Callable[[Node, Collection[Node], Index], Iterator[Result]]
+
+
 @dataclass
 class Shape:
     node: Node
@@ -185,6 +190,8 @@ class Shape:
     messages: tuple[Literal, ...] = ()
     lists: dict[Node, list[Node]] = field(default_factory=dict)
     pattern: re.Pattern[str] | None = None
+    deactivated: bool = False
+    checks: list[Check] | None = None
 
 
 # rdflib's Namespace attribute lookup is slow in hot loops: bind the terms once.
@@ -285,6 +292,7 @@ class Engine:
             severity=params.get(_SH_severity, [_SH_Violation])[0],
             messages=tuple(m for m in params.get(_SH_message, []) if isinstance(m, Literal)),
         )
+        compiled.deactivated = _true(params.get(_SH_deactivated))
         self._compiled[node] = compiled
         for key in (_SH_in, _SH_languageIn, _SH_or, _SH_and, _SH_xone, _SH_ignoredProperties):
             if key in params:
@@ -303,7 +311,7 @@ class Engine:
     def validate(self, index: Index, focus_filter: set[Node] | None = None) -> list[Result]:
         results: list[Result] = []
         for root in self.roots:
-            if _true(root.params.get(_SH_deactivated)):
+            if root.deactivated:
                 continue
             for focus in self.focus_nodes(root, index):
                 if focus_filter is None or focus in focus_filter:
@@ -326,167 +334,255 @@ class Engine:
         return not any(True for _ in self.check(shape, node, index))
 
     def check(self, shape: Shape, focus: Node, index: Index) -> Iterator[Result]:
-        if _true(shape.params.get(_SH_deactivated)):
+        """Every result of shape on focus (a property shape checks focus's values on its path)."""
+        if shape.deactivated:
             return
-        values: Collection[Node] = (
-            index.values(focus, shape.path) if shape.path is not None else (focus,)
-        )
-        yield from self._constraints(shape, focus, values, index)
-        if shape.path is None:
-            for prop in shape.properties:
-                yield from self.check(prop, focus, index)
-            if _true(shape.params.get(_SH_closed)):
-                yield from self._closed(shape, focus, index)
+        checks = shape.checks if shape.checks is not None else self._compile_checks(shape)
+        if shape.path is not None:
+            preds = index.out.get(focus)
+            found = preds.get(shape.path) if preds is not None else None
+            values: Collection[Node] = found.keys() if found is not None else ()
         else:
-            for prop in shape.properties:  # nested property shapes on a property shape's values
-                for v in values:
-                    yield from self.check(prop, v, index)
+            values = (focus,)
+        for run in checks:
+            yield from run(focus, values, index)
 
-    def _result(self, shape: Shape, focus: Node, param: Node, value: Node | None) -> Result:
-        return Result(
-            focus, shape.path, value, shape.node, _COMPONENT[param], shape.severity, shape.messages
-        )
+    # ------------------------------------------------------------------ compiled constraints
 
-    def _closed(self, shape: Shape, focus: Node, index: Index) -> Iterator[Result]:
-        allowed = {p.path for p in shape.properties} | set(
-            shape.lists.get(_SH_ignoredProperties, [])
-        )
-        for p, objects in index.out.get(focus, {}).items():
-            if p not in allowed:
-                for o in objects:
-                    yield Result(
-                        focus,
-                        p,
-                        o,
-                        shape.node,
-                        _SH_ClosedConstraintComponent,
-                        shape.severity,
-                        shape.messages,
-                    )
-
-    def _constraints(
-        self, shape: Shape, focus: Node, values: Collection[Node], index: Index
-    ) -> Iterator[Result]:
+    def _compile_checks(self, shape: Shape) -> list[Check]:
+        """One closure per constraint the shape has, so checking a node tests nothing else."""
+        checks: list[Check] = []
         params = shape.params
-        count = len(values)
-        if _SH_minCount in params and count < _int(params[_SH_minCount][0]):
-            yield self._result(shape, focus, _SH_minCount, None)
-        if _SH_maxCount in params and count > _int(params[_SH_maxCount][0]):
-            yield self._result(shape, focus, _SH_maxCount, None)
+
+        def result(param: Node) -> Callable[[Node, Node | None], Result]:
+            component = _COMPONENT[param]
+
+            def make(focus: Node, value: Node | None) -> Result:
+                return Result(
+                    focus, shape.path, value, shape.node, component, shape.severity, shape.messages
+                )
+
+            return make
+
+        def per_value(param: Node, ok: Callable[[Node], bool]) -> Check:
+            make = result(param)
+
+            def run(focus: Node, values: Collection[Node], index: Index) -> Iterator[Result]:
+                for v in values:
+                    if not ok(v):
+                        yield make(focus, v)
+
+            return run
+
+        if _SH_minCount in params:
+            low, make_low = _int(params[_SH_minCount][0]), result(_SH_minCount)
+            checks.append(lambda f, vs, i: iter([make_low(f, None)] if len(vs) < low else []))
+        if _SH_maxCount in params:
+            high, make_high = _int(params[_SH_maxCount][0]), result(_SH_maxCount)
+            checks.append(lambda f, vs, i: iter([make_high(f, None)] if len(vs) > high else []))
         for cls in params.get(_SH_class, []):
-            for v in values:
-                if isinstance(v, Literal) or not index.is_instance(v, cls):
-                    yield self._result(shape, focus, _SH_class, v)
+            checks.append(self._class_check(cls, result(_SH_class)))
         for dt in params.get(_SH_datatype, []):
-            for v in values:
-                if not _has_datatype(v, dt):
-                    yield self._result(shape, focus, _SH_datatype, v)
+            checks.append(per_value(_SH_datatype, partial(_datatype_ok, dt)))
         for kind in params.get(_SH_nodeKind, []):
-            for v in values:
-                if not _has_kind(v, kind):
-                    yield self._result(shape, focus, _SH_nodeKind, v)
+            checks.append(per_value(_SH_nodeKind, partial(_kind_ok, kind)))
         if shape.pattern is not None:
-            for v in values:
-                if isinstance(v, BNode) or not shape.pattern.search(str(v)):
-                    yield self._result(shape, focus, _SH_pattern, v)
+            pattern = shape.pattern
+            checks.append(per_value(_SH_pattern, partial(_pattern_ok, pattern)))
         for param, test in ((_SH_minLength, _ge), (_SH_maxLength, _le)):
             for limit in params.get(param, []):
-                for v in values:
-                    if isinstance(v, BNode) or not test(len(str(v)), _int(limit)):
-                        yield self._result(shape, focus, param, v)
+                n = _int(limit)
+                checks.append(per_value(param, partial(_length_ok, test, n)))
         if _SH_languageIn in shape.lists:
             ranges = [str(r).lower() for r in shape.lists[_SH_languageIn]]
-            for v in values:
-                lang = v.language.lower() if isinstance(v, Literal) and v.language else None
-                if lang is None or not any(lang == r or lang.startswith(r + "-") for r in ranges):
-                    yield self._result(shape, focus, _SH_languageIn, v)
+            checks.append(per_value(_SH_languageIn, partial(_language_in, ranges)))
         if _true(params.get(_SH_uniqueLang)):
+            checks.append(self._unique_lang_check(result(_SH_uniqueLang)))
+        for param in (_SH_minInclusive, _SH_maxInclusive, _SH_minExclusive, _SH_maxExclusive):
+            for bound in params.get(param, []):
+                checks.append(per_value(param, partial(_bound_ok, param, bound)))
+        for param in (_SH_lessThanOrEquals, _SH_lessThan):
+            for other in params.get(param, []):
+                checks.append(self._order_check(other, param == _SH_lessThan, result(param)))
+        for required in params.get(_SH_hasValue, []):
+            checks.append(_has_value_check(required, result(_SH_hasValue)))
+        if _SH_in in shape.lists:
+            allowed = frozenset(shape.lists[_SH_in])
+            checks.append(per_value(_SH_in, allowed.__contains__))
+        for target in params.get(_SH_node, []):
+            checks.append(self._logical_check([target], result(_SH_node), _all))
+        rules: tuple[tuple[Node, Callable[[int, int], bool]], ...] = (
+            (_SH_or, _any),
+            (_SH_and, _all),
+            (_SH_xone, _one),
+        )
+        for logic, rule in rules:
+            if logic in shape.lists:
+                checks.append(self._logical_check(shape.lists[logic], result(logic), rule))
+        for target in params.get(_SH_not, []):
+            checks.append(self._logical_check([target], result(_SH_not), _none))
+        if _SH_qualifiedValueShape in params:
+            checks.append(self._qualified_check(shape))
+        if shape.path is None:
+            for prop in shape.properties:
+                checks.append(self._property_check(prop, on_values=False))
+            if _true(params.get(_SH_closed)):
+                checks.append(self._closed_check(shape))
+        else:
+            for prop in shape.properties:  # nested property shapes on a property shape's values
+                checks.append(self._property_check(prop, on_values=True))
+        shape.checks = checks
+        return checks
+
+    def _class_check(self, cls: Node, make: Callable[[Node, Node | None], Result]) -> Check:
+        def run(focus: Node, values: Collection[Node], index: Index) -> Iterator[Result]:
+            for v in values:
+                if isinstance(v, Literal) or not index.is_instance(v, cls):
+                    yield make(focus, v)
+
+        return run
+
+    def _unique_lang_check(self, make: Callable[[Node, Node | None], Result]) -> Check:
+        def run(focus: Node, values: Collection[Node], index: Index) -> Iterator[Result]:
             seen: dict[str, int] = defaultdict(int)
             for v in values:
                 if isinstance(v, Literal) and v.language:
                     seen[v.language.lower()] += 1
-            for _ in (lang for lang, n in seen.items() if n > 1):
-                yield self._result(shape, focus, _SH_uniqueLang, None)
-        for param in (_SH_minInclusive, _SH_maxInclusive, _SH_minExclusive, _SH_maxExclusive):
-            for bound in params.get(param, []):
-                for v in values:
-                    if not _compare(param, v, bound):
-                        yield self._result(shape, focus, param, v)
-        for param in (_SH_lessThanOrEquals, _SH_lessThan):
-            for other in params.get(param, []):
-                others = index.values(focus, other)
-                for v in values:
-                    for w in others:
-                        if not _less(v, w, strict=param == _SH_lessThan):
-                            yield self._result(shape, focus, param, v)
-        for required in params.get(_SH_hasValue, []):
-            if required not in values:
-                yield self._result(shape, focus, _SH_hasValue, None)
-        if _SH_in in shape.lists:
-            allowed = shape.lists[_SH_in]
-            for v in values:
-                if v not in allowed:
-                    yield self._result(shape, focus, _SH_in, v)
-        for target in params.get(_SH_node, []):
-            nested = self.shape(target)
-            for v in values:
-                if not self.conforms(nested, v, index):
-                    yield self._result(shape, focus, _SH_node, v)
-        yield from self._logical(shape, focus, values, index)
-        yield from self._qualified(shape, focus, values, index)
+            for n in seen.values():
+                if n > 1:
+                    yield make(focus, None)
 
-    def _logical(
-        self, shape: Shape, focus: Node, values: Collection[Node], index: Index
-    ) -> Iterator[Result]:
-        for param in (_SH_or, _SH_and, _SH_xone):
-            members = [self.shape(m) for m in shape.lists.get(param, [])]
-            if not members:
-                continue
-            for v in values:
-                passed = sum(1 for m in members if self.conforms(m, v, index))
-                ok = {
-                    _SH_or: passed >= 1,
-                    _SH_and: passed == len(members),
-                    _SH_xone: passed == 1,
-                }[param]
-                if not ok:
-                    yield self._result(shape, focus, param, v)
-        for target in shape.params.get(_SH_not, []):
-            nested = self.shape(target)
-            for v in values:
-                if self.conforms(nested, v, index):
-                    yield self._result(shape, focus, _SH_not, v)
+        return run
 
-    def _qualified(
-        self, shape: Shape, focus: Node, values: Collection[Node], index: Index
-    ) -> Iterator[Result]:
-        targets = shape.params.get(_SH_qualifiedValueShape, [])
-        if not targets:
-            return
-        nested = self.shape(targets[0])
-        matching = sum(1 for v in values if self.conforms(nested, v, index))
+    def _order_check(
+        self, other: Node, strict: bool, make: Callable[[Node, Node | None], Result]
+    ) -> Check:
+        def run(focus: Node, values: Collection[Node], index: Index) -> Iterator[Result]:
+            others = index.values(focus, other)
+            for v in values:
+                for w in others:
+                    if not _less(v, w, strict=strict):
+                        yield make(focus, v)
+
+        return run
+
+    def _property_check(self, prop: Shape, *, on_values: bool) -> Check:
+        def run(focus: Node, values: Collection[Node], index: Index) -> Iterator[Result]:
+            for node in values if on_values else (focus,):
+                yield from self.check(prop, node, index)
+
+        return run
+
+    def _logical_check(
+        self,
+        members: list[Node],
+        make: Callable[[Node, Node | None], Result],
+        rule: Callable[[int, int], bool],
+    ) -> Check:
+        shapes = [self.shape(m) for m in members]
+
+        def run(focus: Node, values: Collection[Node], index: Index) -> Iterator[Result]:
+            for v in values:
+                passed = sum(1 for m in shapes if self.conforms(m, v, index))
+                if not rule(passed, len(shapes)):
+                    yield make(focus, v)
+
+        return run
+
+    def _qualified_check(self, shape: Shape) -> Check:
+        nested = self.shape(shape.params[_SH_qualifiedValueShape][0])
         low = shape.params.get(_SH_qualifiedMinCount)
         high = shape.params.get(_SH_qualifiedMaxCount)
-        if low and matching < _int(low[0]):
-            yield Result(
-                focus,
-                shape.path,
-                None,
-                shape.node,
-                _SH_QualifiedMinCountConstraintComponent,
-                shape.severity,
-                shape.messages,
-            )
-        if high and matching > _int(high[0]):
-            yield Result(
-                focus,
-                shape.path,
-                None,
-                shape.node,
-                _SH_QualifiedMaxCountConstraintComponent,
-                shape.severity,
-                shape.messages,
-            )
+        lowest = _int(low[0]) if low else None
+        highest = _int(high[0]) if high else None
+
+        def run(focus: Node, values: Collection[Node], index: Index) -> Iterator[Result]:
+            matching = sum(1 for v in values if self.conforms(nested, v, index))
+            failed = []
+            if lowest is not None and matching < lowest:
+                failed.append(_QUALIFIED_MIN)
+            if highest is not None and matching > highest:
+                failed.append(_QUALIFIED_MAX)
+            for component in failed:
+                yield Result(
+                    focus, shape.path, None, shape.node, component, shape.severity, shape.messages
+                )
+
+        return run
+
+    def _closed_check(self, shape: Shape) -> Check:
+        allowed = {p.path for p in shape.properties} | set(
+            shape.lists.get(_SH_ignoredProperties, [])
+        )
+
+        def run(focus: Node, values: Collection[Node], index: Index) -> Iterator[Result]:
+            for p, objects in index.out.get(focus, {}).items():
+                if p not in allowed:
+                    for o in objects:
+                        yield Result(
+                            focus,
+                            p,
+                            o,
+                            shape.node,
+                            _SH_ClosedConstraintComponent,
+                            shape.severity,
+                            shape.messages,
+                        )
+
+        return run
+
+
+_QUALIFIED_MIN: URIRef = SH.QualifiedMinCountConstraintComponent
+_QUALIFIED_MAX: URIRef = SH.QualifiedMaxCountConstraintComponent
+
+
+def _any(passed: int, total: int) -> bool:
+    return passed >= 1
+
+
+def _all(passed: int, total: int) -> bool:
+    return passed == total
+
+
+def _one(passed: int, total: int) -> bool:
+    return passed == 1
+
+
+def _none(passed: int, total: int) -> bool:
+    return passed == 0
+
+
+def _datatype_ok(dt: Node, v: Node) -> bool:
+    return _has_datatype(v, dt)
+
+
+def _kind_ok(kind: Node, v: Node) -> bool:
+    return _has_kind(v, kind)
+
+
+def _pattern_ok(pattern: re.Pattern[str], v: Node) -> bool:
+    return not isinstance(v, BNode) and bool(pattern.search(str(v)))
+
+
+def _length_ok(test: Callable[[int, int], bool], n: int, v: Node) -> bool:
+    return not isinstance(v, BNode) and test(len(str(v)), n)
+
+
+def _bound_ok(param: Node, bound: Node, v: Node) -> bool:
+    return _compare(param, v, bound)
+
+
+def _has_value_check(required: Node, make: Callable[[Node, Node | None], Result]) -> Check:
+    def run(focus: Node, values: Collection[Node], index: Index) -> Iterator[Result]:
+        if required not in values:
+            yield make(focus, None)
+
+    return run
+
+
+def _language_in(ranges: list[str], v: Node) -> bool:
+    lang = v.language.lower() if isinstance(v, Literal) and v.language else None
+    return lang is not None and any(lang == r or lang.startswith(r + "-") for r in ranges)
 
 
 def _flags(text: str) -> int:

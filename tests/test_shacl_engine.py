@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from server.shacl_engine import Engine, Index, Result
 from .conftest import REPO
 
 CKG_VALUE = URIRef("https://clinic-kg.example/ontology#value")
+CKG_HIGH = URIRef("https://clinic-kg.example/ontology#high")
 FIXTURES = sorted((REPO / "tests" / "fixtures" / "shapes").glob("*.ttl"))
 Row = tuple[Node, Node | None, Node | None, Node, Node, Node]
 
@@ -108,7 +110,14 @@ def _mutate(
 def test_random_mutations_same_results(project: LoadResult, seed: int, n: int) -> None:
     mutated = _mutate(_triples(project), seed, n)
     ours, theirs = _both(mutated, project.shapes)
-    assert _comparable(ours) == _comparable(theirs)
+    odd = {s for s, p, o in mutated if p == CKG_HIGH and _number_or_none(o) is None}
+    assert _comparable(ours, odd) == _comparable(theirs, odd)
+
+
+def _number_or_none(node: Node) -> object:
+    if isinstance(node, Literal) and not getattr(node, "ill_typed", False):
+        return node.value if isinstance(node.value, int | float | Decimal) else None
+    return None
 
 
 _RANGES = {
@@ -118,14 +127,15 @@ _RANGES = {
 }
 
 
-def _comparable(rows: Counter[Row]) -> Counter[Row]:
-    """pyshacl is inconsistent on ill-typed numbers in range constraints (it passes some bounds and
-    crashes on others); the engine fails them all, as SHACL says. Compare everything else."""
+def _comparable(rows: Counter[Row], odd_high: set[Node]) -> Counter[Row]:
+    """pyshacl is inconsistent on ill-typed or non-numeric values in range constraints (it passes
+    some, crashes on others); the engine fails them all, as SHACL says. Compare everything else."""
     return Counter(
         {
             row: n
             for row, n in rows.items()
             if not (row[4] in _RANGES and getattr(row[2], "ill_typed", False))
+            and not (row[4] == SH.LessThanOrEqualsConstraintComponent and row[0] in odd_high)
         }
     )
 
