@@ -28,8 +28,9 @@ def run_checks(loaded: LoadResult, index: Index) -> list[Diagnostic]:
     """index holds the kg/ data and the ontology (as SHACL sees them)."""
     where: SourceMap | None = None
     found: list[Diagnostic] = []
+    subjects = _kg_subjects(loaded)
     for check in (_types, _evidence, _orphan_assertions, _quotes, _base):
-        for subject, prop, value, code, message, hint in check(loaded, index):
+        for subject, prop, value, code, message, hint in check(loaded, index, subjects):
             where = where or SourceMap(loaded)
             loc = where.locate(subject, prop)
             found.append(
@@ -49,14 +50,19 @@ def run_checks(loaded: LoadResult, index: Index) -> list[Diagnostic]:
     return found
 
 
-def _kg_subjects(loaded: LoadResult) -> dict[Node, None]:
-    return {s: None for f in loaded.files if f.kind == "kg" for s, _, _ in f.triples}
+def _kg_subjects(loaded: LoadResult) -> list[Node]:
+    """Subjects described in kg/ files, each once, in file order."""
+    seen: dict[Node, None] = {}
+    for f in loaded.files:
+        if f.kind == "kg":
+            seen.update(dict.fromkeys(s for s, _, _ in f.triples))
+    return list(seen)
 
 
-def _types(loaded: LoadResult, index: Index) -> Iterator[Finding]:
+def _types(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[Finding]:
     classes = set(index.instances.get(OWL.Class, ())) | _KNOWN_EXTERNAL_TYPES
     shown = sorted(curie(str(c)) for c in classes)
-    for subject in _kg_subjects(loaded):
+    for subject in subjects:
         types = index.values(subject, RDF.type)
         if not types:
             yield (
@@ -79,20 +85,22 @@ def _types(loaded: LoadResult, index: Index) -> Iterator[Finding]:
             )
 
 
-def _evidence(loaded: LoadResult, index: Index) -> Iterator[Finding]:
-    evidenced = [
+def _evidence(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[Finding]:
+    evidenced = {
         p
         for p in index.subjects_with(CKG.requiresEvidence)
         if Literal(True) in index.values(p, CKG.requiresEvidence)
-    ]
+    }
     backed = set()
     for a in index.instances.get(CKG.Assertion, ()):
         backed.add(
             (index.one(a, RDF.subject), index.one(a, RDF.predicate), index.one(a, RDF.object))
         )
-    for predicate in sorted(evidenced, key=str):
-        for s in _kg_subjects(loaded):
-            for o in index.values(s, predicate):
+    for s in subjects:
+        for predicate, objects in index.out.get(s, {}).items():
+            if predicate not in evidenced:
+                continue
+            for o in objects:
                 if (s, predicate, o) not in backed:
                     yield (
                         s,
@@ -106,7 +114,7 @@ def _evidence(loaded: LoadResult, index: Index) -> Iterator[Finding]:
                     )
 
 
-def _orphan_assertions(loaded: LoadResult, index: Index) -> Iterator[Finding]:
+def _orphan_assertions(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[Finding]:
     for a in index.instances.get(CKG.Assertion, ()):
         s = index.one(a, RDF.subject)
         p = index.one(a, RDF.predicate)
@@ -131,7 +139,7 @@ def _normalize(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
-def _quotes(loaded: LoadResult, index: Index) -> Iterator[Finding]:
+def _quotes(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[Finding]:
     kg_root = loaded.root / "kg"
     copies: dict[Node, str | None] = {}
     for source in index.subjects_with(CKG.localCopy):
@@ -177,8 +185,8 @@ def _quotes(loaded: LoadResult, index: Index) -> Iterator[Finding]:
                     )
 
 
-def _base(loaded: LoadResult, index: Index) -> Iterator[Finding]:
-    for subject in _kg_subjects(loaded):
+def _base(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[Finding]:
+    for subject in subjects:
         if isinstance(subject, URIRef) and not str(subject).startswith(str(KG)):
             yield (
                 subject,
