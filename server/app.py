@@ -1,8 +1,9 @@
-"""The HTTP application: /graphql (POST JSON, GET with query params, GraphiQL), /healthz, /readyz.
+"""The HTTP application: /graphql (POST JSON, GET with query params, GraphiQL), /healthz, /readyz,
+and the content routes /id/{id} and /facts (`server.content_routes`).
 
 Built from the settings and a `StoreHolder`; `clinic-kg serve` and the tests build the same app.
 Every response carries the dataset version it was answered from (`X-Dataset-Version`, and
-`extensions.datasetVersion` in GraphQL bodies).
+`extensions.datasetVersion` in GraphQL bodies); every GET answer an ETag for that version.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,6 +26,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from . import graphiql
+from .content_routes import ContentRoutes, conditional, etag_matches
 from .graphql_errors import format_error, internal_message, request_error
 from .response_cache import ResponseCache, cache_key
 from .schema import ClinicSchema, Context, build_schema
@@ -79,7 +82,12 @@ class GraphQLEndpoint:
         params = request.query_params
         if "query" not in params:
             if self.settings.graphiql and "text/html" in request.headers.get("accept", ""):
-                return HTMLResponse(graphiql.page(store.version))
+                return conditional(
+                    request,
+                    f'"{store.version}-graphiql"',
+                    {"Cache-Control": "no-cache", "Vary": "Accept"},
+                    lambda: HTMLResponse(graphiql.page(store.version)),
+                )
             raise RequestError(
                 400,
                 "missing `query`: pass the GraphQL query as the `query` URL "
@@ -94,7 +102,7 @@ class GraphQLEndpoint:
         ).hexdigest()[:16]
         etag = f'"{self.state(store)}-{digest}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        if _matches(request.headers.get("if-none-match", ""), etag):
+        if etag_matches(request.headers.get("if-none-match", ""), etag):
             return Response(status_code=304, headers={**headers, VERSION_HEADER: store.version})
         status, body = await self.execute(store, query, variables, operation, request_id)
         return self.respond(status, body, request_id, headers if status == 200 else None)
@@ -275,11 +283,6 @@ def _variables(value: Any) -> dict[str, Any] | None:
     raise RequestError(400, "`variables` must be a JSON object or null", "BAD_REQUEST")
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
-    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",") if t.strip()}
-    return "*" in tags or etag in tags
-
-
 def current_store(request: Request) -> Store:
     """The store `VersionHeader` pinned for this request."""
     store: Store = request.scope["state"][STORE_KEY]
@@ -320,39 +323,53 @@ class VersionHeader:
 def create_app(settings: Settings, holder: StoreHolder) -> Starlette:
     """The ASGI app serving `holder.current`; swap the holder's store to serve a new version."""
     endpoint = GraphQLEndpoint(settings, holder, build_schema(settings))
+    content = ContentRoutes(settings, current_store)
 
-    async def healthz(request: Request) -> Response:
+    def status(request: Request, name: str, body: Callable[[Store], dict[str, Any]]) -> Response:
+        # Monitors must see a change at once: revalidated every time, keyed like GraphQL GETs
+        # (the version and the last rejected reload). The tag is taken before the body is read,
+        # so a reload failing in between can only make the tag older than the body, never newer.
+        store = current_store(request)
+        etag = f'"{endpoint.state(store)}-{name}"'
+        return conditional(
+            request, etag, {"Cache-Control": "no-cache"}, lambda: JSONResponse(body(store))
+        )
+
+    def health(store: Store) -> dict[str, Any]:
         # Alive and serving; a rejected reload (serve --watch) is reported, not fatal.
         error = holder.last_reload_error
-        return JSONResponse(
-            {
-                "status": "ok",
-                "datasetVersion": current_store(request).version,
-                "lastReloadError": error.message if error else None,
-                "lastReloadErrorAt": error.at.isoformat() if error else None,
-            }
-        )
+        return {
+            "status": "ok",
+            "datasetVersion": store.version,
+            "lastReloadError": error.message if error else None,
+            "lastReloadErrorAt": error.at.isoformat() if error else None,
+        }
+
+    def readiness(store: Store) -> dict[str, Any]:
+        error = holder.last_reload_error
+        return {
+            "status": "ready",
+            "datasetVersion": store.version,
+            "loadedAt": store.loaded_at.isoformat(),
+            "lastReloadError": error.message if error else None,
+        }
+
+    async def healthz(request: Request) -> Response:
+        return status(request, "healthz", health)
 
     async def readyz(request: Request) -> Response:
-        store = current_store(request)
-        error = holder.last_reload_error
-        return JSONResponse(
-            {
-                "status": "ready",
-                "datasetVersion": store.version,
-                "loadedAt": store.loaded_at.isoformat(),
-                "lastReloadError": error.message if error else None,
-            }
-        )
+        return status(request, "readyz", readiness)
 
     routes: list[Route | Mount] = [
         Route("/graphql", endpoint.handle, methods=ALL_METHODS),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *content.routes(),
     ]
     if settings.graphiql:
         routes.append(Mount(graphiql.STATIC_PATH, StaticFiles(directory=graphiql.STATIC_DIR)))
     app = Starlette(routes=routes)
     app.state.graphql = endpoint
+    app.state.content = content
     app.add_middleware(VersionHeader, holder=holder)
     return app

@@ -2,14 +2,16 @@
 
 Pure functions of a fact and the store it lives in. Numbers get thousands separators and no
 trailing zeros, ranges an en dash, the qualifier its concept's label and the unit its notation:
-"approximately 10%–40%", "almost 85%", "approximately 200,000 per year".
+"approximately 10%–40%", "almost 85%", "approximately 200,000 per year". `fact_document` puts
+them together with the structured values as the plain JSON of `GET /facts/{id}`.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from .records import Concept, Fact, Source
+from .records import Concept, Entity, Fact, Source
 from .store import Store
 
 EN_DASH = "\u2013"
@@ -103,6 +105,60 @@ def full_citation(fact: Fact, store: Store) -> str:
     if cited:
         text += ", citing " + " and ".join(cited)
     return f"{text}. Fact {fact.id}."
+
+
+def fact_document(fact: Fact, store: Store) -> dict[str, Any]:
+    """The fact as plain JSON for tools that do not speak GraphQL: the same wording and values as
+    the GraphQL `fact` field (numbers as JSON numbers, concepts and sources as small objects)."""
+    sources = _sources(fact.sources, store)
+    cited = _sources(fact.cited_sources, store)
+    about = (store.entity(i) for i in fact.about)
+    relations = (store.relation(i) for i in fact.about_relations)
+    return {
+        "id": fact.id,
+        "iri": fact.iri,
+        "kind": fact.kind,
+        "label": fact.label(),
+        "statement": statement(fact, store),
+        "citation": {"short": short_citation(fact, store), "full": full_citation(fact, store)},
+        "quote": fact.quote,
+        "source": _entity_ref(sources[0]) if sources else None,
+        "citedSource": _entity_ref(cited[0]) if cited else None,
+        "measure": _concept_ref(store, fact.measure),
+        "value": _number(fact.value),
+        "low": _number(fact.low),
+        "high": _number(fact.high),
+        "valueText": value_phrase(fact, store),
+        "unit": _concept_ref(store, fact.unit),
+        "qualifier": _concept_ref(store, fact.qualifier),
+        "claim": fact.claim,
+        "population": fact.population,
+        "region": fact.region,
+        "period": fact.period,
+        "about": [_entity_ref(e) for e in about if e is not None],
+        "aboutRelations": [
+            {"id": r.id, "subject": r.subject, "predicate": r.predicate, "object": r.object}
+            for r in relations
+            if r is not None
+        ],
+        "datasetVersion": store.version,
+    }
+
+
+def _entity_ref(entity: Entity) -> dict[str, str]:
+    return {"id": entity.id, "iri": entity.iri, "kind": entity.kind, "label": entity.label()}
+
+
+def _concept_ref(store: Store, id: str | None) -> dict[str, str | None] | None:
+    found = store.concept(id) if id else None
+    if found is None:
+        return None
+    return {"id": found.id, "iri": found.iri, "label": found.label(), "notation": found.notation}
+
+
+def _number(value: Decimal | None) -> float | None:
+    # GraphQL's Float: the JSON of both answers carries the same number.
+    return float(value) if value is not None else None
 
 
 def _sources(ids: tuple[str, ...], store: Store) -> list[Source]:

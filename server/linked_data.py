@@ -59,6 +59,11 @@ def negotiate(accept: str | None) -> str | None:
     return best[2] if best else None
 
 
+def acceptable(accept: str | None, media_type: str) -> bool:
+    """Whether the client accepts `media_type` at all (q > 0), by the same rules as `negotiate`."""
+    return _quality(media_type, _parse_accept(accept if accept and accept.strip() else "*/*")) > 0
+
+
 def describe(data: Graph, iri: URIRef, vocab: Graph | None = None) -> Graph:
     """What a client needs to show one entity, as one graph.
 

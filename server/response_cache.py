@@ -1,12 +1,15 @@
-"""A small LRU cache of GraphQL results. Snapshots are immutable, so a result keyed by the dataset
-version and the exact request can be reused until the version changes."""
+"""Small LRU caches of rendered answers. Snapshots are immutable, so an answer keyed by the dataset
+version and the exact request can be reused until the version changes: GraphQL results here, and
+the linked-data pages of `server.content_routes`."""
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+K = TypeVar("K")
+V = TypeVar("V")
 Key = tuple[str, str, str, str]
 
 
@@ -18,26 +21,34 @@ def cache_key(
     return (version, query, canonical, operation or "")
 
 
-class ResponseCache:
-    """Least recently used results, at most `size` of them; size 0 turns caching off."""
+class LRUCache(Generic[K, V]):
+    """Least recently used values, at most `size` of them; size 0 turns caching off.
+
+    Not locked: callers use it from the event loop only (renders may run in threads, the cache
+    is read before and written after them).
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[Key, dict[str, Any]] = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
 
-    def get(self, key: Key) -> dict[str, Any] | None:
+    def get(self, key: K) -> V | None:
         found = self._items.get(key)
         if found is not None:
             self._items.move_to_end(key)
         return found
 
-    def put(self, key: Key, result: dict[str, Any]) -> None:
+    def put(self, key: K, value: V) -> None:
         if self.size <= 0:
             return
-        self._items[key] = result
+        self._items[key] = value
         self._items.move_to_end(key)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class ResponseCache(LRUCache[Key, dict[str, Any]]):
+    """GraphQL results (the `data` of successful executions), by `cache_key`."""

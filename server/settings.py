@@ -63,8 +63,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "response_cache_size",
         1024,
-        "Responses kept per dataset version for repeated identical GET/POST queries "
-        "(0 turns it off).",
+        "Responses kept per dataset version for repeated identical GET/POST queries, and "
+        "rendered /id pages kept (0 turns both off).",
+    ),
+    Setting(
+        "content_max_age",
+        60,
+        "Cache-Control max-age, in seconds, of /id and /facts answers; after it, clients "
+        "revalidate with If-None-Match (304 while the dataset version is the same).",
     ),
 )
 
@@ -91,6 +97,7 @@ class Settings:
     watch: bool = False
     watch_debounce_ms: int = 300
     response_cache_size: int = 1024
+    content_max_age: int = 60
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

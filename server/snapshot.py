@@ -1,7 +1,8 @@
 """An immutable in-memory snapshot of one dataset version, and the indexes resolvers read.
 
-Built once per version from a `LoadResult` (after validation conforms); after that nothing parses,
-queries rdflib or touches the disk: every request is dictionary lookups over frozen records.
+Built once per version from a `LoadResult` (after validation conforms); after that nothing parses
+or touches the disk: GraphQL requests are dictionary lookups over frozen records. The rdflib graphs
+that linked data and schema.org need are the snapshot's too (`graphs`), built on first use.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TypeVar
 
+from .dataset_graphs import DatasetGraphs
 from .graph_reader import GraphReader
 from .label_index import LabelIndex, normalize
 from .loader import LoadResult
@@ -52,8 +54,10 @@ class Snapshot:
         concepts: Mapping[str, Concept],
         codes: Mapping[str, ExternalCode],
         definitions: Mapping[str, Definition],
+        graphs: DatasetGraphs,
     ) -> None:
         self._version = version
+        self._graphs = graphs
         self._triple_count = triple_count
         self._loaded_at = loaded_at
         self._entities = MappingProxyType(dict(entities))
@@ -90,6 +94,10 @@ class Snapshot:
     @property
     def loaded_at(self) -> datetime:
         return self._loaded_at
+
+    @property
+    def graphs(self) -> DatasetGraphs:
+        return self._graphs
 
     # -- lookups
 
@@ -174,15 +182,17 @@ def _build(loaded: LoadResult, settings: Settings) -> Snapshot:
     # The data and the vocabulary (concept schemes); shapes are not part of the dataset.
     triples = (t for f in loaded.files if f.kind in ("kg", "ontology") for t in f.triples)
     reader = GraphReader(triples, id_prefix)
+    graphs = DatasetGraphs(loaded)
     return Snapshot(
         version=loaded.version,
-        triple_count=len(loaded.data) + len(loaded.ontology),
+        triple_count=graphs.triple_count(),
         loaded_at=datetime.now(UTC),
         entities={e.id: e for e in reader.entities()},
         relations={r.id: r for r in reader.relations()},
         concepts={c.id: c for c in reader.concepts()},
         codes={c.id: c for c in reader.codes()},
         definitions={d.id: d for d in reader.definitions()},
+        graphs=graphs,
     )
 
 

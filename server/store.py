@@ -10,9 +10,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .records import Concept, Definition, Entity, ExternalCode, Fact, Relation, SearchHit
+
+if TYPE_CHECKING:
+    from .dataset_graphs import DatasetGraphs
 
 
 class Store(Protocol):
@@ -26,6 +29,12 @@ class Store(Protocol):
 
     @property
     def loaded_at(self) -> datetime: ...
+
+    @property
+    def graphs(self) -> DatasetGraphs:
+        """The same version as rdflib graphs, for linked data and schema.org (built on first use;
+        a SPARQL-backed store would answer these with CONSTRUCT queries instead)."""
+        ...
 
     def entity(self, id_or_iri: str) -> Entity | None:
         """The entity (medical entity, clinic, source or fact) with this id or IRI."""

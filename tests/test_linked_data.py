@@ -15,6 +15,7 @@ from server.linked_data import (
     NTRIPLES,
     SUPPORTED,
     TURTLE,
+    acceptable,
     describe,
     entity_etag,
     id_namespace,
@@ -257,3 +258,21 @@ def test_jsonld_body_uses_the_context(loaded: LoadResult) -> None:
     document = json.loads(body)
     nodes = {n["@id"]: n for n in document["@graph"]}
     assert nodes["kg:acetaminophen"]["brandName"] == {"en": "Tylenol"}
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, True),
+        ("", True),
+        ("*/*", True),
+        ("application/*", True),
+        ("application/json", True),
+        ("text/html,application/xhtml+xml,*/*;q=0.8", True),
+        ("text/html", False),
+        ("application/json;q=0, */*", False),
+        ("text/turtle, application/ld+json", False),
+    ],
+)
+def test_acceptable(accept: str | None, expected: bool) -> None:
+    assert acceptable(accept, "application/json") is expected

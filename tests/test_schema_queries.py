@@ -183,3 +183,23 @@ def test_negative_first_is_refused(schema: ClinicSchema, snap: Snapshot) -> None
     result = schema.execute_sync("{ conditions(first: -1) { totalCount } }", context_value=context)
     assert result.errors is not None
     assert result.errors[0].message == "`first` must be between 0 and 100 (max_page_size); got -1"
+
+
+def test_condition_schema_org_is_the_exported_document(
+    schema: ClinicSchema, snap: Snapshot
+) -> None:
+    from server.schemaorg import condition_jsonld
+
+    loaded = load(REPO)
+    iri = "https://clinic-kg.example/id/failed-back-surgery-syndrome"
+    query = '{ condition(id: "failed-back-surgery-syndrome") { schemaOrg } }'
+    document = run(schema, snap, query)["condition"]["schemaOrg"]
+    assert document == condition_jsonld(loaded.data, loaded.ontology, iri)
+    assert document["@type"] == "MedicalWebPage"
+    assert document["about"]["@type"] == "MedicalCondition"
+    names = {t["name"] for t in document["about"]["possibleTreatment"]}
+    assert {"Acetaminophen", "Physical therapy", "Acupuncture"} <= names
+    # Answered from the snapshot's memo the second time; a caller's change does not leak in.
+    document["about"]["name"] = "changed"
+    again = run(schema, snap, query)["condition"]["schemaOrg"]
+    assert again["about"]["name"] == "Failed back surgery syndrome"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar, cast
 
 import strawberry
+from strawberry.scalars import JSON
 
 from .. import records
 from .base import Concept, Info, Node, Source, concept, field, register, sources_of, store_of, wrap
@@ -150,6 +151,17 @@ class Condition(Node):
         store = store_of(info)
         found = (store.definition(d) for d in self._c().authoritative_definitions)
         return [AuthoritativeDefinition(record=d) for d in found if d is not None]
+
+    @field(
+        "schema.org JSON-LD for a web page about the condition: the MedicalWebPage it was read "
+        "from, about a MedicalCondition with signOrSymptom, cause, riskFactor, "
+        "possibleTreatment, typicalTest, code and the page's citations. Embed it in a "
+        '<script type="application/ld+json"> element; the same document as '
+        "`clinic-kg export --schema-org ID`."
+    )
+    def schema_org(self, info: Info) -> JSON | None:
+        # Rendered from the version's rdflib graphs once, then answered from the snapshot's memo.
+        return cast(JSON | None, store_of(info).graphs.schema_org(self.record.iri))
 
 
 @register("Symptom")
