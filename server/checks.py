@@ -15,7 +15,7 @@ from rdflib.term import Node
 from .diagnostics import Diagnostic, Severity
 from .loader import LoadResult
 from .locations import SourceMap
-from .namespaces import CKG, KG, curie
+from .namespaces import CKG, curie
 from .shacl_engine import Index
 
 _WS = re.compile(r"\s+")
@@ -187,12 +187,12 @@ def _quotes(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[
 
 def _base(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[Finding]:
     for subject in subjects:
-        if isinstance(subject, URIRef) and not str(subject).startswith(str(KG)):
+        if isinstance(subject, URIRef) and not str(subject).startswith(loaded.id_namespace):
             yield (
                 subject,
                 None,
                 None,
                 "KG-BASE",
-                f"IRI is outside the graph's base {KG}",
+                f"IRI is outside the graph's base {loaded.id_namespace}",
                 "name entities kg:<slug> so their ids stay stable and resolvable",
             )

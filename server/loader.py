@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from .turtle_scan import Comment, ScanResult, scan
 
 FOLDERS = ("ontology", "shapes", "kg")
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+# The namespace entity IRIs have in the Turtle files (`kg:`), whatever base is configured.
+CANONICAL_ID_NAMESPACE = "https://clinic-kg.example/id/"
 _RDF_REST = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest")
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _OX_ERROR = re.compile(r"^Parser error[^:]*:\s*")
@@ -77,6 +79,7 @@ class LoadResult:
     files: tuple[SourceFile, ...]
     diagnostics: tuple[Diagnostic, ...]
     version: str
+    id_namespace: str = "https://clinic-kg.example/id/"  # where entity IRIs live when served
 
     def _graph(self, kind: str) -> Graph:
         graph = Graph(bind_namespaces="none")
@@ -136,6 +139,19 @@ def display_path(path: Path, root: Path) -> str:
         return str(path)
 
 
+def rebase(source: SourceFile, id_namespace: str) -> SourceFile:
+    """The file's triples with entity IRIs moved from the `kg:` namespace the files use to the
+    configured base (CLINIC_KG_BASE_IRI), so a deployment serves IRIs under its own domain."""
+
+    def move(node: Node) -> Node:
+        if isinstance(node, URIRef) and node.startswith(CANONICAL_ID_NAMESPACE):
+            return URIRef(id_namespace + node[len(CANONICAL_ID_NAMESPACE) :])
+        return node
+
+    triples = tuple((move(s), move(p), move(o)) for s, p, o in source.triples)
+    return replace(source, triples=triples)
+
+
 class LoadCache:
     """Files already parsed, by path, reused while their size and mtime are unchanged.
 
@@ -175,6 +191,7 @@ def load(
 ) -> LoadResult:
     """Parse every file; a file that fails is reported and left out, the others still load."""
     settings = settings or Settings()
+    id_namespace = settings.base_iri.rstrip("/") + "/id/"
     root = root.resolve()
     files: list[SourceFile] = []
     diagnostics: list[Diagnostic] = []
@@ -187,6 +204,8 @@ def load(
         loaded = cache.get(path, shown) if cache is not None else None
         if loaded is None:
             loaded = load_file(path, shown, kind_of(path, root), settings)
+            if isinstance(loaded, SourceFile) and id_namespace != CANONICAL_ID_NAMESPACE:
+                loaded = rebase(loaded, id_namespace)
             if cache is not None:
                 cache.put(path, shown, loaded)
         if isinstance(loaded, Diagnostic):
@@ -195,7 +214,7 @@ def load(
             continue
         files.append(loaded)
         digest.update(f"{shown}\0{loaded.sha256}\0".encode())
-    return LoadResult(root, tuple(files), tuple(diagnostics), digest.hexdigest()[:16])
+    return LoadResult(root, tuple(files), tuple(diagnostics), digest.hexdigest()[:16], id_namespace)
 
 
 def load_file(path: Path, shown: str, kind: str, settings: Settings) -> SourceFile | Diagnostic:

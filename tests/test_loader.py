@@ -117,3 +117,24 @@ def test_blank_nodes_of_different_files_never_merge(tmp_path: Path) -> None:
         (tmp_path / f"{name}.ttl").write_text(PREFIXES + "_:x kg:p kg:o .\n")
     loaded = load(tmp_path, [tmp_path / "a.ttl", tmp_path / "b.ttl"])
     assert len({s for s, _, _ in loaded.data}) == 2
+
+
+def test_configured_base_moves_entity_iris(project: Path) -> None:
+    default = load(project)
+    moved = load(project, settings=Settings(base_iri="https://kg.clinic.test/"))
+    subjects = {str(s) for f in moved.files for s, _, _ in f.triples}
+    assert "https://kg.clinic.test/id/acetaminophen" in subjects
+    assert not any(s.startswith("https://clinic-kg.example/id/") for s in subjects)
+    assert moved.id_namespace == "https://kg.clinic.test/id/"
+    assert moved.version != default.version
+    # vocabulary IRIs are not entity IRIs and stay where they are
+    assert "https://clinic-kg.example/ontology#Condition" in {
+        str(o) for f in moved.files for _, _, o in f.triples
+    }
+
+
+def test_validation_under_a_configured_base(project: Path) -> None:
+    from server.validation import validate_project
+
+    outcome = validate_project(project, (), Settings(base_iri="https://kg.clinic.test"))
+    assert outcome.conforms, [d.render() for d in outcome.report.diagnostics]
