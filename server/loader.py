@@ -214,7 +214,10 @@ def load(
             continue
         files.append(loaded)
         digest.update(f"{shown}\0{loaded.sha256}\0".encode())
-    return LoadResult(root, tuple(files), tuple(diagnostics), digest.hexdigest()[:16], id_namespace)
+    if id_namespace != CANONICAL_ID_NAMESPACE:  # the IRIs served differ: so does the version
+        digest.update(f"base\0{id_namespace}".encode())
+    version = digest.hexdigest()[:16]
+    return LoadResult(root, tuple(files), tuple(diagnostics), version, id_namespace)
 
 
 def load_file(path: Path, shown: str, kind: str, settings: Settings) -> SourceFile | Diagnostic:
