@@ -26,7 +26,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "base_iri",
         "https://clinic-kg.example/",
-        "Public base of entity IRIs: the files say kg:<slug>; loaded, served and exported IRIs are <base>id/<slug>.",
+        "Public base of entity IRIs: the files say kg:<slug>; loaded, served and exported "
+        "IRIs are <base>id/<slug>.",
     ),
     Setting("host", "127.0.0.1", "Address `clinic-kg serve` listens on (loopback by default)."),
     Setting("port", 8000, "Port `clinic-kg serve` listens on."),
