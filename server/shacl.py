@@ -10,7 +10,6 @@ import difflib
 import re
 from collections.abc import Iterator
 
-from pyshacl import validate as pyshacl_validate
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH, XSD
 from rdflib.term import Node
@@ -91,6 +90,9 @@ def run_shacl(loaded: LoadResult, index: Index, engine: str = "auto") -> list[Di
 
 
 def _pyshacl_results(data: Graph, shapes: Graph, index: Index) -> list[Result]:
+    # Imported here: half a second on every start, and only needed when the engine cannot run.
+    from pyshacl import validate as pyshacl_validate
+
     _, graph, _ = pyshacl_validate(
         data,
         shacl_graph=shapes,

@@ -113,6 +113,12 @@ class Result:
 
 
 _SKOS_PREFLABEL = URIRef("http://www.w3.org/2004/02/skos/core#prefLabel")
+# Terms used per triple or per value: rdflib's Namespace attribute lookup is slow in hot loops.
+_TYPE: URIRef = RDF.type
+_SUBCLASS_OF: URIRef = RDFS.subClassOf
+_RDFS_LITERAL: URIRef = RDFS.Literal
+_LANG_STRING: URIRef = RDF.langString
+_XSD_STRING: URIRef = XSD.string
 
 
 class Index:
@@ -125,13 +131,13 @@ class Index:
         subclass: dict[Node, set[Node]] = defaultdict(set)
         for s, p, o in triples:
             self.out[s][p][o] = None
-            if p == RDFS.subClassOf:
+            if p == _SUBCLASS_OF:
                 subclass[s].add(o)
         self._supers: dict[Node, frozenset[Node]] = {}
         self._subclass = subclass
         self.instances: dict[Node, list[Node]] = defaultdict(list)
         for s, preds in self.out.items():
-            for t in preds.get(RDF.type, ()):
+            for t in preds.get(_TYPE, ()):
                 for c in self.superclasses(t):
                     self.instances[c].append(s)
 
@@ -173,7 +179,9 @@ class Index:
         return hit
 
     def is_instance(self, node: Node, cls: Node) -> bool:
-        return any(cls in self.superclasses(t) for t in self.values(node, RDF.type))
+        preds = self.out.get(node)
+        types = preds.get(_TYPE) if preds is not None else None
+        return types is not None and any(cls in self.superclasses(t) for t in types)
 
 
 # One compiled constraint: (focus node, its value nodes, the index) -> its results.
@@ -611,13 +619,13 @@ def _le(a: int, b: int) -> bool:
 def _has_datatype(v: Node, dt: Node) -> bool:
     if not isinstance(v, Literal):
         return False
-    if dt == RDFS.Literal:
+    if dt == _RDFS_LITERAL:
         return True
-    if dt == RDF.langString:
+    if dt == _LANG_STRING:
         return bool(v.language)
     if v.language:
         return False
-    actual = v.datatype or XSD.string
+    actual = v.datatype or _XSD_STRING
     if actual != dt:
         return False
     return getattr(v, "ill_typed", None) is not True
