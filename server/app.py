@@ -147,8 +147,10 @@ class GraphQLEndpoint:
         results = []
         for item in payload:
             query, variables, operation = _operation(item)
-            results.append((await self.execute(store, query, variables, operation, request_id))[1])
-        return self.respond(200, results, request_id)
+            results.append(
+                _json_bytes((await self.execute(store, query, variables, operation, request_id))[1])
+            )
+        return self.respond(200, b"[" + b",".join(results) + b"]", request_id)
 
     async def read_body(self, request: Request) -> bytes:
         limit = self.settings.max_body_bytes
@@ -182,12 +184,12 @@ class GraphQLEndpoint:
         variables: dict[str, Any] | None,
         operation: str | None,
         request_id: str,
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, dict[str, Any] | bytes]:
         """Run one operation (or reuse its cached result); the status and the JSON body."""
         key = cache_key(self.state(store), query, variables, operation)
         cached = self.cache.get(key)
         if cached is not None:
-            return 200, self.body(store, request_id, data=cached)
+            return 200, self.spliced(store, request_id, cached)
         context = Context(
             store=store, settings=self.settings, holder=self.holder, request_id=request_id
         )
@@ -218,8 +220,15 @@ class GraphQLEndpoint:
             # nothing was executed.
             return 400, self.body(store, request_id, errors=errors)
         if not errors and result.data is not None:
-            self.cache.put(key, result.data)
+            data = _json_bytes(result.data)
+            self.cache.put(key, data)
+            return 200, self.spliced(store, request_id, data)
         return 200, self.body(store, request_id, data=result.data, errors=errors, executed=True)
+
+    def spliced(self, store: Store, request_id: str, data: bytes) -> bytes:
+        """`{"data": …, "extensions": …}` around already serialized data."""
+        extensions = {"datasetVersion": store.version, "requestId": request_id}
+        return b'{"data":' + data + b',"extensions":' + _json_bytes(extensions) + b"}"
 
     def body(
         self,
@@ -245,9 +254,19 @@ class GraphQLEndpoint:
         request_id: str,
         headers: dict[str, str] | None = None,
     ) -> Response:
-        return JSONResponse(
-            body, status_code=status, headers={**(headers or {}), "X-Request-Id": request_id}
+        return Response(
+            body if isinstance(body, bytes) else _json_bytes(body),
+            status_code=status,
+            media_type="application/json",
+            headers={**(headers or {}), "X-Request-Id": request_id},
         )
+
+
+def _json_bytes(value: Any) -> bytes:
+    """JSON as Starlette's JSONResponse writes it (compact, UTF-8)."""
+    if isinstance(value, bytes):
+        return value
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def json_text(text: str | bytes) -> Any:

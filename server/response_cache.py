@@ -50,5 +50,8 @@ class LRUCache(Generic[K, V]):
         return len(self._items)
 
 
-class ResponseCache(LRUCache[Key, dict[str, Any]]):
-    """GraphQL results (the `data` of successful executions), by `cache_key`."""
+class ResponseCache(LRUCache[Key, bytes]):
+    """GraphQL results (the `data` of successful executions, serialized once), by `cache_key`.
+
+    Keeping the JSON bytes rather than the result dict saves re-serializing a large page on every
+    hit; the per-request `extensions` are spliced around them."""
