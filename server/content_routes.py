@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .dataset_graphs import DatasetChanged
 from .facts import fact_document
 from .linked_data import (
     MAX_ID_LENGTH,
@@ -92,7 +93,15 @@ class ContentRoutes:
         key = (store.version, slug, media_type) if slug and media_type else None
         answer = self.pages.get(key) if key else None
         if answer is None:
-            answer = await run_in_threadpool(self._resolve, store, raw_id, accept)
+            try:
+                answer = await run_in_threadpool(self._resolve, store, raw_id, accept)
+            except DatasetChanged as exc:
+                return Response(
+                    f"503 Service unavailable: {exc}\n",
+                    503,
+                    {"Cache-Control": ERROR_CACHE_CONTROL, "Retry-After": "5"},
+                    "text/plain; charset=utf-8",
+                )
             if key and answer.status == 200:
                 self.pages.put(key, answer)
         headers = dict(answer.headers)

@@ -62,6 +62,12 @@ SETTINGS: tuple[Setting, ...] = (
         "With --watch: how long saves must pause before one reload runs (a burst is one reload).",
     ),
     Setting(
+        "startup_cache",
+        True,
+        "Keep the validation result and snapshot of a conforming project in "
+        "<root>/.clinic-kg-cache/, so a restart on unchanged files skips both.",
+    ),
+    Setting(
         "response_cache_size",
         1024,
         "Responses kept per dataset version for repeated identical GET/POST queries, and "
@@ -97,6 +103,7 @@ class Settings:
     graphiql: bool = True
     watch: bool = False
     watch_debounce_ms: int = 300
+    startup_cache: bool = True
     response_cache_size: int = 1024
     content_max_age: int = 60
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .dataset_graphs import DatasetGraphs
 from .graph_reader import GraphReader
@@ -158,6 +158,18 @@ class Snapshot:
 
     def definition(self, id: str) -> Definition | None:
         return self._definitions.get(id)
+
+    def state(self) -> dict[str, Any]:
+        """What the start-up cache keeps: the records; the indexes are rebuilt from them."""
+        return {
+            "version": self._version,
+            "triple_count": self._triple_count,
+            "entities": dict(self._entities),
+            "relations": dict(self._relations),
+            "concepts": dict(self._concepts),
+            "codes": dict(self._codes),
+            "definitions": dict(self._definitions),
+        }
 
     def __repr__(self) -> str:
         return f"<Snapshot {self._version} entities={len(self._entities)}>"

@@ -8,9 +8,8 @@ import click
 
 from ..loader import LoadCache
 from ..settings import Settings
-from ..snapshot import build_snapshot
+from ..startup import start
 from ..store import StoreHolder
-from ..validation import validate_project
 from .options import require_project, root_option
 
 
@@ -32,17 +31,22 @@ def serve(root: Path, host: str | None, port: int | None, watch: bool | None) ->
     require_project(root)
     settings = Settings.from_env(host=host, port=port, watch=watch)
     reloader_cache = LoadCache()
-    outcome = validate_project(root, (), settings, cache=reloader_cache)
-    report = outcome.report
-    if not report.conforms:
+    started = start(root, settings, cache=reloader_cache)
+    report = started.report
+    if started.snapshot is None:
         for d in report.diagnostics:
             click.echo(d.render(), err=True)
         click.echo(report.summary(), err=True)
         click.echo("not serving: fix the errors above, then run `clinic-kg serve` again", err=True)
         return 1
-    click.echo(report.summary())
+    for d in report.diagnostics:  # warnings: the project conforms, but say what they are
+        click.echo(d.render())
+    cached = (
+        " (unchanged since the last start: from .clinic-kg-cache/)" if started.from_cache else ""
+    )
+    click.echo(report.summary() + cached)
     # The holder is the seam for `--watch`: a reload builds a new snapshot and calls swap().
-    holder = StoreHolder(build_snapshot(outcome.load, settings))
+    holder = StoreHolder(started.snapshot)
     watcher = None
     if settings.watch:
         from ..watch import Reloader, Watcher
