@@ -7,13 +7,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from server.app import create_app
-from server.settings import Settings
-from server.snapshot import build_snapshot
-from server.store import StoreHolder
-from server.validation import validate_project
 from server.watch import Reloader
 
 with warnings.catch_warnings():
@@ -21,14 +15,6 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 UNRELATED = Path("kg/treatments/complementary.ttl")
-
-
-@pytest.fixture
-def reloader(project: Path) -> Reloader:
-    settings = Settings()
-    outcome = validate_project(project, (), settings)
-    assert outcome.conforms
-    return Reloader(project, settings, StoreHolder(build_snapshot(outcome.load, settings)))
 
 
 def facts_by_id(client: TestClient) -> dict[str, dict[str, Any]]:

@@ -11,10 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.settings import Settings
-from server.snapshot import build_snapshot
-from server.store import StoreHolder
-from server.validation import validate_project
 from server.watch import Reloader
 
 from . import live_server
@@ -32,14 +28,6 @@ def _edit(root: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text
     path.write_text(text.replace(old, new))
-
-
-@pytest.fixture
-def reloader(project: Path) -> Reloader:
-    settings = Settings()
-    outcome = validate_project(project, (), settings)
-    assert outcome.conforms
-    return Reloader(project, settings, StoreHolder(build_snapshot(outcome.load, settings)))
 
 
 def test_valid_edit_swaps_in_a_new_version(reloader: Reloader, project: Path) -> None:
