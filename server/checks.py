@@ -22,6 +22,14 @@ _WS = re.compile(r"\s+")
 _KNOWN_EXTERNAL_TYPES = {SKOS.Concept, SKOS.ConceptScheme}
 
 Finding = tuple[Node, Node | None, Node | None, str, str, str]
+# Terms used per subject or per triple, bound once (rdflib's namespace lookup is slow).
+_TYPE: URIRef = RDF.type
+_SUBJECT: URIRef = RDF.subject
+_PREDICATE: URIRef = RDF.predicate
+_OBJECT: URIRef = RDF.object
+_DERIVED_FROM: URIRef = PROV.wasDerivedFrom
+_QUOTE: URIRef = CKG.quote
+_ASSERTION: URIRef = CKG.Assertion
 
 
 def run_checks(loaded: LoadResult, index: Index) -> list[Diagnostic]:
@@ -63,7 +71,7 @@ def _types(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[F
     classes = set(index.instances.get(OWL.Class, ())) | _KNOWN_EXTERNAL_TYPES
     shown = sorted(curie(str(c)) for c in classes)
     for subject in subjects:
-        types = index.values(subject, RDF.type)
+        types = index.values(subject, _TYPE)
         if not types:
             yield (
                 subject,
@@ -77,7 +85,7 @@ def _types(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[F
             close = difflib.get_close_matches(curie(str(t)), shown, n=1, cutoff=0.6)
             yield (
                 subject,
-                RDF.type,
+                _TYPE,
                 t,
                 "KG-UNKNOWN-CLASS",
                 f"type {curie(str(t))} is not a class of the ontology",
@@ -92,10 +100,8 @@ def _evidence(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterato
         if Literal(True) in index.values(p, CKG.requiresEvidence)
     }
     backed = set()
-    for a in index.instances.get(CKG.Assertion, ()):
-        backed.add(
-            (index.one(a, RDF.subject), index.one(a, RDF.predicate), index.one(a, RDF.object))
-        )
+    for a in index.instances.get(_ASSERTION, ()):
+        backed.add((index.one(a, _SUBJECT), index.one(a, _PREDICATE), index.one(a, _OBJECT)))
     for s in subjects:
         for predicate, objects in index.out.get(s, {}).items():
             if predicate not in evidenced:
@@ -115,10 +121,10 @@ def _evidence(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterato
 
 
 def _orphan_assertions(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[Finding]:
-    for a in index.instances.get(CKG.Assertion, ()):
-        s = index.one(a, RDF.subject)
-        p = index.one(a, RDF.predicate)
-        o = index.one(a, RDF.object)
+    for a in index.instances.get(_ASSERTION, ()):
+        s = index.one(a, _SUBJECT)
+        p = index.one(a, _PREDICATE)
+        o = index.one(a, _OBJECT)
         if not all(isinstance(x, URIRef) for x in (s, p, o)):
             continue  # SHACL reports a missing or malformed part
         assert s is not None
@@ -126,7 +132,7 @@ def _orphan_assertions(loaded: LoadResult, index: Index, subjects: list[Node]) -
         if o not in index.values(s, p):
             yield (
                 a,
-                RDF.subject,
+                _SUBJECT,
                 None,
                 "KG-ORPHAN-ASSERTION",
                 f"is evidence for {curie(str(s))} {curie(str(p))} {curie(str(o))}, "
@@ -166,17 +172,17 @@ def _quotes(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[
                     "give a path relative to kg/ (like sources/clinic-page.txt) "
                     "of a UTF-8 text file",
                 )
-    for subject in index.subjects_with(CKG.quote):
-        for quote in index.values(subject, CKG.quote):
+    for subject in index.subjects_with(_QUOTE):
+        for quote in index.values(subject, _QUOTE):
             text = _normalize(str(quote))
             if not text:
                 continue  # SHACL (shp:quote-text) reports blank quotes
-            for source in index.values(subject, PROV.wasDerivedFrom):
+            for source in index.values(subject, _DERIVED_FROM):
                 page = copies.get(source)
                 if page is not None and text not in page:
                     yield (
                         subject,
-                        CKG.quote,
+                        _QUOTE,
                         None,
                         "KG-QUOTE-NOT-VERBATIM",
                         f"the quote is not found verbatim in {curie(str(source))}",

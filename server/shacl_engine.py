@@ -127,11 +127,22 @@ class Index:
     def __init__(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
         # An RDF graph is a set: the same triple stated twice (in one file or two) counts once,
         # so objects are kept in insertion-ordered dicts.
-        self.out: dict[Node, dict[Node, dict[Node, None]]] = defaultdict(lambda: defaultdict(dict))
+        out: dict[Node, dict[Node, dict[Node, None]]] = {}
+        get = out.get
+        for s, p, o in triples:  # the hottest loop of validation: plain dicts, no defaultdict
+            preds = get(s)
+            if preds is None:
+                out[s] = {p: {o: None}}
+                continue
+            objects = preds.get(p)
+            if objects is None:
+                preds[p] = {o: None}
+            else:
+                objects[o] = None
+        self.out = out
         subclass: dict[Node, set[Node]] = defaultdict(set)
-        for s, p, o in triples:
-            self.out[s][p][o] = None
-            if p == _SUBCLASS_OF:
+        for s, preds in out.items():
+            for o in preds.get(_SUBCLASS_OF, ()):
                 subclass[s].add(o)
         self._supers: dict[Node, frozenset[Node]] = {}
         self._subclass = subclass
