@@ -353,9 +353,10 @@ def _to_rdflib(
             return hit
         made: Identifier
         if isinstance(t, ox.NamedNode):
-            made = URIRef(t.value)
+            # Oxigraph has already checked the IRI strictly: skip rdflib's slower re-check.
+            made = str.__new__(URIRef, t.value)
         elif isinstance(t, ox.BlankNode):
-            made = BNode(f"f{scope}b{t.value}")
+            made = str.__new__(BNode, f"f{scope}b{t.value}")
         elif isinstance(t, ox.Literal):
             value = t.value
             if len(value) * 4 > max_literal and len(value.encode("utf-8")) > max_literal:
