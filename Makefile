@@ -36,8 +36,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 ## benchmarks (not part of make test; installs wrk, Jena and the Oxigraph CLI when missing):
-## `make bench` (~40 min, writes tests/benchmarks/RESULTS.md), `make bench BENCH=--quick` (~2 min)
+## `make bench` (~40 min: tests/benchmarks/RESULTS.md), `make bench BENCH=--quick` (~2 min smoke test)
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m tests.benchmarks $(BENCH)
 
 clean:

@@ -1,0 +1,58 @@
+"""ASGI apps the HTTP benchmark serves with uvicorn (`--factory`), configured by environment:
+
+- `ours`: the real app (`server.app.create_app`) over a snapshot of BENCH_ROOT;
+- `ceiling`: bare Starlette answering POST /<name> with the bytes of BENCH_BODIES/<name>.json;
+- `naive`: bare Starlette running the SPARQL in the request body with rdflib over BENCH_ROOT.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+
+def ours() -> Starlette:
+    from server.app import create_app
+    from server.loader import load
+    from server.settings import Settings
+    from server.snapshot import build_snapshot
+    from server.store import StoreHolder
+
+    # The snapshot of a project the cold-start phases already validated; loaded, not revalidated.
+    settings = Settings.from_env()
+    loaded = load(Path(os.environ["BENCH_ROOT"]), settings=settings)
+    return create_app(settings, StoreHolder(build_snapshot(loaded, settings)))
+
+
+def ceiling() -> Starlette:
+    bodies = {p.stem: p.read_bytes() for p in Path(os.environ["BENCH_BODIES"]).glob("*.json")}
+
+    async def answer(request: Request) -> Response:
+        await request.body()
+        return Response(bodies[request.path_params["name"]], media_type="application/json")
+
+    return Starlette(routes=[Route("/{name}", answer, methods=["POST"])])
+
+
+def naive() -> Starlette:
+    from server.loader import load
+
+    loaded = load(Path(os.environ["BENCH_ROOT"]))
+    graph = loaded.data + loaded.ontology
+
+    async def answer(request: Request) -> Response:
+        query = (await request.body()).decode("utf-8")
+        result = graph.query(query)
+        rows = [
+            {str(k): str(v) for k, v in row.asdict().items()}  # type: ignore[union-attr]
+            for row in result
+        ]
+        return Response(json.dumps({"rows": rows}), media_type="application/json")
+
+    return Starlette(routes=[Route("/query", answer, methods=["POST"])])
