@@ -10,6 +10,7 @@ keep the snapshot they started with.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -81,6 +82,10 @@ class Reloader:
                 self.holder.swap(self.holder.current)  # same content again: clear a stale error
                 return ReloadOutcome(False, version, seconds)
             self.holder.swap(self.build(outcome.load, self.settings))
+            # The new snapshot joins the old one out of the collector's sight (see serve).
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
             seconds = time.perf_counter() - started
             log.info("reloaded: now serving %s (%.0f ms)", version, seconds * 1000)
             return ReloadOutcome(True, version, seconds)

@@ -8,7 +8,7 @@ import click
 
 from ..loader import LoadCache
 from ..settings import Settings
-from ..startup import start
+from ..startup import settle_heap, start
 from ..store import StoreHolder
 from .options import require_project, root_option
 
@@ -47,6 +47,7 @@ def serve(root: Path, host: str | None, port: int | None, watch: bool | None) ->
     click.echo(report.summary() + cached)
     # The holder is the seam for `--watch`: a reload builds a new snapshot and calls swap().
     holder = StoreHolder(started.snapshot)
+    settle_heap()
     watcher = None
     if settings.watch:
         from ..watch import Reloader, Watcher

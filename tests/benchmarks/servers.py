@@ -22,12 +22,16 @@ def ours() -> Starlette:
     from server.loader import load
     from server.settings import Settings
     from server.snapshot import build_snapshot
+    from server.startup import settle_heap
     from server.store import StoreHolder
 
     # The snapshot of a project the cold-start phases already validated; loaded, not revalidated.
     settings = Settings.from_env()
     loaded = load(Path(os.environ["BENCH_ROOT"]), settings=settings)
-    return create_app(settings, StoreHolder(build_snapshot(loaded, settings)))
+    holder = StoreHolder(build_snapshot(loaded, settings))
+    del loaded
+    settle_heap()  # as `clinic-kg serve` does before it listens
+    return create_app(settings, holder)
 
 
 def ceiling() -> Starlette:
