@@ -1,8 +1,9 @@
-"""Load Turtle files strictly, one file at a time, remembering where each subject is described.
+"""Load Turtle files strictly, one file at a time.
 
 Each file is parsed on its own (its prefixes, its blank nodes) by Oxigraph's W3C-conformant parser,
-which rejects what rdflib lets through (spaces in IRIs, for one). The triples are then handed to
-rdflib, which pyshacl and the rest of the core use.
+which rejects what rdflib lets through (spaces in IRIs, for one), after the size limits are
+checked. Its triples become rdflib terms, which the rest of the core uses; where each subject is
+described (file and line) is found by a lexical scan only when a diagnostic needs it.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class LoadResult:
-    """Every file that parsed, the diagnostics of those that did not, and the merged graphs."""
+    """Every file that parsed, the diagnostics of those that did not, and (on first use) one rdflib
+    graph per folder."""
 
     root: Path
     files: tuple[SourceFile, ...]

@@ -1,4 +1,4 @@
-"""Validate the project: strict parsing, then SHACL (pyshacl), then the project's own checks."""
+"""Validate the project: strict parsing, then SHACL, then the project's own checks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .checks import run_checks
 from .diagnostics import Diagnostic, Report, Severity
-from .loader import LoadCache, LoadResult, load
+from .loader import LoadCache, LoadResult, discover, display_path, load
 from .settings import Settings
 from .shacl import run_shacl, shacl_triples
 from .shacl_engine import Index
@@ -48,7 +48,7 @@ def validate_project(
         diagnostics.extend(run_shacl(loaded, index))
         diagnostics.extend(run_checks(loaded, index))
     if extra:
-        wanted = set(_shown(loaded, extra))
+        wanted = _shown(loaded, extra)
         diagnostics = [d for d in diagnostics if d.path in wanted]
     triples = sum(len(f.triples) for f in loaded.files)
     report = Report(
@@ -60,8 +60,6 @@ def validate_project(
 
 
 def _shown(loaded: LoadResult, extra: list[Path]) -> set[str]:
-    from .loader import discover, display_path
-
     shown: set[str] = set()
     for path in discover(loaded.root, extra):
         if any(_within(path, p) for p in extra):
