@@ -3,7 +3,6 @@ relation, and quotes that really are verbatim in their source."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from rdflib.term import Node
 from .diagnostics import Diagnostic, Severity
 from .loader import LoadResult
 from .locations import SourceMap
-from .namespaces import CKG, curie
+from .namespaces import CKG, closest_curie, curie
 from .shacl_engine import Index
 
 _WS = re.compile(r"\s+")
@@ -82,14 +81,14 @@ def _types(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[F
                 "add `a ckg:…` (ckg:Condition, ckg:Symptom, …), or fix the subject's spelling",
             )
         for t in sorted((t for t in types if t not in classes), key=str):
-            close = difflib.get_close_matches(curie(str(t)), shown, n=1, cutoff=0.6)
+            close = closest_curie(curie(str(t)), shown)
             yield (
                 subject,
                 _TYPE,
                 t,
                 "KG-UNKNOWN-CLASS",
                 f"type {curie(str(t))} is not a class of the ontology",
-                f"did you mean {close[0]}?" if close else "classes are declared in ontology/",
+                f"did you mean {close}?" if close else "classes are declared in ontology/",
             )
 
 

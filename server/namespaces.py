@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from rdflib import Namespace
 from rdflib.namespace import OWL, PROV, RDF, RDFS, SH, SKOS, XSD
 
@@ -46,3 +48,17 @@ def curie(iri: str) -> str:
         if iri.startswith(ns) and len(iri) > len(ns):
             return f"{prefix}:{iri[len(ns) :]}"
     return f"<{iri}>"
+
+
+def closest_curie(wanted: str, candidates: list[str]) -> str | None:
+    """The candidate whose local name is closest to wanted's, if it is close enough."""
+    prefix, _, local = wanted.partition(":")
+    best, score = None, 0.0
+    for c in candidates:
+        c_prefix, _, c_local = c.partition(":")
+        ratio = difflib.SequenceMatcher(None, local, c_local).ratio()
+        if c_prefix == prefix:
+            ratio += 0.05
+        if ratio > score:
+            best, score = c, ratio
+    return best if score >= 0.8 else None

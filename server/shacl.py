@@ -6,7 +6,6 @@ implements, and on pyshacl otherwise; `engine="pyshacl"` forces the reference im
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 
@@ -17,7 +16,7 @@ from rdflib.term import Node
 from .diagnostics import Diagnostic, Severity
 from .loader import LoadResult
 from .locations import SourceMap
-from .namespaces import SHP, curie
+from .namespaces import SHP, closest_curie, curie
 from .native_constraints import evaluate, split_shapes
 from .shacl_engine import Engine, Index, Result
 
@@ -211,7 +210,7 @@ def _hint(code: str, index: Index, shapes: Graph, r: Result, loaded: LoadResult)
                 if isinstance(s, URIRef) and index.values(s, RDF.type)
             }
         )
-        guess = _closest(curie(str(r.value)), described)
+        guess = closest_curie(curie(str(r.value)), described)
         tail = f"; did you mean {guess}?" if guess else ""
         return f"nothing in the graph describes {curie(str(r.value))}{tail}"
     if code == "KG-DATATYPE":
@@ -231,24 +230,10 @@ def _closed_hint(shapes: Graph, node_shape: Node, path: URIRef) -> str:
     )
     known = {str(p) for p in shapes.objects(None, SH.path)}
     if str(path) not in known:  # not a property of any shape: most likely a typo
-        guess = _closest(curie(str(path)), allowed)
+        guess = closest_curie(curie(str(path)), allowed)
         if guess:
             return f"did you mean {guess}?"
     return "allowed here: " + ", ".join(allowed)
-
-
-def _closest(wanted: str, candidates: list[str]) -> str | None:
-    """The candidate whose local name is closest to wanted's, if it is close enough."""
-    prefix, _, local = wanted.partition(":")
-    best, score = None, 0.0
-    for c in candidates:
-        c_prefix, _, c_local = c.partition(":")
-        ratio = difflib.SequenceMatcher(None, local, c_local).ratio()
-        if c_prefix == prefix:
-            ratio += 0.05
-        if ratio > score:
-            best, score = c, ratio
-    return best if score >= 0.8 else None
 
 
 def _show(node: Node | None) -> str:

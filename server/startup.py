@@ -76,7 +76,9 @@ def settle_heap() -> None:
 
     A snapshot is hundreds of thousands of long-lived objects; every full collection would walk
     them all while requests wait (the p99 tail under load). Frozen objects are never scanned;
-    they are still freed by reference counting when a reload drops the snapshot."""
+    they are still freed by reference counting when a reload drops the snapshot. After a reload
+    the old snapshot's cycles are collected first (unfreeze), then the new one is frozen."""
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
 

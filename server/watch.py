@@ -10,7 +10,6 @@ keep the snapshot they started with.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -24,6 +23,7 @@ import watchfiles
 from .loader import FOLDERS, LoadCache, LoadResult
 from .settings import Settings
 from .snapshot import build_snapshot
+from .startup import settle_heap
 from .store import Store, StoreHolder
 from .validation import validate_project
 
@@ -82,10 +82,7 @@ class Reloader:
                 self.holder.swap(self.holder.current)  # same content again: clear a stale error
                 return ReloadOutcome(False, version, seconds)
             self.holder.swap(self.build(outcome.load, self.settings))
-            # The new snapshot joins the old one out of the collector's sight (see serve).
-            gc.unfreeze()
-            gc.collect()
-            gc.freeze()
+            settle_heap()
             seconds = time.perf_counter() - started
             log.info("reloaded: now serving %s (%.0f ms)", version, seconds * 1000)
             return ReloadOutcome(True, version, seconds)
