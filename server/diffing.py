@@ -18,17 +18,12 @@ from rdflib import BNode, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from .namespaces import CKG
+from .registry import read_registry
 from .turtle_terms import PrefixMap, predicate_key
 from .turtle_writer import Triple, TurtleWriter
 
 Status = Literal["added", "removed", "changed"]
 BLANK_NODES = "_:"  # the key under which blank-node structures no named subject owns are compared
-# Facts are what these classes (and their subclasses in the ontology) describe.
-FACT_CLASSES = frozenset(
-    CKG[name] for name in ("Fact", "Statistic", "Proportion", "Count", "RelativeChange",
-                           "QualitativeClaim")
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -38,6 +33,17 @@ class Side:
     name: str
     triples: tuple[Triple, ...]
     locations: Mapping[str, str] = field(default_factory=dict)  # subject IRI -> "path:line"
+    # (subject IRI, predicate IRI) -> "path:line" of the file that states it, for subjects
+    # described in several files
+    statements: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    def where(self, subject: str, predicates: Iterable[str]) -> str:
+        """Where the first of `predicates` is stated about `subject`, else where it starts."""
+        for p in predicates:
+            found = self.statements.get((subject, p))
+            if found:
+                return found
+        return self.locations.get(subject, "")
 
 
 @dataclass(frozen=True)
@@ -130,13 +136,17 @@ def diff_sides(old: Side, new: Side) -> GraphDiff:
         if not changes:
             continue
         status: Status = "added" if not old_values else "removed" if not new_values else "changed"
+        # The file the edit is in: where the first changed property is stated now (or was).
+        changed = sorted(p for p in {*old_values, *new_values}
+                         if old_values.get(p) != new_values.get(p))  # fmt: skip
+        location = new.where(subject, changed) or old.where(subject, changed)
         out.append(
             SubjectDiff(
                 subject=subject,
                 name=prefixes.iri(subject) if subject != BLANK_NODES else "(blank nodes)",
                 label=after.label(subject) or before.label(subject),
                 status=status,
-                location=new.locations.get(subject) or old.locations.get(subject, ""),
+                location=location,
                 is_fact=subject in facts,
                 changes=changes,
             )
@@ -199,19 +209,9 @@ def _changes(old: Mapping[str, set[str]], new: Mapping[str, set[str]]) -> tuple[
 
 
 def _fact_classes(triples: Iterable[Triple]) -> set[Node]:
-    """The fact classes, with every subclass the ontology declares, however deep."""
-    children: dict[Node, set[Node]] = defaultdict(set)
-    for s, p, o in triples:
-        if p == RDFS.subClassOf:
-            children[o].add(s)
-    found: set[Node] = set(FACT_CLASSES)
-    stack = list(found)
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
+    """The fact classes, with every subclass the ontology among `triples` declares."""
+    registry, _ = read_registry(triples)
+    return {URIRef(registry.kinds[k].iri) for k in registry.kinds_under(["Fact"])}
 
 
 def _fact_subjects(triples: Iterable[Triple], classes: set[Node]) -> set[str]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
 from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS, SKOS
@@ -24,45 +26,16 @@ from .records import (
     Source,
     Treatment,
 )
+from .registry import Kind, Registry
 
-# Most specific class first: an entity's kind is the first of these it is typed with.
-KINDS = (
-    "Condition",
-    "Symptom",
-    "Cause",
-    "RiskFactor",
-    "PhysicalTherapy",
-    "InterventionalProcedure",
-    "ComplementaryTherapy",
-    "Therapy",
-    "Drug",
-    "DrugClass",
-    "SurgicalProcedure",
-    "DiagnosticMethod",
-    "Clinic",
-    "Spa",
-    "WebPage",
-    "Periodical",
-    "Organization",
-    "Curator",
-    "Proportion",
-    "Count",
-    "RelativeChange",
-    "Statistic",
-    "QualitativeClaim",
-)
-TREATMENT_KINDS = frozenset(
-    {
-        "PhysicalTherapy",
-        "InterventionalProcedure",
-        "ComplementaryTherapy",
-        "Therapy",
-        "Drug",
-        "DrugClass",
-    }
-)
-SOURCE_KINDS = frozenset({"WebPage", "Periodical", "Organization", "Curator"})
-FACT_KINDS = frozenset({"Proportion", "Count", "RelativeChange", "Statistic", "QualitativeClaim"})
+_RECORDS: dict[str, type[Entity]] = {
+    "entity": Entity,
+    "condition": Condition,
+    "treatment": Treatment,
+    "clinic": Clinic,
+    "source": Source,
+    "fact": Fact,
+}
 
 
 class GraphReader:
@@ -72,8 +45,11 @@ class GraphReader:
     triples that is several times faster than asking an rdflib graph, and needs no merged copy.
     """
 
-    def __init__(self, triples: Iterable[tuple[Node, Node, Node]], id_prefix: str) -> None:
+    def __init__(
+        self, triples: Iterable[tuple[Node, Node, Node]], id_prefix: str, registry: Registry
+    ) -> None:
         self.id_prefix = id_prefix
+        self.registry = registry
         # subject -> predicate -> objects; dicts as ordered sets, so a repeated triple counts once
         self.spo: dict[Node, dict[Node, dict[Node, None]]] = defaultdict(lambda: defaultdict(dict))
         self.typed: dict[Node, dict[Node, None]] = defaultdict(dict)
@@ -112,68 +88,59 @@ class GraphReader:
         return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
     def entities(self) -> Iterator[Entity]:
-        kinds = {CKG[k]: k for k in KINDS}
-        seen: set[Node] = set()
-        for cls, kind in kinds.items():
-            for s in self.subjects(cls):
-                if s in seen or not isinstance(s, URIRef):
-                    continue
-                seen.add(s)
+        """One record per subject typed with a kind of the registry, in IRI order."""
+        kind_iris = {URIRef(k.iri) for k in self.registry.kinds.values()}
+        subjects = {s for c in kind_iris for s in self.typed.get(c, ()) if isinstance(s, URIRef)}
+        for s in sorted(subjects, key=str):
+            kind = self.registry.kind_of(str(t) for t in self.objects(s, RDF.type))
+            if kind is not None:
                 yield self.entity(s, kind)
 
-    def entity(self, s: URIRef, kind: str) -> Entity:
-        common: dict[str, object] = {
-            "id": self.ident(s),
-            "iri": str(s),
-            "kind": kind,
-            "labels": self.texts(s, SKOS.prefLabel),
-            "alt_labels": self.texts(s, SKOS.altLabel) + self.texts(s, CKG.brandName),
-            "definitions": self.texts(s, SKOS.definition),
-            "codes": self.ids(s, CKG.code),
-            "sources": self.ids(s, PROV.wasDerivedFrom),
-        }
-        if kind == "Condition":
-            return Condition(
-                **common,  # type: ignore[arg-type]
-                symptoms=self.ids(s, CKG.hasSymptom),
-                causes=self.ids(s, CKG.hasCause),
-                risk_factors=self.ids(s, CKG.hasRiskFactor),
-                treatments=self.ids(s, CKG.possibleTreatment),
-                tests=self.ids(s, CKG.typicalTest),
-                authoritative_definitions=self.ids(s, CKG.hasDefinition),
-            )
-        if kind in TREATMENT_KINDS:
-            category = self.value(s, CKG.category)
-            return Treatment(
-                **common,  # type: ignore[arg-type]
-                category=self.concept_id(category) if category is not None else None,
-                components=self.ids(s, CKG.hasComponent),
-                drug_classes=self.ids(s, CKG.drugClass),
+    def entity(self, s: URIRef, kind: Kind) -> Entity:
+        """The record of `s`, of the class its kind's family is read into."""
+        record = _RECORDS[kind.family.record]
+        common = _Common(
+            id=self.ident(s),
+            iri=str(s),
+            kind=kind.name,
+            lineage=kind.ancestors,
+            labels=self.texts(s, SKOS.prefLabel),
+            alt_labels=self.texts(s, SKOS.altLabel) + self.texts(s, CKG.brandName),
+            definitions=self.texts(s, SKOS.definition),
+            codes=self.ids(s, CKG.code),
+            sources=self.ids(s, PROV.wasDerivedFrom),
+            links=self.links(s),
+            broader=self.ids(s, SKOS.broader),
+        )
+        if record is Condition:
+            return common.make(Condition, authoritative_definitions=self.ids(s, CKG.hasDefinition))
+        if record is Treatment:
+            return common.make(
+                Treatment,
+                category=self.concept(s, CKG.category),
                 brand_names=self.texts(s, CKG.brandName),
-                may_reduce=self.ids(s, CKG.mayReduce),
             )
-        if kind == "Clinic":
-            return Clinic(
-                **common,  # type: ignore[arg-type]
-                services=self.ids(s, CKG.availableService),
-                departments=self.ids(s, CKG.department),
-            )
-        if kind in SOURCE_KINDS:
+        if record is Source:
             publisher = self.value(s, CKG.publisher)
-            return Source(
-                **common,  # type: ignore[arg-type]
+            return common.make(
+                Source,
                 publisher=self.ident(publisher) if publisher is not None else None,
                 local_copy=self.string(s, CKG.localCopy),
+                url=self.string(s, SCHEMA.url),
             )
-        if kind in FACT_KINDS:
+        if record is Fact:
             return self.fact(s, common)
-        return Entity(**common)  # type: ignore[arg-type]
+        return common.make(record)
 
-    def fact(self, s: URIRef, common: dict[str, object]) -> Fact:
+    def links(self, s: URIRef) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        found = ((r.name, self.ids(s, URIRef(r.iri))) for r in self.registry.relations.values())
+        return tuple(sorted((name, ids) for name, ids in found if ids))
+
+    def fact(self, s: URIRef, common: _Common) -> Fact:
         about = sorted(self.objects(s, CKG.about), key=str)
         relations = {o for o in about if self.has_type(o, CKG.Assertion)}
-        return Fact(
-            **common,  # type: ignore[arg-type]
+        return common.make(
+            Fact,
             about=tuple(self.ident(o) for o in about if o not in relations),
             about_relations=tuple(self.ident(o) for o in about if o in relations),
             measure=self.concept(s, CKG.measure),
@@ -273,3 +240,39 @@ class GraphReader:
             return Decimal(str(o))
         except InvalidOperation:
             return None
+
+
+E = TypeVar("E", bound=Entity)
+
+
+@dataclass(frozen=True)
+class _Common:
+    """The fields every record shares, read once and passed to the record of the kind."""
+
+    id: str
+    iri: str
+    kind: str
+    lineage: tuple[str, ...]
+    labels: tuple[LangText, ...]
+    alt_labels: tuple[LangText, ...]
+    definitions: tuple[LangText, ...]
+    codes: tuple[str, ...]
+    sources: tuple[str, ...]
+    links: tuple[tuple[str, tuple[str, ...]], ...]
+    broader: tuple[str, ...]
+
+    def make(self, record: type[E], **fields: Any) -> E:
+        return record(
+            id=self.id,
+            iri=self.iri,
+            kind=self.kind,
+            lineage=self.lineage,
+            labels=self.labels,
+            alt_labels=self.alt_labels,
+            definitions=self.definitions,
+            codes=self.codes,
+            sources=self.sources,
+            links=self.links,
+            broader=self.broader,
+            **fields,
+        )

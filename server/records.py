@@ -24,12 +24,28 @@ class Entity:
 
     id: str
     iri: str
-    kind: str
+    kind: str  # the ckg: class it is typed with ("PhysicalTherapy")
+    # that class and every ckg: class above it, nearest first (from the ontology's registry)
+    lineage: tuple[str, ...] = ()
     labels: tuple[LangText, ...] = ()
     alt_labels: tuple[LangText, ...] = ()
     definitions: tuple[LangText, ...] = ()
     codes: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    # (predicate, object ids) for every ckg: relation to another entity, sorted by predicate.
+    links: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    broader: tuple[str, ...] = ()  # skos:broader: more general entities (a page's own wording)
+
+    def is_a(self, kind: str) -> bool:
+        """Whether the entity is of class `kind` or of a class below it."""
+        return kind in self.lineage
+
+    def linked(self, predicate: str) -> tuple[str, ...]:
+        """Ids of the entities this one links to through `predicate` (a ckg: local name)."""
+        for name, ids in self.links:
+            if name == predicate:
+                return ids
+        return ()
 
     def label(self, lang: str = "en") -> str:
         """The preferred label in `lang`, else in English, else any, else the id."""
@@ -44,33 +60,62 @@ class Entity:
 
 @dataclass(frozen=True, kw_only=True)
 class Condition(Entity):
-    """A condition and the ids of what it is related to, in the order the data lists them."""
+    """A condition; what it is related to is in `links`, named below for readability."""
 
-    symptoms: tuple[str, ...] = ()
-    causes: tuple[str, ...] = ()
-    risk_factors: tuple[str, ...] = ()
-    treatments: tuple[str, ...] = ()
-    tests: tuple[str, ...] = ()
     authoritative_definitions: tuple[str, ...] = ()
+
+    @property
+    def symptoms(self) -> tuple[str, ...]:
+        return self.linked("hasSymptom")
+
+    @property
+    def causes(self) -> tuple[str, ...]:
+        return self.linked("hasCause")
+
+    @property
+    def risk_factors(self) -> tuple[str, ...]:
+        return self.linked("hasRiskFactor")
+
+    @property
+    def treatments(self) -> tuple[str, ...]:
+        return self.linked("possibleTreatment")
+
+    @property
+    def tests(self) -> tuple[str, ...]:
+        return self.linked("typicalTest")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Treatment(Entity):
-    """A therapy, drug or drug class: its category concept, components and drug classes."""
+    """A therapy, drug, drug class or surgical procedure: its category and brand names."""
 
     category: str | None = None
-    components: tuple[str, ...] = ()
-    drug_classes: tuple[str, ...] = ()
     brand_names: tuple[LangText, ...] = ()
-    may_reduce: tuple[str, ...] = ()
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        return self.linked("hasComponent")
+
+    @property
+    def drug_classes(self) -> tuple[str, ...]:
+        return self.linked("drugClass")
+
+    @property
+    def may_reduce(self) -> tuple[str, ...]:
+        return self.linked("mayReduce")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Clinic(Entity):
-    """A clinic, the therapies it offers and its departments."""
+    """A clinic; the therapies it offers and its departments are in `links`."""
 
-    services: tuple[str, ...] = ()
-    departments: tuple[str, ...] = ()
+    @property
+    def services(self) -> tuple[str, ...]:
+        return self.linked("availableService")
+
+    @property
+    def departments(self) -> tuple[str, ...]:
+        return self.linked("department")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +124,7 @@ class Source(Entity):
 
     publisher: str | None = None
     local_copy: str | None = None
+    url: str | None = None  # where a page is published (schema:url), when the data says
 
 
 @dataclass(frozen=True, kw_only=True)

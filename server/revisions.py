@@ -71,10 +71,16 @@ def _load_folder(name: str, folder: Path, settings: Settings) -> LoadedSide:
 def _side(name: str, files: list[SourceFile]) -> Side:
     triples = tuple(t for f in files for t in f.triples)
     locations: dict[str, str] = {}
+    statements: dict[tuple[str, str], str] = {}
     for f in files:
-        for subject, line in f.subject_lines.items():
+        lines = f.subject_lines
+        for subject, line in lines.items():
             locations.setdefault(subject, f"{f.path}:{line}")
-    return Side(name, triples, locations)
+        for s, p, _ in f.triples:
+            key = (str(s), str(p))
+            if key not in statements and str(s) in lines:
+                statements[key] = f"{f.path}:{lines[str(s)]}"
+    return Side(name, triples, locations, statements)
 
 
 def _export(root: Path, commit: str, into: Path) -> None:

@@ -19,25 +19,11 @@ from .graph_reader import GraphReader
 from .label_index import LabelIndex, normalize
 from .loader import LoadResult
 from .records import Concept, Definition, Entity, ExternalCode, Fact, Relation, SearchHit
+from .registry import BROADER, Registry, read_registry
 from .settings import Settings
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-# Relation predicates (local names in ckg:) and the record fields that hold their objects; the
-# objects point back at their subject through `referrers`.
-LINK_FIELDS = {
-    "hasSymptom": "symptoms",
-    "hasCause": "causes",
-    "hasRiskFactor": "risk_factors",
-    "possibleTreatment": "treatments",
-    "typicalTest": "tests",
-    "hasComponent": "components",
-    "drugClass": "drug_classes",
-    "mayReduce": "may_reduce",
-    "availableService": "services",
-    "department": "departments",
-}
 
 
 class Snapshot:
@@ -54,9 +40,11 @@ class Snapshot:
         concepts: Mapping[str, Concept],
         codes: Mapping[str, ExternalCode],
         definitions: Mapping[str, Definition],
+        registry: Registry,
         graphs: DatasetGraphs,
     ) -> None:
         self._version = version
+        self._registry = registry
         self._graphs = graphs
         self._triple_count = triple_count
         self._loaded_at = loaded_at
@@ -98,6 +86,10 @@ class Snapshot:
     @property
     def graphs(self) -> DatasetGraphs:
         return self._graphs
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry
 
     # -- lookups
 
@@ -169,6 +161,7 @@ class Snapshot:
             "concepts": dict(self._concepts),
             "codes": dict(self._codes),
             "definitions": dict(self._definitions),
+            "registry": self._registry,
         }
 
     def __repr__(self) -> str:
@@ -192,8 +185,9 @@ def build_snapshot(loaded: LoadResult, settings: Settings | None = None) -> Snap
 def _build(loaded: LoadResult, settings: Settings) -> Snapshot:
     id_prefix = settings.base_iri.rstrip("/") + "/id/"
     # The data and the vocabulary (concept schemes); shapes are not part of the dataset.
+    registry, _ = read_registry(t for f in loaded.files if f.kind == "ontology" for t in f.triples)
     triples = (t for f in loaded.files if f.kind in ("kg", "ontology") for t in f.triples)
-    reader = GraphReader(triples, id_prefix)
+    reader = GraphReader(triples, id_prefix, registry)
     graphs = DatasetGraphs(loaded)
     return Snapshot(
         version=loaded.version,
@@ -204,6 +198,7 @@ def _build(loaded: LoadResult, settings: Settings) -> Snapshot:
         concepts={c.id: c for c in reader.concepts()},
         codes={c.id: c for c in reader.codes()},
         definitions={d.id: d for d in reader.definitions()},
+        registry=registry,
         graphs=graphs,
     )
 
@@ -222,7 +217,7 @@ def _referrers(entities: Sequence[Entity]) -> dict[str, list[tuple[str, str]]]:
 
 
 def _links(e: Entity) -> list[tuple[str, tuple[str, ...]]]:
-    return [(p, getattr(e, f)) for p, f in LINK_FIELDS.items() if hasattr(e, f)]
+    return [*e.links, (BROADER, e.broader)]
 
 
 def _facts_about(

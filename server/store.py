@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from .records import Concept, Definition, Entity, ExternalCode, Fact, Relation, SearchHit
+from .registry import Registry
 
 if TYPE_CHECKING:
     from .dataset_graphs import DatasetGraphs
@@ -29,6 +30,11 @@ class Store(Protocol):
 
     @property
     def loaded_at(self) -> datetime: ...
+
+    @property
+    def registry(self) -> Registry:
+        """The kinds and relations of this version's ontology."""
+        ...
 
     @property
     def graphs(self) -> DatasetGraphs:

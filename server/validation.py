@@ -6,9 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rdflib import URIRef
+
 from .checks import run_checks
 from .diagnostics import Diagnostic, Report, Severity
 from .loader import LoadCache, LoadResult, discover, display_path, load
+from .locations import SourceMap
+from .namespaces import curie
+from .registry import FAMILIES, read_registry
 from .settings import Settings
 from .shacl import run_shacl, shacl_triples
 from .shacl_engine import Index
@@ -47,6 +52,7 @@ def validate_project(
         index = Index(shacl_triples(loaded))
         diagnostics.extend(run_shacl(loaded, index))
         diagnostics.extend(run_checks(loaded, index))
+        diagnostics.extend(_registry_diagnostics(loaded))
     if extra:
         wanted = _shown(loaded, extra)
         diagnostics = [d for d in diagnostics if d.path in wanted]
@@ -57,6 +63,34 @@ def validate_project(
         triples=triples,
     )
     return Outcome(loaded, report)
+
+
+def _registry_diagnostics(loaded: LoadResult) -> list[Diagnostic]:
+    """A class of the ontology that no family of the registry covers would be served as nothing:
+    refuse it, where it is declared."""
+    ontology = (t for f in loaded.files if f.kind == "ontology" for t in f.triples)
+    _, unregistered = read_registry(ontology)
+    if not unregistered:
+        return []
+    where = SourceMap(loaded)
+    roots = ", ".join(f"ckg:{f.root}" for f in FAMILIES)
+    found = []
+    for u in unregistered:
+        loc = where.locate(URIRef(u.iri))
+        found.append(
+            Diagnostic(
+                path=loc.path or "ontology/",
+                line=loc.line,
+                severity=Severity.ERROR,
+                code="KG-UNREGISTERED-KIND",
+                message=f"class {curie(u.iri)} is below no kind the service knows, so its "
+                "entities would have no record, GraphQL type or page section",
+                subject=curie(u.iri),
+                hint=f"make it rdfs:subClassOf one of {roots} (or a class below one), or, for a "
+                "new family of kinds, add one line to FAMILIES in server/registry.py",
+            )
+        )
+    return found
 
 
 def _shown(loaded: LoadResult, extra: list[Path]) -> set[str]:

@@ -156,7 +156,9 @@ def test_treatment_pages_follow_one_another(client: Any) -> None:
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    assert len(seen) == len(set(seen)) == page["totalCount"] == 21
+    # Every treatment exactly once, whatever their number; surgery offered as a treatment too.
+    assert len(seen) == len(set(seen)) == page["totalCount"] > 5
+    assert {"acetaminophen", "physical-therapy", "spinal-fusion"} <= set(seen)
 
 
 @pytest.mark.parametrize("text", ["tylenol", "TYLÉNOL", "Tylenol"])

@@ -50,26 +50,45 @@ def store_of(info: Info) -> Store:
     return info.context.store
 
 
-# -- Node wrappers: every kind of entity maps to exactly one GraphQL object type.
+# -- Node wrappers: every kind of entity maps to exactly one GraphQL object type, the one
+# registered for its own ontology class or the nearest class above it (server/registry.py).
 
 _N = TypeVar("_N", bound="Node")
-_BY_KIND: dict[str, type[Node]] = {}
+_BY_CLASS: dict[str, type[Node]] = {}
 
 
-def register(*kinds: str) -> Callable[[type[_N]], type[_N]]:
-    """Record which GraphQL type wraps entities of the given kinds."""
+class UnknownKind(LookupError):
+    """No GraphQL type covers the entity's class or any class above it (a bug, not bad input:
+    validation refuses ontology classes outside the registry's families)."""
+
+
+def register(*classes: str) -> Callable[[type[_N]], type[_N]]:
+    """Record that this GraphQL type wraps entities of these ontology classes (local names in
+    ckg:) and of every class below them that has no type of its own."""
 
     def add(cls: type[_N]) -> type[_N]:
-        for kind in kinds:
-            _BY_KIND[kind] = cls
+        for name in classes:
+            _BY_CLASS[name] = cls
         return cls
 
     return add
 
 
+def graphql_type(lineage: tuple[str, ...]) -> type[Node] | None:
+    """The GraphQL type for an entity whose class and ancestors are `lineage`, nearest first."""
+    for name in lineage:
+        found = _BY_CLASS.get(name)
+        if found is not None:
+            return found
+    return None
+
+
 def wrap(entity: records.Entity) -> Node:
-    """The GraphQL object for an entity, chosen by its kind."""
-    return _BY_KIND.get(entity.kind, Source)(record=entity)
+    """The GraphQL object for an entity, chosen by its class."""
+    cls = graphql_type(entity.lineage)
+    if cls is None:
+        raise UnknownKind(f"no GraphQL type for {entity.kind} (classes {entity.lineage})")
+    return cls(record=entity)
 
 
 def wrap_all(entities: list[records.Entity | None]) -> list[Node]:
@@ -196,7 +215,7 @@ class Node:
         return [wrap_fact(f) for f in store_of(info).facts(about=self.record.id)]
 
 
-@register("WebPage", "Periodical", "Organization", "Curator")
+@register("Source", "Curator")
 @strawberry.type(
     description="A work or body statements come from or cite: the clinic page, a "
     "journal it cites, the organization behind a definition, or the curators."

@@ -204,17 +204,9 @@ class DiagnosticMethod(Node):
         return _conditions(info, self.record.id, "typicalTest")
 
 
-@register("SurgicalProcedure")
-@strawberry.type(
-    description="A surgical procedure a source discusses (e.g. as the subject of a "
-    "statistic); see `facts`."
-)
-class SurgicalProcedure(Node):
-    pass
-
-
 @strawberry.interface(
-    description="Anything used to treat a condition: a therapy, a drug or a drug class."
+    description="Anything used to treat a condition: a therapy, a drug, a drug class or a "
+    "surgical procedure a page offers as a treatment."
 )
 class Treatment(Node):
     def _t(self) -> records.Treatment:
@@ -257,7 +249,16 @@ class Treatment(Node):
         return [Clinic(record=e) for e in found]
 
 
-@register("Therapy")
+@register("SurgicalProcedure")
+@strawberry.type(
+    description="A surgical procedure a source discusses: as a possible treatment of a "
+    "condition (category surgery), or as the subject of a statistic (see `facts`)."
+)
+class SurgicalProcedure(Treatment):
+    pass
+
+
+@register("Therapy", "Treatment")
 @strawberry.type(description="A therapy or procedure used to treat a condition.")
 class Therapy(Treatment):
     pass

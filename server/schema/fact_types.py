@@ -92,7 +92,7 @@ class Fact(Node):
         return render.full_citation(_fact(self), store_of(info))
 
 
-@register("Proportion", "Count", "RelativeChange", "Statistic")
+@register("Statistic")
 @strawberry.type(
     description="A numeric fact: a value or a low/high range, in a unit, with how "
     "exact the source says it is."
@@ -130,7 +130,7 @@ class Statistic(Fact):
         return render.value_phrase(_fact(self), store_of(info))
 
 
-@register("QualitativeClaim")
+@register("QualitativeClaim", "Fact")
 @strawberry.type(
     description="A fact without a number, such as 'success rates fall after each repeat surgery'."
 )

@@ -9,6 +9,7 @@ from typing import Annotated, cast
 import strawberry
 
 from .. import records
+from ..store import Store
 from .base import Concept, Info, Node, Source, UserInputError, field, store_of, wrap
 from .entities import Clinic, Condition, Treatment
 from .fact_types import Fact, Statistic, wrap_fact
@@ -17,24 +18,19 @@ from .pagination import After, Connection, Edge, First, PageInfo, connection, pa
 
 @strawberry.enum(description="Kinds of entity, for filtering `search`.")
 class NodeType(Enum):
+    # Each value names ontology classes; a member stands for them and every class below them, as
+    # the ontology of the version being served says (server/registry.py).
     CONDITION = strawberry.enum_value(("Condition",), description="Conditions.")
     SYMPTOM = strawberry.enum_value(("Symptom",), description="Signs and symptoms.")
     CAUSE = strawberry.enum_value(("Cause",), description="Causes of conditions.")
     RISK_FACTOR = strawberry.enum_value(("RiskFactor",), description="Risk factors.")
     TREATMENT = strawberry.enum_value(
-        (
-            "Therapy",
-            "PhysicalTherapy",
-            "InterventionalProcedure",
-            "ComplementaryTherapy",
-            "Drug",
-            "DrugClass",
-        ),
-        description="Every kind of treatment: therapies, drugs and drug classes.",
+        ("Treatment",),
+        description="Every kind of treatment: therapies, drugs, drug classes and surgical "
+        "procedures.",
     )
     THERAPY = strawberry.enum_value(
-        ("Therapy", "PhysicalTherapy", "InterventionalProcedure", "ComplementaryTherapy"),
-        description="Therapies and procedures of every kind (not drugs).",
+        ("Therapy",), description="Therapies and procedures of every kind (not drugs)."
     )
     DRUG = strawberry.enum_value(("Drug",), description="Single drugs (brand names included).")
     DRUG_CLASS = strawberry.enum_value(("DrugClass",), description="Drug classes.")
@@ -45,21 +41,20 @@ class NodeType(Enum):
         ("DiagnosticMethod",), description="Tests and examinations."
     )
     CLINIC = strawberry.enum_value(("Clinic", "Spa"), description="Clinics and their departments.")
-    SOURCE = strawberry.enum_value(
-        ("WebPage", "Periodical", "Organization", "Curator"), description="Sources."
-    )
-    FACT = strawberry.enum_value(
-        ("Proportion", "Count", "RelativeChange", "Statistic", "QualitativeClaim"),
-        description="Statistics and qualitative claims.",
-    )
+    SOURCE = strawberry.enum_value(("Source", "Curator"), description="Sources.")
+    FACT = strawberry.enum_value(("Fact",), description="Statistics and qualitative claims.")
 
 
-def kinds_of(node_type: NodeType) -> tuple[str, ...]:
-    """The entity kinds a NodeType stands for (the enum's values, typed)."""
+def classes_of(node_type: NodeType) -> tuple[str, ...]:
+    """The ontology classes a NodeType stands for (the enum's values, typed)."""
     return cast(tuple[str, ...], node_type.value)
 
 
-TREATMENT_KINDS = kinds_of(NodeType.TREATMENT)
+def kinds_of(store: Store, *node_types: NodeType) -> frozenset[str]:
+    """Every kind of entity the NodeTypes cover in this version's ontology."""
+    return store.registry.kinds_under(c for t in node_types for c in classes_of(t))
+
+
 ID_ARG = strawberry.argument(description='An id ("acetaminophen") or full IRI.')
 IDS_ARG = strawberry.argument(description="Ids or IRIs; at most max_page_size of them.")
 
@@ -153,9 +148,8 @@ class Query:
     ) -> SearchConnection | None:
         if not text.strip():
             raise UserInputError("`text` must not be empty")
-        kinds = [k for t in types or [] for k in kinds_of(t)]
         store = store_of(info)
-        hits = store.search(text, kinds)
+        hits = store.search(text, sorted(kinds_of(store, *types)) if types else [])
         page = paginate(hits, lambda h: h.id, first, after, info.context.settings)
         edges = []
         for cursor, hit in zip(page.cursors, page.items, strict=True):
@@ -215,7 +209,8 @@ class Query:
         first: First = None,
         after: After = None,
     ) -> Connection[Treatment] | None:
-        items = store_of(info).entities(TREATMENT_KINDS)
+        store = store_of(info)
+        items = store.entities(sorted(kinds_of(store, NodeType.TREATMENT)))
         if category is not None:
             items = [t for t in items if getattr(t, "category", None) == category]
         page = paginate(items, lambda e: e.id, first, after, info.context.settings)
@@ -225,7 +220,8 @@ class Query:
     def sources(
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[Source] | None:
-        items = store_of(info).entities(kinds_of(NodeType.SOURCE))
+        store = store_of(info)
+        items = store.entities(sorted(kinds_of(store, NodeType.SOURCE)))
         page = paginate(items, lambda e: e.id, first, after, info.context.settings)
         return connection(page, lambda e: Source(record=e))
 
