@@ -51,14 +51,20 @@ def curie(iri: str) -> str:
 
 
 def closest_curie(wanted: str, candidates: list[str]) -> str | None:
-    """The candidate whose local name is closest to wanted's, if it is close enough."""
-    prefix, _, local = wanted.partition(":")
+    """The candidate whose local name is closest to wanted's, if it is close enough. Plain ids
+    ("clinic-page", no prefix) are compared whole."""
+    prefix, local = _split(wanted)
     best, score = None, 0.0
     for c in candidates:
-        c_prefix, _, c_local = c.partition(":")
+        c_prefix, c_local = _split(c)
         ratio = difflib.SequenceMatcher(None, local, c_local).ratio()
         if c_prefix == prefix:
             ratio += 0.05
         if ratio > score:
             best, score = c, ratio
     return best if score >= 0.8 else None
+
+
+def _split(name: str) -> tuple[str, str]:
+    prefix, colon, local = name.partition(":")
+    return (prefix, local) if colon else ("", name)

@@ -68,6 +68,7 @@ class Snapshot:
         self._referrers = _freeze_lists(_referrers(ordered))
         self._facts_about = _freeze_lists(_facts_about(ordered, self._relations))
         self._facts = tuple(e for e in ordered if isinstance(e, Fact))
+        self._pages = PageIndex(ordered, self._relations.values())
 
     # -- dataset
 
@@ -114,16 +115,51 @@ class Snapshot:
     def search(self, text: str, kinds: Sequence[str] = ()) -> Sequence[SearchHit]:
         return self._labels.search(text, kinds)
 
-    def facts(self, about: str | None = None, measure: str | None = None) -> Sequence[Fact]:
+    def facts(
+        self,
+        about: str | None = None,
+        measure: str | None = None,
+        *,
+        related: bool = False,
+        page: str | None = None,
+        source: str | None = None,
+        kind: str | None = None,
+    ) -> Sequence[Fact]:
         found: Sequence[Fact] = self._facts
         if about is not None:
             key = self._by_iri.get(about, about)
             found = self._facts_about.get(key, ())
+            if related:
+                found = self._facts_related(key, found)
+        for wanted, index in ((page, self._pages.facts_from), (source, self._pages.facts_of)):
+            if wanted is not None:
+                allowed = {f.id for f in index.get(self._by_iri.get(wanted, wanted), ())}
+                found = tuple(f for f in found if f.id in allowed)
+        if kind is not None:
+            found = tuple(f for f in found if f.is_a(kind))
         if measure is not None:
             concept = self.concept(measure)
-            wanted = concept.id if concept else measure
-            found = tuple(f for f in found if f.measure == wanted)
+            wanted_measure = concept.id if concept else measure
+            found = tuple(f for f in found if f.measure == wanted_measure)
         return found
+
+    def _facts_related(self, key: str, direct: Sequence[Fact]) -> Sequence[Fact]:
+        """Facts about `key` or about anything it links to, in the snapshot's order."""
+        entity = self._entities.get(key)
+        ids = {f.id for f in direct}
+        for _, targets in entity.links if entity is not None else ():
+            for target in targets:
+                ids.update(f.id for f in self._facts_about.get(target, ()))
+        return tuple(f for f in self._facts if f.id in ids)
+
+    def pages_of(self, id: str) -> Sequence[str]:
+        return self._pages.pages_of.get(id, ())
+
+    def page_entities(self, page: str) -> Sequence[str]:
+        return self._pages.entities_of.get(page, ())
+
+    def relations_from(self, source: str) -> Sequence[Relation]:
+        return self._pages.relations_from.get(source, ())
 
     def relation(self, id_or_iri: str) -> Relation | None:
         return self._relations.get(self._by_iri.get(id_or_iri, id_or_iri))
@@ -144,6 +180,9 @@ class Snapshot:
                 key=lambda c: c.label(),
             )
         )
+
+    def schemes(self) -> Sequence[str]:
+        return sorted({c.scheme for c in self._concepts.values()})
 
     def code(self, id: str) -> ExternalCode | None:
         return self._codes.get(id)
@@ -238,6 +277,53 @@ def _facts_about(
         for key in keys:
             found[key].append(e)
     return found
+
+
+class PageIndex:
+    """What each source says: the facts and relations derived from it, the facts that cite it,
+    and, for web pages, the entities they speak of (and the reverse: the pages of an entity)."""
+
+    def __init__(self, ordered: Sequence[Entity], relations: Iterable[Relation]) -> None:
+        pages = {e.id for e in ordered if e.is_a("WebPage")}
+        from_: dict[str, list[Fact]] = defaultdict(list)
+        of: dict[str, list[Fact]] = defaultdict(list)
+        said: dict[str, list[Relation]] = defaultdict(list)
+        speaks: dict[str, dict[str, None]] = defaultdict(dict)
+        for r in sorted(relations, key=lambda r: r.id):
+            for s in r.sources:
+                said[s].append(r)
+                speaks[s].update(dict.fromkeys((r.subject, r.object)))
+        by_id = {r.id: r for rs in said.values() for r in rs}
+        for e in ordered:
+            for s in e.sources:
+                if not isinstance(e, Fact):
+                    speaks[s][e.id] = None
+                    continue
+                from_[s].append(e)
+                speaks[s].update(dict.fromkeys(e.about))
+                for rid in e.about_relations:
+                    rel = by_id.get(rid)
+                    if rel is not None:
+                        speaks[s].update(dict.fromkeys((rel.subject, rel.object)))
+            if isinstance(e, Fact):
+                for s in dict.fromkeys((*e.sources, *e.cited_sources)):
+                    of[s].append(e)
+        rank = {e.id: i for i, e in enumerate(ordered) if not isinstance(e, Fact)}
+        entities = {
+            p: tuple(
+                sorted((i for i in speaks.get(p, {}) if i in rank and i != p), key=rank.__getitem__)
+            )
+            for p in pages
+        }
+        back: dict[str, list[str]] = defaultdict(list)
+        for p in sorted(pages, key=lambda p: rank[p]):
+            for i in entities[p]:
+                back[i].append(p)
+        self.facts_from = _freeze_lists(from_)
+        self.facts_of = _freeze_lists(of)
+        self.relations_from = _freeze_lists(said)
+        self.entities_of: Mapping[str, tuple[str, ...]] = MappingProxyType(entities)
+        self.pages_of = _freeze_lists(back)
 
 
 def _group(items: Iterable[V], key: Callable[[V], K]) -> dict[K, list[V]]:

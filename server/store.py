@@ -54,8 +54,31 @@ class Store(Protocol):
         """Entities whose labels or synonyms match `text`, best first."""
         ...
 
-    def facts(self, about: str | None = None, measure: str | None = None) -> Sequence[Fact]:
-        """Facts, optionally only those about an entity (directly or via a relation) or measure."""
+    def facts(
+        self,
+        about: str | None = None,
+        measure: str | None = None,
+        *,
+        related: bool = False,
+        page: str | None = None,
+        source: str | None = None,
+        kind: str | None = None,
+    ) -> Sequence[Fact]:
+        """Facts, optionally only those about an entity (directly or via one of its relations;
+        with `related`, also about anything it links to), of a measure, derived from a page
+        (`page`), derived from or citing a source (`source`), or of a kind ("Statistic")."""
+        ...
+
+    def pages_of(self, id: str) -> Sequence[str]:
+        """Ids of the web pages that speak of the entity: it, its relations or facts about it."""
+        ...
+
+    def page_entities(self, page: str) -> Sequence[str]:
+        """Ids of the entities a web page speaks of (facts excluded), in label order."""
+        ...
+
+    def relations_from(self, source: str) -> Sequence[Relation]:
+        """The relations (evidence) whose quote was read in the source."""
         ...
 
     def relation(self, id_or_iri: str) -> Relation | None: ...
@@ -71,6 +94,10 @@ class Store(Protocol):
     def concept(self, id_or_iri: str) -> Concept | None: ...
 
     def concepts(self, scheme: str) -> Sequence[Concept]: ...
+
+    def schemes(self) -> Sequence[str]:
+        """Ids of the concept schemes ("Measures", "Units", ...), sorted."""
+        ...
 
     def code(self, id: str) -> ExternalCode | None: ...
 

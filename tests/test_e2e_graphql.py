@@ -217,13 +217,25 @@ def test_statistics_by_about_and_measure(client: Any) -> None:
     ]
 
 
-def test_facts_by_ids_keep_order_and_nulls(client: Any) -> None:
+def test_facts_by_ids_keep_order(client: Any) -> None:
     data = run(
         client,
-        '{ facts(ids: ["success-rate-falls-after-repeat-surgery", "nope", '
+        '{ facts(ids: ["success-rate-falls-after-repeat-surgery", '
+        '"back-pain-lifetime-prevalence"]) { totalCount edges { node { __typename id } } } }',
+    )
+    assert [e["node"] for e in data["facts"]["edges"]] == [
+        {"__typename": "QualitativeClaim", "id": "success-rate-falls-after-repeat-surgery"},
+        {"__typename": "Statistic", "id": "back-pain-lifetime-prevalence"},
+    ]
+
+
+def test_nodes_by_ids_keep_order_and_nulls(client: Any) -> None:
+    data = run(
+        client,
+        '{ nodes(ids: ["success-rate-falls-after-repeat-surgery", "nope", '
         '"back-pain-lifetime-prevalence"]) { __typename id } }',
     )
-    assert data["facts"] == [
+    assert data["nodes"] == [
         {"__typename": "QualitativeClaim", "id": "success-rate-falls-after-repeat-surgery"},
         None,
         {"__typename": "Statistic", "id": "back-pain-lifetime-prevalence"},

@@ -24,46 +24,16 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from ..settings import Settings
-from .base import Context, Node, UserInputError
-from .entities import (
-    Cause,
-    ComplementaryTherapy,
-    Condition,
-    DiagnosticMethod,
-    Drug,
-    DrugClass,
-    InterventionalProcedure,
-    PhysicalTherapy,
-    RiskFactor,
-    Spa,
-    SurgicalProcedure,
-    Symptom,
-    Therapy,
-)
-from .fact_types import QualitativeClaim, Statistic
+from . import entities, fact_types, pages  # noqa: F401  (their types register themselves)
+from .base import Context, Node, UserInputError, registered_types
 from .query import Query
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
 REGENERATE = "python -m server.schema > server/schema.graphql"
 
-# Types reachable only through interfaces must be listed, or the schema would not know them.
-CONCRETE_TYPES: tuple[type[Node], ...] = (
-    Condition,
-    Symptom,
-    Cause,
-    RiskFactor,
-    Therapy,
-    PhysicalTherapy,
-    InterventionalProcedure,
-    ComplementaryTherapy,
-    Drug,
-    DrugClass,
-    SurgicalProcedure,
-    DiagnosticMethod,
-    Spa,
-    Statistic,
-    QualitativeClaim,
-)
+# Types reachable only through interfaces must be listed, or the schema would not know them:
+# every type registered for an ontology class.
+CONCRETE_TYPES: tuple[type[Node], ...] = registered_types()
 
 
 class ClinicSchema(strawberry.Schema):

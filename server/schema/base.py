@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import strawberry
 
 from .. import records
+from ..namespaces import closest_curie
+from ..registry import BROADER
 from ..settings import Settings
 from ..store import StoreHolder
 
 if TYPE_CHECKING:
     from ..store import Store
     from .fact_types import Fact
+    from .pages import Page
 
+PAGE_ARG = strawberry.argument(
+    description='Only what this clinic page states (a page id, e.g. "clinic-page").'
+)
 LANG = strawberry.argument(
     description='BCP 47 language tag; falls back to English, then to any language. Default "en".'
 )
@@ -30,7 +36,53 @@ def field(description: str, **options: Any) -> Callable[[_F], _F]:
 
 
 class UserInputError(Exception):
-    """A problem with the client's arguments; its message is shown to the client as is."""
+    """A problem with the client's arguments; its message is shown to the client as is, with
+    `code` and any `extensions` (e.g. `didYouMean`) in the error's extensions."""
+
+    def __init__(self, message: str, code: str = "BAD_USER_INPUT", **extensions: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.extensions = extensions
+
+
+def unknown(what: str, value: str, candidates: Iterable[str], code: str) -> UserInputError:
+    """The error for an id that names nothing of the kind an argument expects."""
+    options = sorted(set(candidates))
+    guess = closest_curie(value, options)
+    hint = f'; did you mean "{guess}"?' if guess else ""
+    shown = ", ".join(f'"{o}"' for o in options[:12]) + (", …" if len(options) > 12 else "")
+    extensions: dict[str, Any] = {"argumentValue": value}
+    if guess:
+        extensions["didYouMean"] = guess
+    return UserInputError(f'unknown {what} "{value}"{hint} (known: {shown})', code, **extensions)
+
+
+def require_entity(store: Store, id: str, roots: tuple[str, ...], what: str) -> records.Entity:
+    """The entity `id` names, which must be of one of the classes `roots` (or below); else a
+    coded error (UNKNOWN_ID) naming the kinds of ids the argument takes, with a did-you-mean."""
+    found = store.entity(id)
+    if found is not None and any(found.is_a(r) for r in roots):
+        return found
+    kinds = sorted(store.registry.kinds_under(roots))
+    candidates = [e.id for e in store.entities(kinds)]
+    if found is not None:
+        raise UserInputError(
+            f'"{id}" is a {found.kind}, not a {what}', "WRONG_KIND", argumentValue=id
+        )
+    raise unknown(what, id, candidates, "UNKNOWN_ID")
+
+
+def require_page(store: Store, id: str) -> records.Entity:
+    """The web page `id` names; else a coded error."""
+    return require_entity(store, id, ("WebPage",), "page")
+
+
+def require_concept(store: Store, id: str, scheme: str, what: str) -> records.Concept:
+    """The concept `id` of `scheme`; else a coded error (UNKNOWN_CONCEPT) with the scheme's ids."""
+    found = store.concept(id)
+    if found is not None and found.scheme == scheme:
+        return found
+    raise unknown(what, id, [c.id for c in store.concepts(scheme)], "UNKNOWN_CONCEPT")
 
 
 @dataclass(frozen=True)
@@ -72,6 +124,11 @@ def register(*classes: str) -> Callable[[type[_N]], type[_N]]:
         return cls
 
     return add
+
+
+def registered_types() -> tuple[type[Node], ...]:
+    """Every GraphQL type registered for an ontology class, in registration order."""
+    return tuple(dict.fromkeys(_BY_CLASS.values()))
 
 
 def graphql_type(lineage: tuple[str, ...]) -> type[Node] | None:
@@ -165,8 +222,8 @@ class ExternalCode:
 
     @field("The curator the code is attributed to.")
     def attributed_to(self, info: Info) -> Source | None:
-        found = store_of(info).entity(self.record.attributed_to or "")
-        return Source(record=found) if found else None
+        found = sources_of(store_of(info), (self.record.attributed_to or "",))
+        return found[0] if found else None
 
 
 @strawberry.interface(
@@ -206,22 +263,54 @@ class Node:
     def sources(self, info: Info) -> list[Source]:
         return sources_of(store_of(info), self.record.sources)
 
-    @field("Statistics and claims about this entity, directly or about one of its relations.")
+    @field(
+        "Statistics and claims about this entity, directly or about one of its relations; "
+        "with `related`, also about anything it links to (a condition's symptoms, causes, "
+        "treatments, ...). For a page, the facts read from it. Top-level `facts` filters "
+        "further (by page, source, kind, measure) and paginates."
+    )
     def facts(
-        self, info: Info
+        self,
+        info: Info,
+        related: Annotated[
+            bool,
+            strawberry.argument(
+                description="Also facts about the entities this one links to (default false)."
+            ),
+        ] = False,
     ) -> list[Annotated[Fact, strawberry.lazy("server.schema.fact_types")]]:
         from .fact_types import wrap_fact
 
-        return [wrap_fact(f) for f in store_of(info).facts(about=self.record.id)]
+        found = store_of(info).facts(about=self.record.id, related=related)
+        return [wrap_fact(f) for f in found]
+
+    @field("More general entities (skos:broader): a general condition above a specific form.")
+    def broader(self, info: Info) -> list[Node]:
+        store = store_of(info)
+        return wrap_all([store.entity(i) for i in self.record.broader])
+
+    @field("More specific entities: those that name this one as broader.")
+    def narrower(self, info: Info) -> list[Node]:
+        store = store_of(info)
+        ids = [s for s, p in store.referrers(self.record.id) if p == BROADER]
+        return wrap_all([store.entity(i) for i in ids])
+
+    @field("The clinic pages that speak of this entity: its relations, facts or description.")
+    def pages(self, info: Info) -> list[Annotated[Page, strawberry.lazy("server.schema.pages")]]:
+        from .pages import Page
+
+        store = store_of(info)
+        found = (store.entity(i) for i in store.pages_of(self.record.id))
+        return [Page(record=p) for p in found if p is not None]
 
 
-@register("Source", "Curator")
-@strawberry.type(
-    description="A work or body statements come from or cite: the clinic page, a "
-    "journal it cites, the organization behind a definition, or the curators."
+@strawberry.interface(
+    description="A work or body statements come from or cite: a clinic page (`Page`), a "
+    "journal it cites (`Periodical`), the organization behind a definition (`Organization`), "
+    "or the curators (`Curator`)."
 )
 class Source(Node):
-    @field('"WebPage", "Periodical", "Organization" or "Curator".')
+    @field('The ontology class: "WebPage", "Periodical", "Organization" or "Curator".')
     def source_type(self) -> str:
         return self.record.kind
 
@@ -235,10 +324,34 @@ class Source(Node):
     def local_copy(self) -> str | None:
         return getattr(self.record, "local_copy", None)
 
+    @field("Where the source is published, when the data gives it (schema:url).")
+    def url(self) -> str | None:
+        return getattr(self.record, "url", None)
 
-def sources_of(store: Store, ids: tuple[str, ...]) -> list[Source]:
+
+@register("Periodical", "Source")
+@strawberry.type(description="A journal or other work a page cites (e.g. Pain Medicine).")
+class Periodical(Source):
+    pass
+
+
+@register("Organization")
+@strawberry.type(description="An organization a page quotes, such as the author of a definition.")
+class Organization(Source):
+    pass
+
+
+@register("Curator")
+@strawberry.type(
+    description="The data stewards of the graph; their additions (external codes) are in no page."
+)
+class Curator(Source):
+    pass
+
+
+def sources_of(store: Store, ids: Iterable[str]) -> list[Source]:
     found = (store.entity(i) for i in ids)
-    return [Source(record=s) for s in found if isinstance(s, records.Source)]
+    return [cast(Source, wrap(s)) for s in found if isinstance(s, records.Source)]
 
 
 @strawberry.type(description="The evidence for one relation: the verbatim quote and its source.")

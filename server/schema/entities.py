@@ -9,10 +9,41 @@ import strawberry
 from strawberry.scalars import JSON
 
 from .. import records
-from .base import Concept, Info, Node, Source, concept, field, register, sources_of, store_of, wrap
+from .base import (
+    PAGE_ARG,
+    Concept,
+    Info,
+    Node,
+    Source,
+    concept,
+    field,
+    register,
+    require_concept,
+    require_entity,
+    require_page,
+    sources_of,
+    store_of,
+    wrap,
+)
 from .fact_types import Fact
 from .pagination import AFTER, FIRST, After, First, PageInfo, paginate
-from .relations import EdgeEvidence, RelationConnection, referrers, related, relation_connection
+from .relations import (
+    EdgeEvidence,
+    RelationConnection,
+    referrers,
+    related,
+    relation_connection,
+    stated_by,
+)
+
+# Concept schemes arguments take ids of (the last segment of the scheme's IRI).
+TREATMENT_CATEGORIES = "TreatmentCategories"
+CAUSE_ROLES = "CauseRoles"
+PageArg = Annotated[strawberry.ID | None, PAGE_ARG]
+
+
+def _page(info: Info, page: str | None) -> str | None:
+    return require_page(store_of(info), page).id if page is not None else None
 
 
 @strawberry.type(description="An authority's definition of a condition, with the verbatim quote.")
@@ -76,22 +107,43 @@ class Condition(Node):
 
     @field("Signs and symptoms, each with the quote that names it.")
     def symptoms(
-        self, info: Info, first: First = None, after: After = None
+        self, info: Info, page: PageArg = None, first: First = None, after: After = None
     ) -> RelationConnection[Symptom]:
         c = self._c()
         targets = related(store_of(info), c.symptoms)
-        return relation_connection(info, c.id, "hasSymptom", targets, _as(Symptom), first, after)
+        return relation_connection(
+            info, c.id, "hasSymptom", targets, _as(Symptom), first, after, _page(info, page)
+        )
 
-    @field("Causes, each with its role (main/other), quote, source and the statistics about it.")
-    def causes(self, info: Info, first: First = None, after: After = None) -> CauseConnection:
+    @field(
+        "Causes, each with its role (main/other), quote, source and the statistics about it; "
+        'optionally only those of one role ("main", "other").'
+    )
+    def causes(
+        self,
+        info: Info,
+        role: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description='A cause role concept id: "main" or "other".'),
+        ] = None,
+        page: PageArg = None,
+        first: First = None,
+        after: After = None,
+    ) -> CauseConnection:
         c = self._c()
         store = store_of(info)
-        page = paginate(
-            related(store, c.causes), lambda e: e.id, first, after, info.context.settings
-        )
+        page_id = _page(info, page)
+        causes = stated_by(store, c.id, "hasCause", related(store, c.causes), page_id)
+        if role is not None:
+            wanted = require_concept(store, role, CAUSE_ROLES, "cause role").id
+            causes = [
+                e for e in causes
+                if any(r.role == wanted for r in store.evidence(c.id, "hasCause", e.id))
+            ]  # fmt: skip
+        paged = paginate(causes, lambda e: e.id, first, after, info.context.settings)
         edges = []
-        for cursor, entity in zip(page.cursors, page.items, strict=True):
-            ev = EdgeEvidence(store, c.id, "hasCause", entity.id)
+        for cursor, entity in zip(paged.cursors, paged.items, strict=True):
+            ev = EdgeEvidence(store, c.id, "hasCause", entity.id, page_id)
             edges.append(
                 CauseEdge(
                     cursor=cursor,
@@ -102,22 +154,22 @@ class Condition(Node):
                     statistics=ev.statistics,
                 )
             )
-        return CauseConnection(edges=edges, page_info=page.page_info(), total_count=page.total)
+        return CauseConnection(edges=edges, page_info=paged.page_info(), total_count=paged.total)
 
     @field("Risk factors, each with its evidence.")
     def risk_factors(
-        self, info: Info, first: First = None, after: After = None
+        self, info: Info, page: PageArg = None, first: First = None, after: After = None
     ) -> RelationConnection[RiskFactor]:
         c = self._c()
         targets = related(store_of(info), c.risk_factors)
         return relation_connection(
-            info, c.id, "hasRiskFactor", targets, _as(RiskFactor), first, after
+            info, c.id, "hasRiskFactor", targets, _as(RiskFactor), first, after, _page(info, page)
         )
 
     @field(
         "Possible treatments, each with its evidence; optionally only "
         'one category ("medication", "physical-therapy", "interventional", '
-        '"complementary").'
+        '"complementary", "surgery").'
     )
     def treatments(
         self,
@@ -125,26 +177,30 @@ class Condition(Node):
         category: Annotated[
             strawberry.ID | None, strawberry.argument(description="Treatment category id.")
         ] = None,
+        page: PageArg = None,
         first: First = None,
         after: After = None,
     ) -> RelationConnection[Treatment]:
         c = self._c()
-        targets = related(store_of(info), c.treatments)
+        store = store_of(info)
+        targets = related(store, c.treatments)
         if category is not None:
-            targets = [t for t in targets if getattr(t, "category", None) == category]
+            wanted = require_concept(store, category, TREATMENT_CATEGORIES, "category").id
+            targets = [t for t in targets if getattr(t, "category", None) == wanted]
         return relation_connection(
-            info, c.id, "possibleTreatment", targets, _treatment, first, after
+            info, c.id, "possibleTreatment", targets, _treatment, first, after, _page(info, page)
         )
 
     @field("Tests and examinations used to diagnose it, with evidence.")
     def tests(
-        self, info: Info, first: First = None, after: After = None
+        self, info: Info, page: PageArg = None, first: First = None, after: After = None
     ) -> RelationConnection[DiagnosticMethod]:
         c = self._c()
         targets = related(store_of(info), c.tests)
         return relation_connection(
-            info, c.id, "typicalTest", targets, _as(DiagnosticMethod), first, after
-        )
+            info, c.id, "typicalTest", targets, _as(DiagnosticMethod), first, after,
+            _page(info, page),
+        )  # fmt: skip
 
     @field("Authoritative definitions (e.g. the IASP's), with quotes.")
     def authoritative_definitions(self, info: Info) -> list[AuthoritativeDefinition]:
@@ -338,7 +394,7 @@ class Clinic(Node):
         store = store_of(info)
         targets = related(store, c.services)
         if for_condition is not None:
-            condition = store.entity(for_condition)
+            condition = require_entity(store, for_condition, ("Condition",), "condition")
             treats = related(store, getattr(condition, "treatments", ()))
             ids = {t.id for t in treats}
             categories = {getattr(t, "category", None) for t in treats} - {None}

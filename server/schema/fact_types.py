@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Sequence
+from typing import Annotated, cast
 
 import strawberry
 
@@ -17,10 +18,17 @@ from .base import (
     concept,
     field,
     register,
+    require_concept,
+    require_entity,
+    require_page,
     sources_of,
     store_of,
     wrap,
 )
+from .kinds import FactKind
+
+# The concept scheme measures belong to (its id: the last segment of ckg:Measures).
+MEASURES = "Measures"
 
 
 def _fact(node: Node) -> records.Fact:
@@ -180,3 +188,65 @@ class Relation:
     @field("Statistics and claims about this relation.")
     def facts(self, info: Info) -> list[Fact]:
         return [wrap_fact(f) for f in store_of(info).facts(about=self.record.id)]
+
+
+# -- finding facts: the arguments shared by `Query.facts` and `Page.facts`
+
+AboutArg = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(
+        description="Only facts about this entity or relation (directly, or about one of "
+        "the entity's relations)."
+    ),
+]
+RelatedArg = Annotated[
+    bool,
+    strawberry.argument(
+        description="With `about`: also facts about anything the entity links to (a "
+        "condition's symptoms, causes, treatments, ...). Default false."
+    ),
+]
+SourceArg = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(
+        description='Only facts read from or citing this source ("pain-medicine").'
+    ),
+]
+KindArg = Annotated[
+    FactKind | None, strawberry.argument(description="Only statistics, or only claims.")
+]
+MeasureArg = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(description='Only facts of this measure concept ("success-rate").'),
+]
+
+
+def find_facts(
+    info: Info,
+    *,
+    about: str | None = None,
+    related: bool = False,
+    page: str | None = None,
+    source: str | None = None,
+    kind: FactKind | None = None,
+    measure: str | None = None,
+) -> Sequence[records.Fact]:
+    """The facts matching every filter given; an id that names nothing of the right kind is a
+    coded error (with a did-you-mean), never an empty list."""
+    store = store_of(info)
+    if about is not None and store.relation(about) is None:
+        about = require_entity(store, about, ("Entity", "Fact", "Source", "Curator"), "entity").id
+    if page is not None:
+        page = require_page(store, page).id
+    if source is not None:
+        source = require_entity(store, source, ("Source", "Curator"), "source").id
+    if measure is not None:
+        measure = require_concept(store, measure, MEASURES, "measure").id
+    return store.facts(
+        about=about,
+        measure=measure,
+        related=related,
+        page=page,
+        source=source,
+        kind=cast(str, kind.value) if kind is not None else None,
+    )

@@ -3,57 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Annotated, cast
 
 import strawberry
 
 from .. import records
-from ..store import Store
-from .base import Concept, Info, Node, Source, UserInputError, field, store_of, wrap
-from .entities import Clinic, Condition, Treatment
-from .fact_types import Fact, Statistic, wrap_fact
+from .base import (
+    Concept,
+    Info,
+    Node,
+    Source,
+    UserInputError,
+    field,
+    require_concept,
+    store_of,
+    unknown,
+    wrap,
+)
+from .entities import TREATMENT_CATEGORIES, Clinic, Condition, Treatment
+from .fact_types import (
+    AboutArg,
+    Fact,
+    KindArg,
+    MeasureArg,
+    RelatedArg,
+    SourceArg,
+    Statistic,
+    find_facts,
+    wrap_fact,
+)
+from .kinds import NodeType, kinds_of
+from .pages import Page
 from .pagination import After, Connection, Edge, First, PageInfo, connection, paginate
-
-
-@strawberry.enum(description="Kinds of entity, for filtering `search`.")
-class NodeType(Enum):
-    # Each value names ontology classes; a member stands for them and every class below them, as
-    # the ontology of the version being served says (server/registry.py).
-    CONDITION = strawberry.enum_value(("Condition",), description="Conditions.")
-    SYMPTOM = strawberry.enum_value(("Symptom",), description="Signs and symptoms.")
-    CAUSE = strawberry.enum_value(("Cause",), description="Causes of conditions.")
-    RISK_FACTOR = strawberry.enum_value(("RiskFactor",), description="Risk factors.")
-    TREATMENT = strawberry.enum_value(
-        ("Treatment",),
-        description="Every kind of treatment: therapies, drugs, drug classes and surgical "
-        "procedures.",
-    )
-    THERAPY = strawberry.enum_value(
-        ("Therapy",), description="Therapies and procedures of every kind (not drugs)."
-    )
-    DRUG = strawberry.enum_value(("Drug",), description="Single drugs (brand names included).")
-    DRUG_CLASS = strawberry.enum_value(("DrugClass",), description="Drug classes.")
-    SURGICAL_PROCEDURE = strawberry.enum_value(
-        ("SurgicalProcedure",), description="Surgical procedures."
-    )
-    DIAGNOSTIC_METHOD = strawberry.enum_value(
-        ("DiagnosticMethod",), description="Tests and examinations."
-    )
-    CLINIC = strawberry.enum_value(("Clinic", "Spa"), description="Clinics and their departments.")
-    SOURCE = strawberry.enum_value(("Source", "Curator"), description="Sources.")
-    FACT = strawberry.enum_value(("Fact",), description="Statistics and qualitative claims.")
-
-
-def classes_of(node_type: NodeType) -> tuple[str, ...]:
-    """The ontology classes a NodeType stands for (the enum's values, typed)."""
-    return cast(tuple[str, ...], node_type.value)
-
-
-def kinds_of(store: Store, *node_types: NodeType) -> frozenset[str]:
-    """Every kind of entity the NodeTypes cover in this version's ontology."""
-    return store.registry.kinds_under(c for t in node_types for c in classes_of(t))
-
 
 ID_ARG = strawberry.argument(description='An id ("acetaminophen") or full IRI.')
 IDS_ARG = strawberry.argument(description="Ids or IRIs; at most max_page_size of them.")
@@ -99,8 +80,8 @@ def _bounded(ids: list[strawberry.ID], info: Info) -> list[strawberry.ID]:
     return ids
 
 
-# Entry points are nullable, so an error in one of them (a bad `first`, say) leaves the others'
-# answers in place instead of nulling the whole response.
+# Single lookups are nullable (null: nothing has that id); lists are not: a bad argument is an
+# error with a code, never an empty or null list.
 @strawberry.type(description="Read-only entry points into the clinic knowledge graph.")
 class Query:
     @field(
@@ -112,9 +93,7 @@ class Query:
         return wrap(found) if found else None
 
     @field("Several entities by id, in the order asked; null for unknown ids.")
-    def nodes(
-        self, info: Info, ids: Annotated[list[strawberry.ID], IDS_ARG]
-    ) -> list[Node | None] | None:
+    def nodes(self, info: Info, ids: Annotated[list[strawberry.ID], IDS_ARG]) -> list[Node | None]:
         store = store_of(info)
         return [wrap(e) if e else None for e in (store.entity(i) for i in _bounded(ids, info))]
 
@@ -126,7 +105,7 @@ class Query:
     @field("All conditions, by label.")
     def conditions(
         self, info: Info, first: First = None, after: After = None
-    ) -> Connection[Condition] | None:
+    ) -> Connection[Condition]:
         items = store_of(info).entities(["Condition"])
         page = paginate(items, lambda e: e.id, first, after, info.context.settings)
         return connection(page, lambda e: Condition(record=e))
@@ -145,7 +124,7 @@ class Query:
         ] = None,
         first: First = None,
         after: After = None,
-    ) -> SearchConnection | None:
+    ) -> SearchConnection:
         if not text.strip():
             raise UserInputError("`text` must not be empty")
         store = store_of(info)
@@ -164,7 +143,9 @@ class Query:
 
     @field(
         "Numeric facts, optionally only those about an entity (directly "
-        "or about one of its relations) and/or of one measure."
+        "or about one of its relations) and/or of one measure.",
+        deprecation_reason="Use `facts(kind: STATISTIC, about:, measure:)`, which also "
+        "filters by page and source.",
     )
     def statistics(
         self,
@@ -178,8 +159,8 @@ class Query:
         ] = None,
         first: First = None,
         after: After = None,
-    ) -> Connection[Statistic] | None:
-        found = [f for f in store_of(info).facts(about, measure) if f.is_statistic]
+    ) -> Connection[Statistic]:
+        found = [f for f in find_facts(info, about=about, measure=measure) if f.is_statistic]
         page = paginate(found, lambda f: f.id, first, after, info.context.settings)
         return connection(page, lambda f: Statistic(record=f))
 
@@ -188,13 +169,63 @@ class Query:
         found = store_of(info).entity(id)
         return wrap_fact(found) if isinstance(found, records.Fact) else None
 
-    @field("Several facts by id, in the order asked; null for unknown ids.")
+    @field(
+        "Every fact (statistics and qualitative claims) of the graph, by label, filtered by "
+        "any of: the page it was read from, a source it was read from or cites, what it is "
+        "about, its kind and its measure. With `ids`, only those facts, in the order asked."
+    )
     def facts(
-        self, info: Info, ids: Annotated[list[strawberry.ID], IDS_ARG]
-    ) -> list[Fact | None] | None:
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(
+                description="Only these facts, in this order (at most max_page_size); an "
+                "unknown id is an error. Use `nodes(ids)` to get null for unknown ids instead."
+            ),
+        ] = None,
+        page: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description='Only facts read from this page ("clinic-page").'),
+        ] = None,
+        source: SourceArg = None,
+        about: AboutArg = None,
+        related: RelatedArg = False,
+        kind: KindArg = None,
+        measure: MeasureArg = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Fact]:
+        found = find_facts(
+            info,
+            about=about,
+            related=related,
+            page=page,
+            source=source,
+            kind=kind,
+            measure=measure,
+        )
+        if ids is not None:
+            by_id = {f.id: f for f in found}
+            store = store_of(info)
+            for i in _bounded(ids, info):
+                if i not in by_id and not isinstance(store.entity(i), records.Fact):
+                    raise unknown("fact", i, (f.id for f in store.facts()), "UNKNOWN_ID")
+            found = [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+        page_ = paginate(found, lambda f: f.id, first, after, info.context.settings)
+        return connection(page_, wrap_fact)
+
+    @field("The clinic pages the graph was read from, by title.")
+    def pages(self, info: Info, first: First = None, after: After = None) -> Connection[Page]:
         store = store_of(info)
-        found = (store.entity(i) for i in _bounded(ids, info))
-        return [wrap_fact(f) if isinstance(f, records.Fact) else None for f in found]
+        items = store.entities(sorted(store.registry.kinds_under(["WebPage"])))
+        page = paginate(items, lambda e: e.id, first, after, info.context.settings)
+        return connection(page, lambda e: Page(record=e))
+
+    @field("A clinic page by id; null when there is none with that id.")
+    def page(self, info: Info, id: Annotated[strawberry.ID, ID_ARG]) -> Page | None:
+        found = store_of(info).entity(id)
+        return Page(record=found) if found is not None and found.is_a("WebPage") else None
 
     @field(
         'Treatments, optionally of one category ("medication", '
@@ -208,27 +239,24 @@ class Query:
         ] = None,
         first: First = None,
         after: After = None,
-    ) -> Connection[Treatment] | None:
+    ) -> Connection[Treatment]:
         store = store_of(info)
         items = store.entities(sorted(kinds_of(store, NodeType.TREATMENT)))
         if category is not None:
-            items = [t for t in items if getattr(t, "category", None) == category]
+            wanted = require_concept(store, category, TREATMENT_CATEGORIES, "category").id
+            items = [t for t in items if getattr(t, "category", None) == wanted]
         page = paginate(items, lambda e: e.id, first, after, info.context.settings)
         return connection(page, lambda e: cast(Treatment, wrap(e)))
 
     @field("Sources: the pages statements come from, and what they cite.")
-    def sources(
-        self, info: Info, first: First = None, after: After = None
-    ) -> Connection[Source] | None:
+    def sources(self, info: Info, first: First = None, after: After = None) -> Connection[Source]:
         store = store_of(info)
         items = store.entities(sorted(kinds_of(store, NodeType.SOURCE)))
         page = paginate(items, lambda e: e.id, first, after, info.context.settings)
-        return connection(page, lambda e: Source(record=e))
+        return connection(page, lambda e: cast(Source, wrap(e)))
 
     @field("Clinics and the services they offer.")
-    def clinics(
-        self, info: Info, first: First = None, after: After = None
-    ) -> Connection[Clinic] | None:
+    def clinics(self, info: Info, first: First = None, after: After = None) -> Connection[Clinic]:
         items = store_of(info).entities(["Clinic"])
         page = paginate(items, lambda e: e.id, first, after, info.context.settings)
         return connection(page, lambda e: Clinic(record=e))
@@ -240,9 +268,14 @@ class Query:
     def concepts(
         self,
         info: Info,
-        scheme: Annotated[str, strawberry.argument(description="The scheme's id.")],
-    ) -> list[Concept] | None:
-        return [Concept(record=c) for c in store_of(info).concepts(scheme)]
+        scheme: Annotated[
+            strawberry.ID, strawberry.argument(description='The scheme\'s id ("Measures").')
+        ],
+    ) -> list[Concept]:
+        store = store_of(info)
+        if scheme not in store.schemes():
+            raise unknown("concept scheme", scheme, store.schemes(), "UNKNOWN_SCHEME")
+        return [Concept(record=c) for c in store.concepts(scheme)]
 
     @field("The dataset version being served, and the last reload error.")
     def dataset(self, info: Info) -> Dataset:

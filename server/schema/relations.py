@@ -48,8 +48,14 @@ class RelationConnection(Generic[T]):
 class EdgeEvidence:
     """Evidence for one (subject, predicate, object), read once and shared by both edge kinds."""
 
-    def __init__(self, store: Store, subject: str, predicate: str, obj: str) -> None:
-        self.relations: Sequence[records.Relation] = store.evidence(subject, predicate, obj)
+    def __init__(
+        self, store: Store, subject: str, predicate: str, obj: str, page: str | None = None
+    ) -> None:
+        given = store.evidence(subject, predicate, obj)
+        # With a page: only what that page says (its quotes, its statistics).
+        self.relations: Sequence[records.Relation] = (
+            given if page is None else [r for r in given if page in r.sources]
+        )
         first = self.relations[0] if self.relations else None
         self.quote = first.quote if first else None
         found = sources_of(store, first.sources) if first else []
@@ -77,12 +83,14 @@ def relation_connection(
     wrap: Callable[[records.Entity], T],
     first: int | None,
     after: str | None,
+    page_id: str | None = None,
 ) -> RelationConnection[T]:
     store = store_of(info)
+    targets = stated_by(store, subject, predicate, targets, page_id)
     page = paginate(targets, lambda e: e.id, first, after, info.context.settings)
     edges = []
     for cursor, entity in zip(page.cursors, page.items, strict=True):
-        parts = EdgeEvidence(store, subject, predicate, entity.id)
+        parts = EdgeEvidence(store, subject, predicate, entity.id, page_id)
         edges.append(
             RelationEdge(
                 cursor=cursor,
@@ -94,6 +102,22 @@ def relation_connection(
             )
         )
     return RelationConnection(edges=edges, page_info=page.page_info(), total_count=page.total)
+
+
+def stated_by(
+    store: Store,
+    subject: str,
+    predicate: str,
+    targets: Sequence[records.Entity],
+    page: str | None,
+) -> Sequence[records.Entity]:
+    """The targets whose relation to `subject` the page gives evidence for (all when no page)."""
+    if page is None:
+        return targets
+    return [
+        t for t in targets
+        if any(page in r.sources for r in store.evidence(subject, predicate, t.id))
+    ]  # fmt: skip
 
 
 def referrers(store: Store, id: str, predicate: str) -> list[records.Entity]:

@@ -51,7 +51,7 @@ SEARCH = """query Search($text: String!) {
 }"""
 
 FACTS = f"""query Facts($ids: [ID!]!) {{
-  facts(ids: $ids) {{ {_FACT} }}
+  facts(ids: $ids, first: 100) {{ edges {{ node {{ {_FACT} }} }} }}
 }}"""
 
 _SPARQL_PREFIXES = f"""PREFIX ckg: <{CKG}>
