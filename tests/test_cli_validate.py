@@ -181,3 +181,13 @@ def test_warnings_alone_still_conform(project: Path) -> None:
     assert done.returncode == 0, done.stdout
     assert "warning KG-MINCOUNT kg:failed-back-surgery-syndrome" in done.stdout
     assert "1 warnings" in done.stdout
+
+
+def test_every_code_is_documented() -> None:
+    # Codes are written once, as string literals in server/ or `shp:code "…"` in shapes/.
+    literal = re.compile(r'"(KG-[A-Z0-9]+(?:-[A-Z0-9]+)*)"')
+    sources = [*(REPO / "server").rglob("*.py"), *(REPO / "shapes").glob("*.ttl")]
+    codes = {c for p in sources for c in literal.findall(p.read_text(encoding="utf-8"))}
+    assert {"KG-CLASS", "KG-UNIT", "KG-NO-LOCAL-COPY"} <= codes
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert sorted(c for c in codes if f"`{c}`" not in readme) == []
