@@ -50,11 +50,14 @@ def accepted(shapes: Graph, shape: Node, index: Index) -> Accepted | None:
     return None
 
 
-def value_hint(value: URIRef, wanted: Accepted, index: Index, loaded: LoadResult) -> str:
+def value_hint(value: URIRef | Literal, wanted: Accepted, index: Index, loaded: LoadResult) -> str:
     """`kg:x is a ckg:Symptom, not a ckg:Cause …`, or `nothing in the graph describes kg:x …`."""
-    shown = curie(str(value))
+    if isinstance(value, URIRef):
+        shown, as_name = curie(str(value)), curie(str(value))
+    else:  # text where a link belongs: "success rate" is matched as the name success-rate
+        shown, as_name = f'"{value}"', ":" + "-".join(str(value).lower().split())
     candidates = sorted({curie(str(m)) for m in wanted.members if isinstance(m, URIRef)})
-    guess = closest_curie(shown, [c for c in candidates if c != shown])
+    guess = closest_curie(as_name, [c for c in candidates if c != shown])
     did_you_mean = f"did you mean {guess}?" if guess else ""
     if wanted.scheme is not None:
         return _scheme_hint(value, wanted.scheme, candidates, did_you_mean, index, loaded)
@@ -66,6 +69,8 @@ def value_hint(value: URIRef, wanted: Accepted, index: Index, loaded: LoadResult
     wants = " or ".join(curie(str(c)) for c in wanted.classes)
     names = [_class_name(c, index) for c in wanted.classes]
     about = f" (the shape wants {' or '.join(_a(n) for n in names)})" if all(names) else ""
+    if isinstance(value, Literal):
+        return _join(f"{shown} is text, not a link to {_a(wants)}{about}", did_you_mean)
     types = sorted(curie(str(t)) for t in index.values(value, RDF.type))
     if types:  # the IRI is right, the link is not: no guess at another IRI
         return f"{shown} is {_a(' and '.join(types))}, not {_a(wants)}{about}"
@@ -74,7 +79,7 @@ def value_hint(value: URIRef, wanted: Accepted, index: Index, loaded: LoadResult
 
 
 def _scheme_hint(
-    value: URIRef,
+    value: URIRef | Literal,
     scheme: URIRef,
     candidates: list[str],
     did_you_mean: str,
@@ -83,7 +88,9 @@ def _scheme_hint(
 ) -> str:
     shown, name = curie(str(value)), curie(str(scheme))
     other = sorted(curie(str(s)) for s in index.values(value, _IN_SCHEME) if s != scheme)
-    if other:
+    if isinstance(value, Literal):
+        text = f'"{value}" is text, not a concept of {name}'
+    elif other:
         text = f"{shown} is a concept of {' and '.join(other)}, not of {name}"
     elif index.values(value, RDF.type):
         text = f"{shown} is not a concept of {name}"

@@ -206,7 +206,7 @@ def _hint(code: str, index: Index, shapes: Graph, r: Result, loaded: LoadResult)
     if code == "KG-DATATYPE":
         datatype = shapes.value(r.shape, SH.datatype)
         return _DATATYPE_HINTS.get(_iri(datatype), "")
-    if r.path is not None and isinstance(r.value, URIRef):  # a link: what it is, what is wanted
+    if r.path is not None and isinstance(r.value, (URIRef, Literal)):  # what is wanted instead
         wanted = accepted(shapes, r.shape, index)
         if wanted is not None:
             return value_hint(r.value, wanted, index, loaded)
