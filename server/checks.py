@@ -29,6 +29,7 @@ _OBJECT: URIRef = RDF.object
 _DERIVED_FROM: URIRef = PROV.wasDerivedFrom
 _QUOTE: URIRef = CKG.quote
 _ASSERTION: URIRef = CKG.Assertion
+_SOURCE: URIRef = CKG.Source
 
 
 def run_checks(loaded: LoadResult, index: Index) -> list[Diagnostic]:
@@ -177,6 +178,18 @@ def _quotes(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[
             if not text:
                 continue  # SHACL (shp:quote-text) reports blank quotes
             for source in index.values(subject, _DERIVED_FROM):
+                if source not in copies and index.is_instance(source, _SOURCE):
+                    # A quote is checked against its source's copy: with none, it never would be.
+                    yield (
+                        subject,
+                        _DERIVED_FROM,
+                        source,
+                        "KG-NO-LOCAL-COPY",
+                        f"was derived from {curie(str(source))}, which has no local text copy: "
+                        "quotes are checked against the page's copy",
+                        "put the page in prov:wasDerivedFrom and the journal (or other work the "
+                        "page cites) in ckg:citedSource",
+                    )
                 page = copies.get(source)
                 if page is not None and text not in page:
                     yield (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 
 from rdflib import Namespace
 from rdflib.namespace import OWL, PROV, RDF, RDFS, SH, SKOS, XSD
@@ -50,7 +51,7 @@ def curie(iri: str) -> str:
     return f"<{iri}>"
 
 
-def closest_curie(wanted: str, candidates: list[str]) -> str | None:
+def closest_curie(wanted: str, candidates: Iterable[str]) -> str | None:
     """The candidate whose local name is closest to wanted's, if it is close enough. Plain ids
     ("clinic-page", no prefix) are compared whole."""
     prefix, local = _split(wanted)

@@ -14,6 +14,7 @@ from rdflib.namespace import RDF, SH, XSD
 from rdflib.term import Node
 
 from .diagnostics import Diagnostic, Severity
+from .hints import accepted, value_hint
 from .loader import LoadResult
 from .locations import SourceMap
 from .namespaces import SHP, closest_curie, curie
@@ -202,20 +203,13 @@ _DATATYPE_HINTS = {
 def _hint(code: str, index: Index, shapes: Graph, r: Result, loaded: LoadResult) -> str:
     if code == "KG-CLOSED" and r.node_shape is not None and isinstance(r.path, URIRef):
         return _closed_hint(shapes, r.node_shape, r.path)
-    if code == "KG-CLASS" and isinstance(r.value, URIRef) and not index.values(r.value, RDF.type):
-        described = sorted(
-            {
-                curie(str(s))
-                for s in index.out
-                if isinstance(s, URIRef) and index.values(s, RDF.type)
-            }
-        )
-        guess = closest_curie(curie(str(r.value)), described)
-        tail = f"; did you mean {guess}?" if guess else ""
-        return f"nothing in the graph describes {curie(str(r.value))}{tail}"
     if code == "KG-DATATYPE":
         datatype = shapes.value(r.shape, SH.datatype)
         return _DATATYPE_HINTS.get(_iri(datatype), "")
+    if r.path is not None and isinstance(r.value, (URIRef, Literal)):  # what is wanted instead
+        wanted = accepted(shapes, r.shape, index)
+        if wanted is not None:
+            return value_hint(r.value, wanted, index, loaded)
     return ""
 
 

@@ -97,6 +97,35 @@ BAD_INPUTS = {
         9,
     ),
     "empty-file": ("", "KG-EMPTY", 1),
+    "count-in-percent": (
+        PREFIXES + "@prefix measure: <https://clinic-kg.example/ontology/measure/> .\n"
+        "@prefix unit: <https://clinic-kg.example/ontology/unit/> .\n\n"
+        "kg:x a ckg:Count ;\n"
+        '  skos:prefLabel "X"@en ;\n'
+        "  ckg:about kg:laminectomy ;\n"
+        "  ckg:measure measure:annual-count ;\n"
+        '  ckg:value "200000"^^xsd:decimal ;\n'
+        "  ckg:unit unit:percent ;\n"
+        '  ckg:quote "approximately 200,000 lumbar laminectomies and discectomies" ;\n'
+        "  prov:wasDerivedFrom kg:clinic-page .\n",
+        "KG-UNIT",
+        9,
+    ),
+    "quote-from-the-cited-journal": (
+        PREFIXES + "@prefix measure: <https://clinic-kg.example/ontology/measure/> .\n"
+        "@prefix unit: <https://clinic-kg.example/ontology/unit/> .\n\n"
+        "kg:x a ckg:Proportion ;\n"
+        '  skos:prefLabel "X"@en ;\n'
+        "  ckg:about kg:spinal-fusion ;\n"
+        "  ckg:measure measure:success-rate ;\n"
+        '  ckg:low "10"^^xsd:decimal ;\n'
+        '  ckg:high "40"^^xsd:decimal ;\n'
+        "  ckg:unit unit:percent ;\n"
+        '  ckg:quote "the success rate of lumbar spinal fusions is approximately 10% to 40%" ;\n'
+        "  prov:wasDerivedFrom kg:pain-medicine .\n",
+        "KG-NO-LOCAL-COPY",
+        9,
+    ),
 }
 
 
@@ -181,3 +210,82 @@ def test_warnings_alone_still_conform(project: Path) -> None:
     assert done.returncode == 0, done.stdout
     assert "warning KG-MINCOUNT kg:failed-back-surgery-syndrome" in done.stdout
     assert "1 warnings" in done.stdout
+
+
+def test_every_code_is_documented() -> None:
+    # Codes are written once, as string literals in server/ or `shp:code "…"` in shapes/.
+    literal = re.compile(r'"(KG-[A-Z0-9]+(?:-[A-Z0-9]+)*)"')
+    sources = [*(REPO / "server").rglob("*.py"), *(REPO / "shapes").glob("*.ttl")]
+    codes = {c for p in sources for c in literal.findall(p.read_text(encoding="utf-8"))}
+    assert {"KG-CLASS", "KG-UNIT", "KG-NO-LOCAL-COPY"} <= codes
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert sorted(c for c in codes if f"`{c}`" not in readme) == []
+
+
+def _statistic(measure: str) -> str:
+    return (
+        PREFIXES + "@prefix measure: <https://clinic-kg.example/ontology/measure/> .\n"
+        "@prefix unit: <https://clinic-kg.example/ontology/unit/> .\n\n"
+        "kg:share-improving a ckg:Proportion ;\n"
+        '  skos:prefLabel "Share improving"@en ;\n'
+        "  ckg:about kg:spinal-fusion ;\n"
+        f"  ckg:measure {measure} ;\n"
+        '  ckg:low "10"^^xsd:decimal ;\n'
+        '  ckg:high "40"^^xsd:decimal ;\n'
+        "  ckg:unit unit:percent ;\n"
+        '  ckg:quote "the success rate of lumbar spinal fusions is approximately 10% to 40%" ;\n'
+        "  prov:wasDerivedFrom kg:clinic-page .\n"
+    )
+
+
+HINTS = {
+    "wrong-type-link": (
+        PREFIXES + 'kg:x a ckg:Symptom ;\n  skos:prefLabel "X"@en ;\n'
+        "  prov:wasDerivedFrom kg:clinic .\n",
+        "kg/wrong-type-link.ttl:6: error KG-CLASS kg:x",
+        "hint: kg:clinic is a ckg:Clinic, not a ckg:Source (the shape wants a source)",
+    ),
+    "text-for-a-link": (
+        PREFIXES + 'kg:x a ckg:Symptom ;\n  skos:prefLabel "X"@en ;\n'
+        '  prov:wasDerivedFrom "clinic page" .\n',
+        "kg/text-for-a-link.ttl:6: error KG-CLASS kg:x",
+        'hint: "clinic page" is text, not a link to a ckg:Source (the shape wants a source); '
+        "did you mean kg:clinic-page?",
+    ),
+    "measure-outside-the-vocabulary": (
+        _statistic("measure:share-improving"),
+        "kg/measure-outside-the-vocabulary.ttl:9: error KG-NODE kg:share-improving",
+        "measure:share-improving is not a concept of ckg:Measures (nothing in the graph describes "
+        "it); the allowed values are measure:",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HINTS))
+def test_the_hint_leads_somewhere(project: Path, name: str) -> None:
+    content, where, hint = HINTS[name]
+    (project / "kg" / f"{name}.ttl").write_text(content, encoding="utf-8")
+    done = run("validate", cwd=project)
+    assert done.returncode == 1
+    assert where in done.stdout
+    assert hint in done.stdout
+    assert "check the IRI for typos" not in done.stdout
+
+
+def test_a_measure_is_added_where_the_hint_says(project: Path) -> None:
+    # The hint names the file and the scheme; doing just that is enough, with no shape changed.
+    (project / "kg" / "share.ttl").write_text(_statistic("measure:share-improving"))
+    done = run("validate", cwd=project)
+    assert "did you mean kg:share-improving" not in done.stdout  # the statistic is no measure
+    to_add = "declare it in ontology/concept-schemes.ttl with skos:inScheme ckg:Measures"
+    assert to_add in done.stdout
+    schemes = project / "ontology" / "concept-schemes.ttl"
+    schemes.write_text(
+        schemes.read_text(encoding="utf-8")
+        + "\nmeasure:share-improving a ckg:ProportionMeasure, skos:Concept ;\n"
+        '    skos:prefLabel "share improving (fixture)"@en ;\n'
+        "    skos:inScheme ckg:Measures .\n",
+        encoding="utf-8",
+    )
+    done = run("validate", cwd=project)
+    assert done.returncode == 0, done.stdout

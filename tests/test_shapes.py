@@ -6,9 +6,12 @@ for one violation, and says in its header comment what it expects and what it co
     # expect: <code> line <n> <node shape or -> <property or -> [warning|info]
     # covers: <shape> <constraint parameter>
     # xfail: <reason>            (a known problem in shapes/ or server/; the expectation is the fix)
+    # says: <text>               (in the rendered report of the file: message, value or hint)
 
 The fixture must produce exactly its expect lines (code, path, line, shape, property, severity),
-nothing more. Project checks (server/checks.py) have fixtures too: check.*.ttl.
+nothing more, and its report must contain every says text (what the steward reads: a wrong-type
+link names the type, a value outside a vocabulary names the scheme and the file to extend, …).
+Project checks (server/checks.py) have fixtures too: check.*.ttl.
 
 All fixtures are validated in one call: each has fresh IRIs and its own labels, and diagnostics are
 reported per file, so they cannot interfere (test_batch_matches_a_lone_run spot-checks that). A
@@ -88,6 +91,7 @@ _EXPECT = re.compile(
 )
 _COVERS = re.compile(r"# covers: (?P<shape>\S+) (?P<parameter>\S+)")
 _XFAIL = re.compile(r"# xfail: (?P<reason>.+)")
+_SAYS = re.compile(r"# says: (?P<text>.+)")
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ class Fixture:
     expected: tuple[Row, ...]
     covers: frozenset[tuple[str, str]]
     xfail: str | None
+    says: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -113,6 +118,7 @@ def read_fixture(path: Path) -> Fixture:
     expected: list[Row] = []
     covers: set[tuple[str, str]] = set()
     xfail: str | None = None
+    says: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.startswith("#"):
             break  # the header is the leading comment block
@@ -130,9 +136,11 @@ def read_fixture(path: Path) -> Fixture:
             covers.add((m["shape"], m["parameter"]))
         elif m := _XFAIL.fullmatch(line):
             xfail = m["reason"]
-        elif line.startswith(("# expect", "# covers", "# xfail")):
+        elif m := _SAYS.fullmatch(line):
+            says.append(m["text"])
+        elif line.startswith(("# expect", "# covers", "# xfail", "# says:")):
             raise ValueError(f"{path.name}: malformed header line {line!r}")
-    return Fixture(path, tuple(sorted(expected)), frozenset(covers), xfail)
+    return Fixture(path, tuple(sorted(expected)), frozenset(covers), xfail, tuple(says))
 
 
 ALL_FIXTURES: tuple[Fixture, ...] = tuple(read_fixture(p) for p in sorted(FIXTURES.glob("*.ttl")))
@@ -170,6 +178,16 @@ def test_fixture_reports_exactly_its_violation(
 ) -> None:
     assert fixture.expected, f"{fixture.name} has no `# expect:` line"
     assert sorted(reported.get(fixture.shown, [])) == list(fixture.expected)
+
+
+SAYING = [_param(f) for f in ALL_FIXTURES if f.says]
+
+
+@pytest.mark.parametrize("fixture", SAYING)
+def test_fixture_report_says_what_to_do(fixture: Fixture, batch: Outcome) -> None:
+    shown = "\n".join(d.render() for d in batch.report.diagnostics if d.path == fixture.shown)
+    for text in fixture.says:
+        assert text in shown
 
 
 def test_batch_loads_every_fixture(batch: Outcome) -> None:
