@@ -57,7 +57,9 @@ FAMILIES: tuple[Family, ...] = (
 
 # Classes of the vocabulary that are not kinds of entity: the common superclass, and the
 # structures read into records of their own (evidence, definitions, codes, measure classes).
-STRUCTURAL = frozenset({"Entity", "Assertion", "Definition", "ExternalCode", "ProportionMeasure"})
+# Classes of vocabulary concepts (below skos:Concept, such as ckg:ProportionMeasure) are not kinds
+# of entity either.
+STRUCTURAL = frozenset({"Entity", "Assertion", "Definition", "ExternalCode"})
 
 # Relations that pages and markup list first, in this order; the others follow by name.
 RELATION_ORDER = ("hasSymptom", "hasCause", "hasRiskFactor", "typicalTest", "possibleTreatment")
@@ -152,7 +154,7 @@ def read_registry(
     unregistered: list[Unregistered] = []
     for cls in sorted(vocab.classes, key=str):
         name = _local(cls)
-        if name is None or name in STRUCTURAL:
+        if name is None or name in STRUCTURAL or vocab.is_concept_class(cls):
             continue
         ancestors = vocab.ancestors(cls)
         family = next((roots[a] for a in ancestors if a in roots), None)
@@ -225,6 +227,16 @@ class _Vocabulary:
             isinstance(o, Literal) and o.toPython() is True
             for o in self.values.get((prop, CKG.requiresEvidence), [])
         )
+
+    def is_concept_class(self, cls: Node) -> bool:
+        """Whether `cls` is below skos:Concept: a class of vocabulary concepts, not entities."""
+        level, seen = [cls], {cls}
+        while level:
+            if SKOS.Concept in level:
+                return True
+            level = [p for n in level for p in self.parents.get(n, []) if p not in seen]
+            seen.update(level)
+        return False
 
     def ancestors(self, cls: Node) -> tuple[str, ...]:
         """ckg: classes from `cls` up (breadth-first, nearest first), itself included."""
