@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from server.label_index import (
     ACRONYM,
@@ -17,6 +19,7 @@ from server.label_index import (
     STEMMED_WORDS,
     WORDS,
     LabelIndex,
+    fold,
     normalize,
 )
 from server.loader import load
@@ -55,6 +58,19 @@ def index(*entities: Entity) -> LabelIndex:
 
 def ids(hits: Sequence[SearchHit]) -> list[str]:
     return [h.id for h in hits]
+
+
+# -- normalizing
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_fast_path_normalizes_like_the_general_one(text: str) -> None:
+    assert normalize(text) == fold(text)
+
+
+def test_normalize_folds_case_accents_and_punctuation() -> None:
+    assert normalize("  Tylénol®, ANTI-inflammatory! ") == "tylenol anti inflammatory"
+    assert normalize("Dull/aching pain") == "dull aching pain"
 
 
 # -- stemming
