@@ -47,10 +47,14 @@ class SearchEdge:
     cursor: str = strawberry.field(description="Opaque position of this result.")
     node: Node = strawberry.field(description="The entity found.")
     score: float = strawberry.field(
-        description="Relevance, higher is better: exact label > prefix > word > substring; "
-        "preferred labels rank above synonyms."
+        description="Relevance, higher is better: exact label > label starting with the text > "
+        "the label in other word forms (plural, ...) > its initials > phrase > words; preferred "
+        "labels rank above synonyms; a fact found by its quote or claim ranks below every label."
     )
-    matched_label: str = strawberry.field(description="The label or synonym that matched.")
+    matched_label: str = strawberry.field(
+        description="The label or synonym that matched (for initials, the label they stand "
+        "for); for a fact found by its quote or claim, a few words of it around the match."
+    )
 
 
 @strawberry.type(description="A page of search results, best first.")
@@ -111,7 +115,9 @@ class Query:
         return connection(page, lambda e: Condition(record=e))
 
     @field(
-        "Entities whose label or synonym matches, best first; case- and "
+        "Entities whose label or synonym matches, best first: by the beginnings of its words, "
+        'their English stems ("nerve blocks" finds Selective nerve block) or its initials '
+        '("FBSS"); facts also by the words of their quote or claim. Case- and '
         'accent-insensitive ("tylenol" finds Acetaminophen).'
     )
     def search(
