@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from server.dataset_graphs import DatasetChanged
+from server.schemaorg import condition_markup
 from server.settings import Settings
 from server.startup import CACHE_DIR, KEEP, cache_key, start
+from server.store import DatasetChanged
 
 
 def test_second_start_comes_from_the_cache(project: Path) -> None:
@@ -99,6 +100,25 @@ def test_restored_snapshot_refuses_graphs_of_changed_files(project: Path) -> Non
     target.write_text(target.read_text() + "\n# changed after the start\n")
     with pytest.raises(DatasetChanged, match="restart the server"):
         _ = restored.snapshot.graphs.data
+    with pytest.raises(DatasetChanged, match="restart the server"):
+        restored.snapshot.describe("https://clinic-kg.example/id/acetaminophen")
+
+
+def test_restored_snapshot_renders_schema_org_without_reading_files(project: Path) -> None:
+    built = start(project, Settings()).snapshot
+    restored = start(project, Settings())
+    assert built is not None
+    assert restored.snapshot is not None
+    assert restored.from_cache
+    # The files change after the start: the markup still comes from memory (no DatasetChanged).
+    target = project / "kg" / "symptoms.ttl"
+    target.write_text(target.read_text() + "\n# changed after the start\n")
+    page_text = restored.snapshot.page_text("clinic-page")
+    assert page_text is not None
+    assert "Tylenol" in page_text
+    assert page_text == built.page_text("clinic-page")
+    fbss = "failed-back-surgery-syndrome"
+    assert condition_markup(restored.snapshot, fbss) == condition_markup(built, fbss)
 
 
 def test_old_versions_are_pruned(project: Path) -> None:
