@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
 
+from server.app import create_app
 from server.schemaorg import condition_markup
 from server.settings import Settings
 from server.startup import CACHE_DIR, KEEP, cache_key, start
-from server.store import DatasetChanged
+from server.store import DatasetChanged, StoreHolder
+
+with warnings.catch_warnings():
+    # Starlette would rather its TestClient ran on httpx2; httpx is what the project has.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 
 def test_second_start_comes_from_the_cache(project: Path) -> None:
@@ -127,3 +134,21 @@ def test_old_versions_are_pruned(project: Path) -> None:
         target.write_text(target.read_text() + f"\n# edit {n}\n")
         start(project, Settings())
     assert len(list((project / CACHE_DIR).glob("*.pickle"))) == KEEP
+
+
+def test_changed_files_are_a_503_on_id_and_nothing_in_graphql(project: Path) -> None:
+    start(project, Settings())
+    restored = start(project, Settings()).snapshot
+    assert restored is not None
+    target = project / "kg" / "symptoms.ttl"
+    target.write_text(target.read_text() + "\n# changed after the start\n")
+    with TestClient(create_app(Settings(), StoreHolder(restored))) as client:
+        answer = client.get("/id/acetaminophen", headers={"accept": "text/turtle"})
+        assert answer.status_code == 503
+        assert "restart the server" in answer.text
+        assert answer.headers["retry-after"] == "5"
+        # GraphQL (schema.org included) reads records only: nothing to refuse there.
+        query = '{ condition(id: "failed-back-surgery-syndrome") { schemaOrg } }'
+        body = client.post("/graphql", json={"query": query}).json()
+        assert "errors" not in body
+        assert body["data"]["condition"]["schemaOrg"]["@type"] == "MedicalWebPage"
