@@ -104,8 +104,8 @@ class StoreHolder:
     """The one mutable reference of the service: the store that answers new requests.
 
     A request reads `current` once and uses that store throughout, so a swap mid-request never
-    mixes two dataset versions in one answer. `clinic-kg serve --watch` will call `swap()` or
-    `fail()` after each reload.
+    mixes two dataset versions in one answer. `clinic-kg serve --watch` (server/watch.py) calls
+    `swap()` or `fail()` after each reload.
     """
 
     def __init__(self, store: Store) -> None:
