@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 
 @dataclass(frozen=True, order=True)
@@ -39,6 +40,9 @@ class LiteralTerm:
 Term = IriTerm | BlankTerm | LiteralTerm
 Subject = IriTerm | BlankTerm
 Triple = tuple[Subject, IriTerm, Term]
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -77,17 +81,18 @@ class Description:
 
     @cached_property
     def _spo(self) -> dict[Subject, dict[IriTerm, list[Term]]]:
-        found: dict[Subject, dict[IriTerm, list[Term]]] = defaultdict(lambda: defaultdict(list))
-        for s, p, o in self.triples:
-            found[s][p].append(o)
-        return found
+        return _nested((s, p, o) for s, p, o in self.triples)
 
     @cached_property
     def _pos(self) -> dict[IriTerm, dict[Term, list[Subject]]]:
-        found: dict[IriTerm, dict[Term, list[Subject]]] = defaultdict(lambda: defaultdict(list))
-        for s, p, o in self.triples:
-            found[p][o].append(s)
-        return found
+        return _nested((p, o, s) for s, p, o in self.triples)
+
+
+def _nested(rows: Iterable[tuple[A, B, C]]) -> dict[A, dict[B, list[C]]]:
+    found: dict[A, dict[B, list[C]]] = defaultdict(lambda: defaultdict(list))
+    for a, b, c in rows:
+        found[a][b].append(c)
+    return found
 
 
 def sorted_triples(triples: Iterable[Triple]) -> tuple[Triple, ...]:
