@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .dataset_graphs import DatasetChanged
 from .facts import fact_document
 from .linked_data import (
     MAX_ID_LENGTH,
@@ -33,7 +32,7 @@ from .linked_data import (
 from .records import Fact
 from .response_cache import LRUCache
 from .settings import Settings
-from .store import Store
+from .store import DatasetChanged, Store
 
 JSON = "application/json"
 ID_PATH = "/id/"
@@ -118,11 +117,9 @@ class ContentRoutes:
         )
 
     def _resolve(self, store: Store, raw_id: str, accept: str | None) -> LinkedDataResponse:
-        # In a worker thread: the first request of a version builds the rdflib graphs.
-        graphs = store.graphs
+        # In a worker thread: the first request of a version may build the store's indexes.
         return resolve(
-            graphs.data,
-            graphs.ontology,
+            store,
             raw_id,
             accept,
             base_iri=self.base_iri,

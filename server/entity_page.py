@@ -1,7 +1,10 @@
 """The HTML page of one entity, for people: what it is, how it is linked, and the evidence.
 
-Self-contained (inline CSS and SVG, no scripts, no external resources) and built from the graph
-`linked_data.describe()` returns. Every piece of text from the graph goes through html.escape.
+Self-contained (inline CSS and SVG, no scripts, no external resources) and built from the
+`Description` the store returns for the IRI, plus the store's records where they say more: the
+relations in the registry's order, facts as their canonical statement with citation
+(server.facts), broader and narrower entities, and on a page's own page the facts it states.
+Every piece of text from the data goes through html.escape.
 """
 
 from __future__ import annotations
@@ -12,30 +15,46 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
-from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS, SKOS
-from rdflib.term import Node
 
+from .description import Description, IriTerm, LiteralTerm, Subject, Term
+from .facts import short_citation, statement
 from .namespaces import CKG, SCHEMA, curie
+from .records import Entity, Fact
+from .registry import BROADER
+from .store import Store
 
+
+def _term(iri: str) -> IriTerm:
+    return IriTerm(str(iri))
+
+
+TYPE, PREF_LABEL, LABEL = _term(RDF.type), _term(SKOS.prefLabel), _term(RDFS.label)
+ALT_LABEL, DEFINITION, BROADER_LINK = (
+    _term(SKOS.altLabel),
+    _term(SKOS.definition),
+    _term(SKOS.broader),
+)
+BRAND_NAME, CODE, HAS_DEFINITION = _term(CKG.brandName), _term(CKG.code), _term(CKG.hasDefinition)
+DERIVED_FROM, CITED, QUOTE = _term(PROV.wasDerivedFrom), _term(CKG.citedSource), _term(CKG.quote)
+ABOUT, AUTHORITY, CAUSE_ROLE = _term(CKG.about), _term(CKG.authority), _term(CKG.causeRole)
+SUBJECT, PREDICATE, OBJECT = _term(RDF.subject), _term(RDF.predicate), _term(RDF.object)
 # Shown in their own sections (or not at all), never in the generic relation lists.
 _SPECIAL = {
-    RDF.type, SKOS.prefLabel, SKOS.altLabel, SKOS.definition, RDFS.label, CKG.brandName,
-    CKG.code, CKG.hasDefinition, PROV.wasDerivedFrom,
+    TYPE, PREF_LABEL, ALT_LABEL, DEFINITION, LABEL, BRAND_NAME, CODE, HAS_DEFINITION,
+    DERIVED_FROM, BROADER_LINK,
 }  # fmt: skip
 # Evidence nodes point at what they are about; those links are shown as evidence instead.
-_EVIDENCE_LINKS = {RDF.subject, RDF.object, CKG.about}
-# The relations of a condition in the order clinicians read them; others follow by label.
-_ORDER = [CKG.hasSymptom, CKG.hasCause, CKG.hasRiskFactor, CKG.typicalTest, CKG.possibleTreatment]
+_EVIDENCE_LINKS = {SUBJECT, OBJECT, ABOUT}
 _COLOURS = ("#1b6ca8", "#b5452b", "#2e7d32", "#7b4fa0", "#a66a00", "#00838f", "#ad1457", "#546e7a")
 MAX_DIAGRAM_NODES = 36
 _ARC = math.radians(65)  # half the angle each arc of neighbours spans in the diagram
-_MATCH: dict[Node, str] = {
-    SKOS.exactMatch: "exact match",
-    SKOS.closeMatch: "close match",
-    SKOS.broadMatch: "broader",
-    SKOS.narrowMatch: "narrower",
-    SKOS.relatedMatch: "related",
+_MATCH: dict[Term, str] = {
+    _term(SKOS.exactMatch): "exact match",
+    _term(SKOS.closeMatch): "close match",
+    _term(SKOS.broadMatch): "broader",
+    _term(SKOS.narrowMatch): "narrower",
+    _term(SKOS.relatedMatch): "related",
 }
 
 
@@ -50,74 +69,105 @@ class Link:
 
 @dataclass(frozen=True)
 class _Page:
-    graph: Graph
-    iri: URIRef
+    graph: Description
+    store: Store
+    iri: IriTerm
     id_namespace: str
     id_path: str
     language: str
 
-    def label(self, node: Node) -> str:
-        for prop in (SKOS.prefLabel, RDFS.label):
-            values = [v for v in self.graph.objects(node, prop) if isinstance(v, Literal)]
+    def label(self, node: Term) -> str:
+        for prop in (PREF_LABEL, LABEL):
+            values = [
+                v for v in self.graph.objects(_subject(node), prop) if isinstance(v, LiteralTerm)
+            ]
             for wanted in (self.language, None):
-                matching = sorted(str(v) for v in values if v.language == wanted)
+                matching = sorted(v.lexical for v in values if v.language == wanted)
                 if matching:
                     return matching[0]
             if values:
-                return min(str(v) for v in values)
-        return curie(str(node))
+                return min(v.lexical for v in values)
+        return curie(_text(node))
 
-    def prop_label(self, prop: Node) -> str:
+    def prop_label(self, prop: Term) -> str:
         """A property's label; one from another vocabulary may have none: `wasDerivedFrom` ->
         `was derived from`."""
         label = self.label(prop)
-        if label != curie(str(prop)):
+        if label != curie(_text(prop)):
             return label
-        local = re.split(r"[#/:]", str(prop))[-1]
+        local = re.split(r"[#/:]", _text(prop))[-1]
         return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", local).lower() or label
 
-    def link(self, node: Node) -> Link:
-        text = str(node)
+    def link(self, node: Term) -> Link:
+        text = _text(node)
         href = None
-        if isinstance(node, URIRef) and text.startswith(self.id_namespace):
+        if isinstance(node, IriTerm) and text.startswith(self.id_namespace):
             href = self.id_path + text[len(self.id_namespace) :]
         return Link(text, self.label(node), href)
 
-    def a(self, node: Node) -> str:
+    def a(self, node: Term) -> str:
         link = self.link(node)
         if link.href is None:
             return f'<span title="{escape(link.iri)}">{escape(link.label)}</span>'
         return f'<a href="{escape(link.href)}">{escape(link.label)}</a>'
 
-    def texts(self, node: Node, prop: URIRef) -> list[str]:
-        values = [v for v in self.graph.objects(node, prop) if isinstance(v, Literal)]
-        return sorted(str(v) for v in values if v.language in (self.language, None))
+    def a_entity(self, entity: Entity) -> str:
+        """A link to an entity of the store, labelled from its record."""
+        href = self.link(IriTerm(entity.iri)).href
+        label = escape(entity.label(self.language))
+        if href is None:
+            return f'<span title="{escape(entity.iri)}">{label}</span>'
+        return f'<a href="{escape(href)}">{label}</a>'
 
-    def links(self, nodes: Iterable[Node]) -> list[Node]:
-        return sorted(set(nodes), key=lambda n: (self.label(n).casefold(), str(n)))
+    def texts(self, node: Term, prop: IriTerm) -> list[str]:
+        values = [v for v in self.graph.objects(_subject(node), prop) if isinstance(v, LiteralTerm)]
+        return sorted(v.lexical for v in values if v.language in (self.language, None))
+
+    def links(self, nodes: Iterable[Term]) -> list[Term]:
+        return sorted(set(nodes), key=lambda n: (self.label(n).casefold(), _text(n)))
+
+    @property
+    def record(self) -> Entity | None:
+        return self.store.entity(self.iri.value)
+
+
+def _subject(node: Term) -> Subject:
+    # A literal has no triples of its own; an IRI that is never a subject finds none either.
+    return node if not isinstance(node, LiteralTerm) else IriTerm("")
+
+
+def _text(node: Term) -> str:
+    if isinstance(node, IriTerm):
+        return node.value
+    if isinstance(node, LiteralTerm):
+        return node.lexical
+    return "_:" + node.id
 
 
 def render_html(
-    graph: Graph,
-    iri: URIRef,
+    description: Description,
+    store: Store,
     *,
     id_namespace: str,
     id_path: str = "/id/",
     language: str = "en",
     version: str = "",
 ) -> str:
-    """The page for `iri`, from its description (see linked_data.describe)."""
-    page = _Page(graph, iri, id_namespace, id_path, language)
+    """The page of the described IRI (see Store.describe), with what the store's records add."""
+    page = _Page(description, store, description.node, id_namespace, id_path, language)
+    iri = page.iri
     title = page.label(iri)
-    types = ", ".join(page.a(t) for t in page.links(graph.objects(iri, RDF.type)))
+    types = ", ".join(page.a(t) for t in page.links(description.objects(iri, TYPE)))
     body = [
         f"<header><h1>{escape(title)}</h1>",
-        f'<p class="meta">{types} · <code>{escape(str(iri))}</code></p></header>',
+        f'<p class="meta">{types} · <code>{escape(iri.value)}</code></p></header>',
         _definition(page),
         _names(page),
+        _hierarchy(page),
         _diagram(page),
         _relations(page),
         _evidence(page),
+        _page_facts(page),
         _codes(page),
         _sources(page),
     ]
@@ -148,15 +198,16 @@ def _document(title: str, body: str) -> str:
 
 
 def _definition(page: _Page) -> str:
-    parts = [f"<p class=definition>{escape(t)}</p>" for t in page.texts(page.iri, SKOS.definition)]
-    for definition in page.links(page.graph.objects(page.iri, CKG.hasDefinition)):
+    graph = page.graph
+    parts = [f"<p class=definition>{escape(t)}</p>" for t in page.texts(page.iri, DEFINITION)]
+    for definition in page.links(graph.objects(page.iri, HAS_DEFINITION)):
         authorities = ", ".join(
-            page.a(a) for a in page.links(page.graph.objects(definition, CKG.authority))
+            page.a(a) for a in page.links(graph.objects(_subject(definition), AUTHORITY))
         )
-        for quote in page.texts(definition, CKG.quote):
+        for quote in page.texts(definition, QUOTE):
             parts.append(f"<blockquote>{escape(quote)}</blockquote>")
         sources = ", ".join(
-            page.a(s) for s in page.links(page.graph.objects(definition, PROV.wasDerivedFrom))
+            page.a(s) for s in page.links(graph.objects(_subject(definition), DERIVED_FROM))
         )
         parts.append(
             f'<p class="meta">Definition by {authorities or "an unnamed authority"}'
@@ -168,7 +219,7 @@ def _definition(page: _Page) -> str:
 
 def _names(page: _Page) -> str:
     rows = []
-    for heading, prop in (("Also known as", SKOS.altLabel), ("Brand names", CKG.brandName)):
+    for heading, prop in (("Also known as", ALT_LABEL), ("Brand names", BRAND_NAME)):
         values = page.texts(page.iri, prop)
         if values:
             items = "".join(f"<li>{escape(v)}</li>" for v in values)
@@ -176,21 +227,46 @@ def _names(page: _Page) -> str:
     return "<section>" + "".join(rows) + "</section>" if rows else ""
 
 
+def _hierarchy(page: _Page) -> str:
+    """Broader entities (skos:broader) and narrower ones (those whose broader is this one)."""
+    entity = page.record
+    if entity is None:
+        return ""
+    store = page.store
+    broader = [e for i in entity.broader if (e := store.entity(i)) is not None]
+    narrower = [
+        e
+        for i, p in store.referrers(entity.id)
+        if p == BROADER and (e := store.entity(i)) is not None
+    ]
+    parts = []
+    for heading, found in (("Broader", broader), ("Narrower", narrower)):
+        if found:
+            ordered = sorted(found, key=lambda e: (e.label(page.language).casefold(), e.id))
+            items = "".join(f"<li>{page.a_entity(e)}</li>" for e in ordered)
+            parts.append(f"<h3>{heading}</h3><ul>{items}</ul>")
+    return "<section><h2>Broader and narrower</h2>" + "".join(parts) + "</section>" if parts else ""
+
+
 def _relations(page: _Page) -> str:
     graph, iri = page.graph, page.iri
-    outgoing: dict[Node, list[Node]] = {}
+    outgoing: dict[IriTerm, list[Term]] = {}
     details: list[tuple[str, str]] = []
     for prop, value in graph.predicate_objects(iri):
         if prop in _SPECIAL:
             continue
-        if isinstance(value, Literal):
-            details.append((page.prop_label(prop), str(value)))
+        if isinstance(value, LiteralTerm):
+            details.append((page.prop_label(prop), value.lexical))
         else:
             outgoing.setdefault(prop, []).append(value)
-    incoming: dict[Node, list[Node]] = {}
+    shown = _page_fact_iris(page)
+    incoming: dict[IriTerm, list[Term]] = {}
     for subject, prop in graph.subject_predicates(iri):
-        if prop not in _EVIDENCE_LINKS:
-            incoming.setdefault(prop, []).append(subject)
+        if prop in _EVIDENCE_LINKS or prop == BROADER_LINK:
+            continue
+        if prop == DERIVED_FROM and _text(subject) in shown:
+            continue  # listed with their statements under "Facts from this page"
+        incoming.setdefault(prop, []).append(subject)
     parts = []
     for prop in _ordered(page, outgoing):
         items = "".join(f"<li>{page.a(v)}</li>" for v in page.links(outgoing[prop]))
@@ -213,55 +289,92 @@ def _relations(page: _Page) -> str:
 
 def _evidence(page: _Page) -> str:
     graph, iri = page.graph, page.iri
-    assertions = page.links(
-        {a for link in (RDF.subject, RDF.object) for a in graph.subjects(link, iri)}
-    )
-    facts = page.links(f for about in [iri, *assertions] for f in graph.subjects(CKG.about, about))
+    assertions = page.links({a for link in (SUBJECT, OBJECT) for a in graph.subjects(link, iri)})
+    facts = page.links(f for about in [iri, *assertions] for f in graph.subjects(ABOUT, about))
     items = []
     for assertion in assertions:
+        node = _subject(assertion)
         claim = " ".join(
-            page.a(n) if isinstance(n, URIRef) else escape(str(n))
-            for link in (RDF.subject, RDF.predicate, RDF.object)
-            for n in graph.objects(assertion, link)
+            page.a(n) if isinstance(n, IriTerm) else escape(_text(n))
+            for link in (SUBJECT, PREDICATE, OBJECT)
+            for n in graph.objects(node, link)
         )
-        roles = ", ".join(page.a(r) for r in page.links(graph.objects(assertion, CKG.causeRole)))
+        roles = ", ".join(page.a(r) for r in page.links(graph.objects(node, CAUSE_ROLE)))
         items.append(_evidence_item(page, assertion, claim + (f" ({roles})" if roles else "")))
     for fact in facts:
-        items.append(_evidence_item(page, fact, page.a(fact)))
+        record = page.store.entity(_text(fact))
+        if isinstance(record, Fact):
+            items.append(_fact_item(page, record))
+        else:
+            items.append(_evidence_item(page, fact, page.a(fact)))
     if not items:
         return ""
     return "<section><h2>Evidence</h2><ul class=evidence>" + "".join(items) + "</ul></section>"
 
 
-def _evidence_item(page: _Page, node: Node, heading: str) -> str:
-    quotes = "".join(f"<blockquote>{escape(q)}</blockquote>" for q in page.texts(node, CKG.quote))
+def _page_facts(page: _Page) -> str:
+    """On a page's own page: the facts it states, as their statements."""
+    facts = _facts_of_page(page)
+    if not facts:
+        return ""
+    items = "".join(_fact_item(page, f) for f in facts)
+    return f"<section><h2>Facts from this page</h2><ul class=evidence>{items}</ul></section>"
+
+
+def _facts_of_page(page: _Page) -> list[Fact]:
+    entity = page.record
+    if entity is None or not entity.is_a("WebPage"):
+        return []
+    return sorted((f for f in page.store.facts() if entity.id in f.sources), key=lambda f: f.id)
+
+
+def _page_fact_iris(page: _Page) -> set[str]:
+    return {f.iri for f in _facts_of_page(page)}
+
+
+def _fact_item(page: _Page, fact: Fact) -> str:
+    """A fact as its canonical statement (server.facts) with its citation, linked to the fact."""
+    href = page.link(IriTerm(fact.iri)).href
+    text = escape(statement(fact, page.store))
+    sentence = f'<a href="{escape(href)}">{text}</a>' if href else text
+    citation = escape(short_citation(fact, page.store))
+    return f'<li><p class=statement>{sentence}</p><p class="meta">{citation}</p></li>'
+
+
+def _evidence_item(page: _Page, node: Term, heading: str) -> str:
+    subject = _subject(node)
+    quotes = "".join(f"<blockquote>{escape(q)}</blockquote>" for q in page.texts(node, QUOTE))
     sources = [
-        f"Source: {page.a(s)}" for s in page.links(page.graph.objects(node, PROV.wasDerivedFrom))
+        f"Source: {page.a(s)}" for s in page.links(page.graph.objects(subject, DERIVED_FROM))
     ]
-    sources += [f"cites {page.a(c)}" for c in page.links(page.graph.objects(node, CKG.citedSource))]
+    sources += [f"cites {page.a(c)}" for c in page.links(page.graph.objects(subject, CITED))]
     meta = f'<p class="meta">{" · ".join(sources)}</p>' if sources else ""
     return f"<li><p>{heading}</p>{quotes}{meta}</li>"
 
 
 def _codes(page: _Page) -> str:
     graph = page.graph
+    system, value = _term(SCHEMA.codingSystem), _term(SCHEMA.codeValue)
     codes = sorted(
-        graph.objects(page.iri, CKG.code),
-        key=lambda c: (page.texts(c, SCHEMA.codingSystem), page.texts(c, SCHEMA.codeValue)),
+        graph.objects(page.iri, CODE),
+        key=lambda c: (page.texts(c, system), page.texts(c, value)),
     )
     if not codes:
         return ""
     rows = []
     for code in codes:
+        node = _subject(code)
         cells = [
-            ", ".join(page.texts(code, SCHEMA.codingSystem)),
-            ", ".join(page.texts(code, SCHEMA.codeValue)),
-            ", ".join(page.texts(code, RDFS.label)),
+            ", ".join(page.texts(code, system)),
+            ", ".join(page.texts(code, value)),
+            ", ".join(page.texts(code, LABEL)),
         ]
         match = ", ".join(
-            _MATCH.get(m, page.label(m)) for m in graph.objects(code, CKG.mappingRelation)
+            _MATCH.get(m, page.label(m)) for m in graph.objects(node, _term(CKG.mappingRelation))
         )
-        who = ", ".join(page.a(a) for a in page.links(graph.objects(code, PROV.wasAttributedTo)))
+        who = ", ".join(
+            page.a(a) for a in page.links(graph.objects(node, _term(PROV.wasAttributedTo)))
+        )
         rows.append(
             "<tr>"
             + "".join(f"<td>{escape(c)}</td>" for c in cells)
@@ -277,7 +390,7 @@ def _codes(page: _Page) -> str:
 
 
 def _sources(page: _Page) -> str:
-    sources = page.links(page.graph.objects(page.iri, PROV.wasDerivedFrom))
+    sources = page.links(page.graph.objects(page.iri, DERIVED_FROM))
     if not sources:
         return ""
     items = "".join(f"<li>{page.a(s)}</li>" for s in sources)
@@ -287,12 +400,12 @@ def _sources(page: _Page) -> str:
 def _diagram(page: _Page) -> str:
     """The entity in the centre, the entities it links to (or that link to it) around it."""
     graph, iri = page.graph, page.iri
-    edges: dict[Node, Node] = {}
+    edges: dict[Term, IriTerm] = {}
     for prop, value in graph.predicate_objects(iri):
-        if prop not in _SPECIAL and isinstance(value, URIRef) and value != iri:
+        if prop not in _SPECIAL and isinstance(value, IriTerm) and value != iri:
             edges.setdefault(value, prop)
     for subject, prop in graph.subject_predicates(iri):
-        if prop not in _SPECIAL | _EVIDENCE_LINKS and isinstance(subject, URIRef):
+        if prop not in _SPECIAL | _EVIDENCE_LINKS and isinstance(subject, IriTerm):
             edges.setdefault(subject, prop)
     if not edges:
         return ""
@@ -351,7 +464,7 @@ def _diagram(page: _Page) -> str:
     )
 
 
-def _svg_link(page: _Page, node: Node, inner: str) -> str:
+def _svg_link(page: _Page, node: Term, inner: str) -> str:
     link = page.link(node)
     tip = f"<title>{escape(link.label)}</title>"
     if link.href is None:
@@ -359,13 +472,13 @@ def _svg_link(page: _Page, node: Node, inner: str) -> str:
     return f'<a href="{escape(link.href)}">{tip}{inner}</a>'
 
 
-def _ordered(page: _Page, by_property: dict[Node, list[Node]]) -> list[Node]:
-    known = [p for p in _ORDER if p in by_property]
-    rest = sorted(
-        (p for p in by_property if p not in _ORDER),
-        key=lambda p: (page.prop_label(p).casefold(), str(p)),
+def _ordered(page: _Page, by_property: dict[IriTerm, list[Term]]) -> list[IriTerm]:
+    """The properties in the registry's order of relations; the others by label."""
+    rank = {IriTerm(r.iri): i for i, r in enumerate(page.store.registry.ordered_relations())}
+    return sorted(
+        by_property,
+        key=lambda p: (rank.get(p, len(rank)), page.prop_label(p).casefold(), p.value),
     )
-    return known + rest
 
 
 def _short(text: str, limit: int = 30) -> str:

@@ -122,11 +122,12 @@ class GraphReader:
             )
         if record is Source:
             publisher = self.value(s, CKG.publisher)
+            url = self.value(s, SCHEMA.url)  # an IRI, as the shapes ask (a literal is read too)
             return common.make(
                 Source,
                 publisher=self.ident(publisher) if publisher is not None else None,
                 local_copy=self.string(s, CKG.localCopy),
-                url=self.string(s, SCHEMA.url),
+                url=str(url) if url is not None else None,
             )
         if record is Fact:
             return self.fact(s, common)

@@ -14,6 +14,8 @@ from typing import Any
 from graphql import GraphQLError
 
 from .schema.base import UserInputError
+from .schemaorg import MarkupError
+from .store import DatasetChanged
 
 log = logging.getLogger("clinic_kg.graphql")
 
@@ -28,6 +30,9 @@ _LIMITS = (
         "INTROSPECTION_DISABLED",
     ),
 )
+# Errors whose message is meant for the client: their own mistakes, and a store that cannot answer
+# for the version it serves (retry after a restart or reload; HTTP /id answers 503 for it).
+_CLIENT_FACING = (GraphQLError, UserInputError, MarkupError, DatasetChanged)
 
 
 def internal_message(request_id: str) -> str:
@@ -37,7 +42,7 @@ def internal_message(request_id: str) -> str:
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     """The JSON form of one error, masked unless it is the client's own doing."""
     original = error.original_error
-    if original is not None and not isinstance(original, GraphQLError | UserInputError):
+    if original is not None and not isinstance(original, _CLIENT_FACING):
         log.error(
             "request %s: unexpected error in %s",
             request_id,
@@ -64,8 +69,13 @@ def request_error(message: str, code: str) -> dict[str, Any]:
 
 
 def _code(error: GraphQLError) -> str:
-    if isinstance(error.original_error, UserInputError):
+    original = error.original_error
+    if isinstance(original, UserInputError):
         return "BAD_USER_INPUT"
+    if isinstance(original, MarkupError):
+        return original.code
+    if isinstance(original, DatasetChanged):
+        return "DATASET_CHANGED"
     for pattern, code in _LIMITS:
         if pattern.search(error.message):
             return code

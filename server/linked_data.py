@@ -1,22 +1,23 @@
 """Linked data for `GET /id/{id}`: safe ids, content negotiation, an entity's description.
 
-Pure functions over a graph: no web framework here. `resolve()` answers one request as a
+Pure functions over a Store: no web framework here. `resolve()` answers one request as a
 LinkedDataResponse (status, media type, body, headers) that any app wraps in its own response.
+The store hands out a `Description` (plain records); the RDF representations are serialized from
+it here, the HTML page is rendered by server.entity_page.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rdflib import BNode, Graph, URIRef
-from rdflib.namespace import RDF, RDFS, SKOS
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from .description import BlankTerm, Description, IriTerm, Term
 from .entity_page import render_error_html, render_html
 from .export import FORMATS, MEDIA_TYPES, new_graph, serialize
-from .namespaces import CKG
+from .store import Store
 
 HTML = "text/html"
 TURTLE, JSONLD, NTRIPLES = MEDIA_TYPES["turtle"], MEDIA_TYPES["jsonld"], MEDIA_TYPES["ntriples"]
@@ -29,7 +30,6 @@ MAX_ID_LENGTH = 200
 # An id is one path segment of IRI-unreserved ASCII; anything else (`/`, `\`, `%`, spaces,
 # control characters, non-ASCII) cannot be one of ours, so it is refused before any lookup.
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
-_LABELS = (SKOS.prefLabel, RDFS.label)
 
 
 def id_namespace(base_iri: str) -> str:
@@ -64,34 +64,24 @@ def acceptable(accept: str | None, media_type: str) -> bool:
     return _quality(media_type, _parse_accept(accept if accept and accept.strip() else "*/*")) > 0
 
 
-def describe(data: Graph, iri: URIRef, vocab: Graph | None = None) -> Graph:
-    """What a client needs to show one entity, as one graph.
+def description_graph(description: Description) -> Graph:
+    """The description as an rdflib graph with the project's prefixes, for serializing."""
+    graph = new_graph()
+    for s, p, o in description.triples:
+        graph.add((_node(s), _node(p), _node(o)))
+    return graph
 
-    The entity's own triples (with the blank nodes under them), the triples that point at it, the
-    evidence for its relations (assertions, the facts about it or about those assertions), its
-    external codes and authoritative definitions, and the labels of every node and property these
-    mention (from `data`, then `vocab`, the ontology, for classes, concepts and properties).
-    """
-    out = new_graph()
-    _closure(data, iri, out)
-    for subject, predicate in data.subject_predicates(iri):
-        out.add((subject, predicate, iri))
-    assertions = {
-        a
-        for link in (RDF.subject, RDF.object)
-        for a in data.subjects(link, iri)
-        if (a, RDF.type, CKG.Assertion) in data
-    }
-    for node in sorted(assertions, key=str):
-        _closure(data, node, out)
-    for about in [iri, *sorted(assertions, key=str)]:
-        for fact in data.subjects(CKG.about, about):
-            _closure(data, fact, out)
-    for link in (CKG.code, CKG.hasDefinition):
-        for node in data.objects(iri, link):
-            _closure(data, node, out)
-    _add_labels(out, [data] if vocab is None else [data, vocab])
-    return out
+
+def _node(term: Term) -> Node:
+    if isinstance(term, IriTerm):
+        return URIRef(term.value)
+    if isinstance(term, BlankTerm):
+        return BNode(term.id)
+    if term.language:
+        return Literal(term.lexical, lang=term.language)
+    datatype = URIRef(term.datatype) if term.datatype else None
+    # normalize=False: the lexical form stays as the steward wrote it ("85" stays "85").
+    return Literal(term.lexical, datatype=datatype, normalize=False)
 
 
 @dataclass(frozen=True)
@@ -105,8 +95,7 @@ class LinkedDataResponse:
 
 
 def resolve(
-    data: Graph,
-    vocab: Graph,
+    store: Store,
     raw_id: str,
     accept: str | None,
     *,
@@ -117,7 +106,8 @@ def resolve(
     """Answer `GET {id_path}{raw_id}`: 400 bad id, 406 unsupported Accept, 404 unknown, or 200.
 
     With a `version`, a 200 carries an ETag for that version and representation: the same URL has
-    four representations (Vary: Accept), so a version alone would not tell them apart.
+    four representations (Vary: Accept), so a version alone would not tell them apart. The
+    first call of a version may build the store's indexes: call it off the event loop.
     """
     media_type = negotiate(accept)
     vary = (("Vary", "Accept"),)
@@ -133,17 +123,16 @@ def resolve(
             SUPPORTED
         )
         return _error(406, "Not acceptable", message, None, vary)
-    iri = URIRef(id_namespace(base_iri) + slug)
-    if (iri, None, None) not in data:
+    described = store.describe(id_namespace(base_iri) + slug)
+    if described is None:
         message = f"no entity has the id {slug!r}"
         return _error(404, "Not found", message, media_type, vary)
-    described = describe(data, iri, vocab)
     if media_type == HTML:
         body = render_html(
-            described, iri, id_namespace=id_namespace(base_iri), id_path=id_path, version=version
+            described, store, id_namespace=id_namespace(base_iri), id_path=id_path, version=version
         )
     else:
-        body = serialize(described, _FORMAT_OF[media_type])
+        body = serialize(description_graph(described), _FORMAT_OF[media_type])
     headers = vary + ((("ETag", entity_etag(version, media_type)),) if version else ())
     return LinkedDataResponse(200, media_type, body, headers)
 
@@ -164,29 +153,6 @@ def _error(
     if media_type == HTML:
         return LinkedDataResponse(status, HTML, render_error_html(status, title, message), headers)
     return LinkedDataResponse(status, "text/plain", f"{status} {title}: {message}\n", headers)
-
-
-def _closure(data: Graph, node: Node, out: Graph) -> None:
-    """`node`'s triples, and those of the blank nodes below it (each visited once)."""
-    pending, seen = [node], {node}
-    while pending:
-        current = pending.pop()
-        for predicate, obj in data.predicate_objects(current):
-            out.add((current, predicate, obj))
-            if isinstance(obj, BNode) and obj not in seen:
-                seen.add(obj)
-                pending.append(obj)
-
-
-def _add_labels(out: Graph, sources: Iterable[Graph]) -> None:
-    mentioned = {n for triple in out for n in triple if isinstance(n, URIRef)}
-    labelled = {s for s, p, _ in out if p in _LABELS}
-    for graph in sources:
-        for node in sorted(mentioned - labelled, key=str):
-            for prop in _LABELS:
-                for label in graph.objects(node, prop):
-                    out.add((node, prop, label))
-                    labelled.add(node)
 
 
 def _parse_accept(header: str) -> list[tuple[str, str, float]]:

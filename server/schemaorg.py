@@ -1,257 +1,326 @@
-"""schema.org JSON-LD for a condition: the clinic's MedicalWebPage about a MedicalCondition.
+"""schema.org JSON-LD for a condition as one page says it: a MedicalWebPage about the condition.
 
-Only schema.org terms, each on a type within its domainIncludes and with values within its
-rangeIncludes (tests/test_schemaorg.py checks against a vocabulary fixture). Types and properties
-are not mapped by hand: each node's type is the nearest schema.org class above its ckg class, and
-each relation is the schema.org property its ckg property is an rdfs:subPropertyOf, both read
-from the ontology, so a new condition or treatment class needs no code.
+Built from the store's records and its registry, never from RDF graphs, so it costs lookups in
+memory and no file is read in a request. Only schema.org terms, each on a type within its
+domainIncludes and with values within its rangeIncludes (tests/test_schemaorg.py checks against a
+vocabulary fixture). Nothing is mapped by hand: a node's types are its kind's `schema_types` (the
+nearest schema.org classes above its ckg class), and the condition's properties are the
+`schema_property` of the registry's relations whose domain is ckg:Condition, in the registry's
+order; a new kind or relation aligned in the ontology needs no code.
+
+What the markup of page P about condition C contains (decided for issue 9):
+
+- the relations of C whose evidence (a ckg:Assertion) derives from P; a relation the ontology lets
+  go without evidence, and that has none, counts when C itself derives from P;
+- P's citations: the works cited (ckg:citedSource) by facts derived from P, and the definitions of
+  C quoted on P;
+- names are preferred labels; `alternateName` (and a drug's `proprietaryName`) only for the
+  synonyms that appear in P's local text copy (case-insensitive, whitespace-normalized), so a
+  synonym another page adds to a shared entity never shows up in P's markup;
+- external codes stay: they are curator assertions, on no page;
+- `url` is P's schema:url when the data has it.
+
+Which page: the one asked for (an error if it does not speak of C), else C's only page; when C
+has several pages and none is asked for, the error lists them (never an arbitrary pick).
+
+One choice keeps the markup range-correct: schema:possibleTreatment expects a MedicalTherapy, Drug
+or DrugClass, but a surgical procedure a page offers as a treatment stays a procedure in the graph.
+Such a value is typed ["MedicalTherapy", "SurgicalProcedure"]: both are true of it, and
+MedicalTherapy is what the property ranges over (`ALSO_TYPED`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF, RDFS, SKOS
-from rdflib.term import Node
-
-from .namespaces import CKG, SCHEMA
+from .records import (
+    Condition,
+    Definition,
+    Entity,
+    ExternalCode,
+    Fact,
+    LangText,
+    Source,
+    Treatment,
+)
+from .registry import Relation
+from .store import Store, normalize_text
 
 SCHEMA_CONTEXT = "https://schema.org"
-
-# The condition's relations, in the order a reader of the markup expects them.
-CONDITION_PROPERTIES = ("signOrSymptom", "cause", "riskFactor", "possibleTreatment", "typicalTest")
-
+PAGE_KIND = "WebPage"
 # A ckg:Definition quoted on a page is a work by its authority; the ontology gives the class no
 # schema.org superclass (it is a prov:Entity), and CreativeWork is what `citation` ranges over.
 DEFINITION_TYPE = "CreativeWork"
+# (schema.org property, ckg kind) -> the schema.org type a value of that kind also gets there,
+# because the property's range needs it (see the module docstring).
+ALSO_TYPED: dict[tuple[str, str], str] = {
+    ("possibleTreatment", "SurgicalProcedure"): "MedicalTherapy",
+}
 
 
-class NotACondition(LookupError):
-    """The IRI is not described in the data as a ckg:Condition (or a subclass)."""
+class MarkupError(LookupError):
+    """Why no markup can be made; `code` is stable (GraphQL extensions.code, CLI messages)."""
+
+    code = "SCHEMA_ORG"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
-def condition_jsonld(
-    data: Graph,
-    ontology: Graph,
-    condition_iri: str | URIRef,
-    *,
-    page_iri: str | URIRef | None = None,
-    page_url: str | None = None,
-    language: str = "en",
+class NotACondition(MarkupError):
+    """The id is not a condition's."""
+
+    code = "NOT_A_CONDITION"
+
+
+class PageNotAbout(MarkupError):
+    """The page asked for does not speak of the condition (or is not a page)."""
+
+    code = "PAGE_NOT_ABOUT_CONDITION"
+
+
+class PageRequired(MarkupError):
+    """The condition has several pages (or none) and no page was asked for."""
+
+    code = "PAGE_REQUIRED"
+
+    def __init__(self, message: str, pages: Sequence[str]) -> None:
+        super().__init__(message)
+        self.pages = tuple(pages)
+
+
+def condition_markup(
+    store: Store, condition_id: str, page_id: str | None = None, language: str = "en"
 ) -> dict[str, Any]:
-    """The page (by default the one the condition's record was derived from) about the condition.
-
-    `page_url` is where the page is published; the graph does not know it, so it is only added
-    when given. Raises NotACondition for an IRI that is not a condition.
-    """
-    vocab = _Vocabulary(ontology)
-    condition = URIRef(str(condition_iri))
-    if not any(vocab.is_a(t, CKG.Condition) for t in data.objects(condition, RDF.type)):
-        raise NotACondition(str(condition))
-    page = URIRef(str(page_iri)) if page_iri is not None else _source_page(data, vocab, condition)
-    writer = _Writer(data, vocab, language)
-
-    document: dict[str, Any] = {"@context": SCHEMA_CONTEXT, "@type": "MedicalWebPage"}
-    if page is not None:
-        document["@id"] = str(page)
-        writer.add_text(document, "name", _label(data, page, language))
-        writer.add_text(document, "description", _literal(data, page, SKOS.definition, language))
-    if page_url:
-        document["url"] = page_url
-    document["inLanguage"] = language
-    document["about"] = writer.condition(condition)
-    if page is not None:
-        publisher = [
-            writer.publisher(p) for p in sorted(data.objects(page, CKG.publisher), key=str)
-        ]
-        if publisher:
-            document["publisher"] = _one_or_many(publisher)
-        citations = writer.citations(page)
-        if citations:
-            document["citation"] = citations
-    return document
+    """The MedicalWebPage `page_id` (by default the condition's only page) about the condition,
+    holding only what that page says. Raises a MarkupError when there is no such markup."""
+    condition = store.entity(condition_id)
+    if not isinstance(condition, Condition):
+        known = ", ".join(c.id for c in conditions(store)) or "(none)"
+        raise NotACondition(f"{condition_id!r} is not a condition id; known: {known}")
+    page = _choose_page(store, condition, page_id)
+    return _Writer(store, page, language).document(condition)
 
 
-def condition_ids(data: Graph, ontology: Graph, id_namespace: str) -> list[str]:
-    """Ids (IRIs relative to `id_namespace`) of every condition in the data, sorted."""
-    vocab = _Vocabulary(ontology)
-    found = {
-        str(s)[len(id_namespace) :]
-        for s, _, t in data.triples((None, RDF.type, None))
-        if isinstance(s, URIRef)
-        and str(s).startswith(id_namespace)
-        and vocab.is_a(t, CKG.Condition)
-    }
-    return sorted(found)
+def conditions(store: Store) -> list[Entity]:
+    """Every condition of the store, sorted by id."""
+    under = store.registry.kinds_under(["Condition"])
+    return sorted(store.entities(tuple(sorted(under))), key=lambda e: e.id)
 
 
-class _Vocabulary:
-    """What the ontology says about classes and properties, with the schema.org alignment."""
+def pages_about(store: Store, condition: Condition) -> list[Source]:
+    """The pages that speak of the condition: it, the evidence of its relations or its
+    definitions derive from them. Sorted by id."""
+    ids = set(condition.sources)
+    for relation in _condition_relations(store):
+        for target in condition.linked(relation.name):
+            for evidence in store.evidence(condition.id, relation.name, target):
+                ids.update(evidence.sources)
+    for definition in _definitions(store, condition):
+        ids.update(definition.sources)
+    found = (store.entity(i) for i in sorted(ids))
+    return [s for s in found if isinstance(s, Source) and s.is_a(PAGE_KIND)]
 
-    def __init__(self, ontology: Graph) -> None:
-        self.ontology = ontology
 
-    def is_a(self, cls: Node, target: URIRef) -> bool:
-        return any(c == target for c in self.ontology.transitive_objects(cls, RDFS.subClassOf))
+def _choose_page(store: Store, condition: Condition, page_id: str | None) -> Source:
+    pages = pages_about(store, condition)
+    listed = ", ".join(p.id for p in pages) or "(none)"
+    if page_id is not None:
+        found = store.entity(page_id)
+        for page in pages:
+            if found is not None and page.id == found.id:
+                return page
+        raise PageNotAbout(
+            f"{page_id!r} is not a page that speaks of {condition.id!r}; its pages: {listed}"
+        )
+    if len(pages) == 1:
+        return pages[0]
+    if not pages:
+        raise PageRequired(f"no page speaks of {condition.id!r}, so no page markup exists", ())
+    raise PageRequired(
+        f"{condition.id!r} is on several pages; name one ({listed})", [p.id for p in pages]
+    )
 
-    def schema_types(self, classes: Iterable[Node]) -> list[str]:
-        """The nearest schema.org classes above any of `classes` (breadth-first, one level)."""
-        found: set[str] = set()
-        for cls in classes:
-            found.update(self._nearest(cls, RDFS.subClassOf))
-        return sorted(found)
 
-    def schema_property(self, prop: Node) -> str | None:
-        nearest = self._nearest(prop, RDFS.subPropertyOf)
-        return nearest[0] if len(nearest) == 1 else None
+def _condition_relations(store: Store) -> list[Relation]:
+    # The registry's order (RELATION_ORDER first): the order a reader of the markup expects.
+    return [
+        r
+        for r in store.registry.ordered_relations()
+        if r.schema_property and r.domain is not None and _is_condition_kind(store, r.domain)
+    ]
 
-    def _nearest(self, start: Node, link: URIRef) -> list[str]:
-        level, seen = [start], {start}
-        while level:
-            hits = sorted(_schema_name(n) for n in level if _schema_name(n))
-            if hits:
-                return hits
-            above = [o for n in level for o in self.ontology.objects(n, link) if o not in seen]
-            seen.update(above)
-            level = above
-        return []
+
+def _is_condition_kind(store: Store, name: str) -> bool:
+    kind = store.registry.kind(name)
+    return kind is not None and kind.is_a("Condition")
+
+
+def _definitions(store: Store, condition: Condition) -> list[Definition]:
+    found = (store.definition(d) for d in condition.authoritative_definitions)
+    return [d for d in found if d is not None]
 
 
 class _Writer:
-    """Builds the JSON-LD nodes; values are sorted by name so the output is stable."""
+    """Builds the JSON-LD nodes of one page; values are sorted by name so the output is stable."""
 
-    def __init__(self, data: Graph, vocab: _Vocabulary, language: str) -> None:
-        self.data, self.vocab, self.language = data, vocab, language
+    def __init__(self, store: Store, page: Source, language: str) -> None:
+        self.store, self.page, self.language = store, page, language
+        self.text = (store.page_text(page.id) or "").casefold()
+        # Codes and definitions are records without an IRI; they live in the entities' namespace.
+        self.namespace = page.iri[: len(page.iri) - len(page.id)]
 
-    def condition(self, condition: URIRef) -> dict[str, Any]:
+    def document(self, condition: Condition) -> dict[str, Any]:
+        page = self.page
+        document: dict[str, Any] = {
+            "@context": SCHEMA_CONTEXT,
+            "@type": "MedicalWebPage",
+            "@id": page.iri,
+        }
+        _add(document, "name", page.label(self.language))
+        _add(document, "description", page.definition(self.language))
+        _add(document, "url", page.url)
+        document["inLanguage"] = self.language
+        document["about"] = self.condition(condition)
+        publisher = self.store.entity(page.publisher) if page.publisher else None
+        if publisher is not None:
+            document["publisher"] = self.publisher(publisher)
+        citations = self.citations(condition)
+        if citations:
+            document["citation"] = citations
+        return document
+
+    def condition(self, condition: Condition) -> dict[str, Any]:
         node = self.entity(condition)
         by_property: dict[str, list[dict[str, Any]]] = {}
-        for prop, value in self.data.predicate_objects(condition):
-            name = self.vocab.schema_property(prop)
-            if name in CONDITION_PROPERTIES and isinstance(value, URIRef):
-                item = self.entity(value)
+        for relation in _condition_relations(self.store):
+            name = relation.schema_property
+            assert name is not None  # _condition_relations keeps aligned relations only
+            for target in self.said(condition, relation.name):
+                item = self.entity(target, name)
                 # A value with no schema.org type cannot be checked against the property's
                 # range, so it is left out rather than published untyped.
                 if "@type" in item:
                     by_property.setdefault(name, []).append(item)
-        for name in CONDITION_PROPERTIES:
-            if name in by_property:
-                node[name] = _sorted_items(by_property[name])
+        for name, items in by_property.items():
+            node[name] = _sorted_items(items)
         return node
 
-    def entity(self, iri: URIRef) -> dict[str, Any]:
+    def said(self, subject: Entity, predicate: str) -> list[Entity]:
+        """The entities `subject` links to through `predicate` on this page."""
+        found = []
+        for target in subject.linked(predicate):
+            evidence = self.store.evidence(subject.id, predicate, target)
+            if evidence:
+                on_page = any(self.page.id in e.sources for e in evidence)
+            else:
+                on_page = self.page.id in subject.sources
+            entity = self.store.entity(target)
+            if on_page and entity is not None:
+                found.append(entity)
+        return found
+
+    def entity(self, entity: Entity, as_value_of: str | None = None) -> dict[str, Any]:
         """A medical entity: type, id, names, description, codes (and drug class, brand names)."""
-        node = self.thing(iri)
-        types = node.get("@type", [])
-        alternate = sorted(
-            str(v) for v in self.data.objects(iri, SKOS.altLabel) if _in_language(v, self.language)
-        )
-        if alternate:
-            node["alternateName"] = _one_or_many(alternate)
-        self.add_text(node, "description", _literal(self.data, iri, SKOS.definition, self.language))
-        if "Drug" in ([types] if isinstance(types, str) else types):
-            brands = sorted(
-                str(v)
-                for v in self.data.objects(iri, CKG.brandName)
-                if _in_language(v, self.language)
-            )
-            if brands:
-                node["proprietaryName"] = _one_or_many(brands)
-            classes = [self.thing(c) for c in self.data.objects(iri, CKG.drugClass)]
+        node = self.thing(entity, as_value_of)
+        brands = entity.brand_names if isinstance(entity, Treatment) else ()
+        synonyms = [t for t in entity.alt_labels if t not in brands]
+        _add_many(node, "alternateName", self.on_page(synonyms))
+        _add(node, "description", entity.definition(self.language))
+        if "Drug" in _types(node):
+            _add_many(node, "proprietaryName", self.on_page(brands))
+            classes = [self.thing(c) for c in self.said(entity, "drugClass")]
             if classes:
                 node["drugClass"] = _one_or_many(_sorted_items(classes))
-        codes = [self.code(c) for c in self.data.objects(iri, CKG.code)]
+        found = (self.store.code(c) for c in entity.codes)
+        codes = [self.code(c) for c in found if c is not None]
         if codes:
             node["code"] = _sorted_items(codes)
         return node
 
-    def thing(self, iri: Node) -> dict[str, Any]:
+    def thing(self, entity: Entity, as_value_of: str | None = None) -> dict[str, Any]:
         node: dict[str, Any] = {}
-        types = self.vocab.schema_types(self.data.objects(iri, RDF.type))
+        kind = self.store.registry.kind(entity.kind)
+        types = set(kind.schema_types) if kind is not None else set()
+        if as_value_of is not None:
+            types.update(
+                extra
+                for (prop, name), extra in ALSO_TYPED.items()
+                if prop == as_value_of and entity.is_a(name)
+            )
         if types:
-            node["@type"] = _one_or_many(types)
-        node["@id"] = str(iri)
-        self.add_text(node, "name", _label(self.data, iri, self.language))
+            node["@type"] = _one_or_many(sorted(types))
+        node["@id"] = entity.iri
+        _add(node, "name", entity.label(self.language))
         return node
 
-    def code(self, iri: Node) -> dict[str, Any]:
-        node: dict[str, Any] = {"@type": "MedicalCode", "@id": str(iri)}
-        self.add_text(node, "name", _literal(self.data, iri, RDFS.label, self.language))
-        self.add_text(node, "codeValue", _literal(self.data, iri, SCHEMA.codeValue, None))
-        self.add_text(node, "codingSystem", _literal(self.data, iri, SCHEMA.codingSystem, None))
+    def on_page(self, texts: Iterable[LangText]) -> list[str]:
+        """The texts in this language that the page's text contains."""
+        return sorted(
+            {
+                t.text
+                for t in texts
+                if t.lang in (self.language, "") and normalize_text(t.text).casefold() in self.text
+            }
+        )
+
+    def code(self, code: ExternalCode) -> dict[str, Any]:
+        node: dict[str, Any] = {"@type": "MedicalCode", "@id": self.namespace + code.id}
+        _add(node, "name", code.label)
+        _add(node, "codeValue", code.value)
+        _add(node, "codingSystem", code.system)
         return node
 
-    def publisher(self, iri: Node) -> dict[str, Any]:
-        node = self.thing(iri)
-        services = []
-        for prop, service in self.data.predicate_objects(iri):
-            if self.vocab.schema_property(prop) == "availableService":
-                item = self.thing(service)
-                if "@type" in item:
-                    services.append(item)
-        if services:
-            node["availableService"] = _sorted_items(services)
+    def publisher(self, publisher: Entity) -> dict[str, Any]:
+        node = self.thing(publisher)
+        services = [self.thing(s) for s in self.said(publisher, "availableService")]
+        typed = [s for s in services if "@type" in s]
+        if typed:
+            node["availableService"] = _sorted_items(typed)
         return node
 
-    def citations(self, page: URIRef) -> list[dict[str, Any]]:
-        """What the page cites: the works its statements name, and the definitions it quotes."""
+    def citations(self, condition: Condition) -> list[dict[str, Any]]:
+        """What the page cites: the works its facts name, and the definitions it quotes."""
         cited: dict[str, dict[str, Any]] = {}
-        for statement in self.data.subjects(PROV.wasDerivedFrom, page):
-            for work in self.data.objects(statement, CKG.citedSource):
-                cited[str(work)] = self.thing(work)
-            if (statement, RDF.type, CKG.Definition) in self.data:
-                cited[str(statement)] = self.definition(statement)
+        for fact in self.store.facts():
+            if self.page.id in fact.sources:
+                for work in _entities(self.store, fact):
+                    cited[work.iri] = self.thing(work)
+        for definition in _definitions(self.store, condition):
+            if self.page.id in definition.sources:
+                node = self.definition(definition)
+                cited[node["@id"]] = node
         return _sorted_items(cited.values())
 
-    def definition(self, iri: Node) -> dict[str, Any]:
-        node: dict[str, Any] = {"@type": DEFINITION_TYPE, "@id": str(iri)}
-        self.add_text(node, "text", _literal(self.data, iri, CKG.text, self.language))
-        authors = [self.thing(a) for a in self.data.objects(iri, CKG.authority)]
-        if authors:
-            node["author"] = _one_or_many(_sorted_items(authors))
+    def definition(self, definition: Definition) -> dict[str, Any]:
+        node: dict[str, Any] = {"@type": DEFINITION_TYPE, "@id": self.namespace + definition.id}
+        _add(node, "text", definition.text)
+        author = self.store.entity(definition.authority) if definition.authority else None
+        if author is not None:
+            node["author"] = self.thing(author)
         return node
 
-    @staticmethod
-    def add_text(node: dict[str, Any], key: str, value: str | None) -> None:
-        if value:
-            node[key] = value
+
+def _entities(store: Store, fact: Fact) -> list[Entity]:
+    found = (store.entity(i) for i in fact.cited_sources)
+    return [e for e in found if e is not None]
 
 
-def _source_page(data: Graph, vocab: _Vocabulary, condition: URIRef) -> URIRef | None:
-    pages = sorted(
-        p
-        for p in data.objects(condition, PROV.wasDerivedFrom)
-        if isinstance(p, URIRef)
-        and any(vocab.is_a(t, CKG.WebPage) for t in data.objects(p, RDF.type))
-    )
-    return pages[0] if pages else None
+def _types(node: dict[str, Any]) -> list[str]:
+    value = node.get("@type", [])
+    return [value] if isinstance(value, str) else list(value)
 
 
-def _label(graph: Graph, iri: Node, language: str) -> str | None:
-    return _literal(graph, iri, SKOS.prefLabel, language) or _literal(
-        graph, iri, RDFS.label, language
-    )
+def _add(node: dict[str, Any], key: str, value: str | None) -> None:
+    if value:
+        node[key] = value
 
 
-def _literal(graph: Graph, iri: Node, prop: URIRef, language: str | None) -> str | None:
-    """The value in `language`, else an untagged one, else any (the smallest, for stability)."""
-    values = [v for v in graph.objects(iri, prop) if isinstance(v, Literal)]
-    for wanted in (language, None):
-        matching = sorted(str(v) for v in values if v.language == wanted)
-        if matching:
-            return matching[0]
-    return min((str(v) for v in values), default=None)
-
-
-def _in_language(value: Node, language: str) -> bool:
-    return isinstance(value, Literal) and value.language in (language, None)
-
-
-def _schema_name(node: Node) -> str:
-    text = str(node)
-    return text[len(str(SCHEMA)) :] if isinstance(node, URIRef) and text.startswith(SCHEMA) else ""
+def _add_many(node: dict[str, Any], key: str, values: list[str]) -> None:
+    if values:
+        node[key] = _one_or_many(values)
 
 
 def _sorted_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """An immutable in-memory snapshot of one dataset version, and the indexes resolvers read.
 
-Built once per version from a `LoadResult` (after validation conforms); after that nothing parses
-or touches the disk: GraphQL requests are dictionary lookups over frozen records. The rdflib graphs
-that linked data and schema.org need are the snapshot's too (`graphs`), built on first use.
+Built once per version from a `LoadResult` (after validation conforms); after that GraphQL requests
+are dictionary lookups over frozen records, and the pages' local text copies (read at build time)
+are in memory too. Linked data's descriptions come from rdflib graphs that are the snapshot's
+implementation detail (`graphs`), built on first use, off the event loop.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from .dataset_graphs import DatasetGraphs
+from .description import Description
 from .graph_reader import GraphReader
 from .label_index import LabelIndex, normalize
 from .loader import LoadResult
 from .records import Concept, Definition, Entity, ExternalCode, Fact, Relation, SearchHit
 from .registry import BROADER, Registry, read_registry
 from .settings import Settings
+from .store import normalize_text
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -42,10 +46,12 @@ class Snapshot:
         definitions: Mapping[str, Definition],
         registry: Registry,
         graphs: DatasetGraphs,
+        page_texts: Mapping[str, str] = MappingProxyType({}),
     ) -> None:
         self._version = version
         self._registry = registry
         self._graphs = graphs
+        self._page_texts = MappingProxyType(dict(page_texts))
         self._triple_count = triple_count
         self._loaded_at = loaded_at
         self._entities = MappingProxyType(dict(entities))
@@ -86,6 +92,7 @@ class Snapshot:
 
     @property
     def graphs(self) -> DatasetGraphs:
+        """The rdflib graphs `describe` reads (not part of the Store protocol)."""
         return self._graphs
 
     @property
@@ -161,6 +168,12 @@ class Snapshot:
     def relations_from(self, source: str) -> Sequence[Relation]:
         return self._pages.relations_from.get(source, ())
 
+    def describe(self, iri: str) -> Description | None:
+        return self._graphs.describe(iri)
+
+    def page_text(self, id: str) -> str | None:
+        return self._page_texts.get(id)
+
     def relation(self, id_or_iri: str) -> Relation | None:
         return self._relations.get(self._by_iri.get(id_or_iri, id_or_iri))
 
@@ -201,6 +214,7 @@ class Snapshot:
             "codes": dict(self._codes),
             "definitions": dict(self._definitions),
             "registry": self._registry,
+            "page_texts": dict(self._page_texts),
         }
 
     def __repr__(self) -> str:
@@ -228,18 +242,38 @@ def _build(loaded: LoadResult, settings: Settings) -> Snapshot:
     triples = (t for f in loaded.files if f.kind in ("kg", "ontology") for t in f.triples)
     reader = GraphReader(triples, id_prefix, registry)
     graphs = DatasetGraphs(loaded)
+    entities = {e.id: e for e in reader.entities()}
     return Snapshot(
         version=loaded.version,
         triple_count=graphs.triple_count(),
         loaded_at=datetime.now(UTC),
-        entities={e.id: e for e in reader.entities()},
+        entities=entities,
         relations={r.id: r for r in reader.relations()},
         concepts={c.id: c for c in reader.concepts()},
         codes={c.id: c for c in reader.codes()},
         definitions={d.id: d for d in reader.definitions()},
         registry=registry,
         graphs=graphs,
+        page_texts=page_texts(loaded.root, entities.values()),
     )
+
+
+def page_texts(root: Path, entities: Iterable[Entity]) -> dict[str, str]:
+    """Each source's local text copy (kg/<path>), whitespace-normalized, by source id; read once
+    per version so that rendering never reads a file. Validation has checked every copy."""
+    found: dict[str, str] = {}
+    kg = (root / "kg").resolve()
+    for e in entities:
+        copy = getattr(e, "local_copy", None)
+        if not copy:
+            continue
+        path = (kg / copy).resolve()
+        try:
+            if path.is_relative_to(kg):
+                found[e.id] = normalize_text(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue  # validation reports it (KG-SOURCE-COPY); the page just has no text here
+    return found
 
 
 def _order(entity: Entity) -> tuple[str, str]:

@@ -33,7 +33,7 @@ log = logging.getLogger("clinic_kg.startup")
 
 CACHE_DIR = ".clinic-kg-cache"
 # Bump when the pickled layout changes in a way the code hash would not catch.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 # Versions kept: the newest few, so switching branches back and forth stays fast.
 KEEP = 4
 # Settings that change what validation reports or what the snapshot holds.

@@ -1,7 +1,8 @@
 """The narrow read interface resolvers use, and the single swappable reference to the current one.
 
 Resolvers only ever see a `Store`. Today it is the in-memory `Snapshot`; a store backed by a
-SPARQL 1.1 endpoint (Oxigraph server, Fuseki, ...) can implement the same protocol later.
+SPARQL 1.1 endpoint (Oxigraph server, Fuseki, ...) can implement the same protocol later. Every
+method returns plain records (server.records, server.description), never rdflib objects.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from .description import Description
 from .records import Concept, Definition, Entity, ExternalCode, Fact, Relation, SearchHit
 from .registry import Registry
 
-if TYPE_CHECKING:
-    from .dataset_graphs import DatasetGraphs
+
+class DatasetChanged(RuntimeError):
+    """The store can no longer answer for the version it serves (a snapshot restored from the
+    start-up cache reads its files on first use, and they changed meanwhile)."""
 
 
 class Store(Protocol):
@@ -36,10 +40,15 @@ class Store(Protocol):
         """The kinds and relations of this version's ontology."""
         ...
 
-    @property
-    def graphs(self) -> DatasetGraphs:
-        """The same version as rdflib graphs, for linked data and schema.org (built on first use;
-        a SPARQL-backed store would answer these with CONSTRUCT queries instead)."""
+    def describe(self, iri: str) -> Description | None:
+        """The triples describing `iri` for linked data (None when no triple has it as subject).
+        The first call of a version may build indexes: call it off the event loop. May raise
+        DatasetChanged."""
+        ...
+
+    def page_text(self, id: str) -> str | None:
+        """The local text copy of a source, whitespace-normalized (None when it has none);
+        answered from memory, read once per version."""
         ...
 
     def entity(self, id_or_iri: str) -> Entity | None:
@@ -104,6 +113,12 @@ class Store(Protocol):
     def definition(self, id: str) -> Definition | None: ...
 
 
+def normalize_text(text: str) -> str:
+    """Runs of whitespace as one space, trimmed: the form of `Store.page_text`, in which quotes
+    and synonyms are looked up."""
+    return " ".join(text.split())
+
+
 @dataclass(frozen=True)
 class ReloadError:
     """Why the last reload failed; the previous snapshot keeps serving meanwhile."""
@@ -116,8 +131,8 @@ class StoreHolder:
     """The one mutable reference of the service: the store that answers new requests.
 
     A request reads `current` once and uses that store throughout, so a swap mid-request never
-    mixes two dataset versions in one answer. `clinic-kg serve --watch` will call `swap()` or
-    `fail()` after each reload.
+    mixes two dataset versions in one answer. `clinic-kg serve --watch` (server/watch.py) calls
+    `swap()` or `fail()` after each reload.
     """
 
     def __init__(self, store: Store) -> None:

@@ -67,7 +67,7 @@ def test_unknown_condition_lists_the_known_ones(condition: str) -> None:
     ("args", "message"),
     [
         (["--format", "turtle", "--schema-org", "x"], "--schema-org always writes JSON-LD"),
-        (["--page-url", "https://x.example/"], "--page-url goes with --schema-org"),
+        (["--page-url", "https://x.example/"], "--page and --page-url go with --schema-org"),
         (["--format", "rdfxml"], "'rdfxml' is not one of"),
         (["--context", "--format", "jsonld"], "--context prints the context only"),
     ],

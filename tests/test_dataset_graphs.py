@@ -34,15 +34,11 @@ def test_concurrent_first_requests_build_one_graph() -> None:
     assert len(set(seen)) == 1
 
 
-def test_schema_org_for_conditions_only() -> None:
+def test_describe_returns_records_for_known_iris_only() -> None:
     graphs = DatasetGraphs(load(REPO))
-    document = graphs.schema_org(str(KG["failed-back-surgery-syndrome"]))
-    assert document is not None
-    assert document["about"]["@type"] == "MedicalCondition"
-    assert graphs.schema_org(str(KG.acetaminophen)) is None
-    assert graphs.schema_org(str(KG["no-such-thing"])) is None
-    # Each caller gets its own copy of the remembered document.
-    document["about"] = None
-    again = graphs.schema_org(str(KG["failed-back-surgery-syndrome"]))
-    assert again is not None
-    assert again["about"]["@type"] == "MedicalCondition"
+    described = graphs.describe(str(KG["failed-back-surgery-syndrome"]))
+    assert described is not None
+    assert described.iri == str(KG["failed-back-surgery-syndrome"])
+    assert len(set(described.triples)) == len(described.triples)
+    assert graphs.describe(str(KG["failed-back-surgery-syndrome"])) == described  # stable order
+    assert graphs.describe(str(KG["no-such-thing"])) is None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
+from server.dataset_graphs import describe_graph
 from server.linked_data import (
     HTML,
     JSONLD,
@@ -16,7 +18,7 @@ from server.linked_data import (
     SUPPORTED,
     TURTLE,
     acceptable,
-    describe,
+    description_graph,
     entity_etag,
     id_namespace,
     negotiate,
@@ -25,6 +27,7 @@ from server.linked_data import (
 )
 from server.loader import LoadResult, load
 from server.namespaces import CKG, KG
+from server.snapshot import Snapshot, build_snapshot
 
 from .conftest import REPO
 
@@ -37,6 +40,17 @@ def loaded() -> LoadResult:
     result = load(REPO)
     assert result.ok, [d.render() for d in result.diagnostics]
     return result
+
+
+@pytest.fixture(scope="module")
+def snap(loaded: LoadResult) -> Snapshot:
+    return build_snapshot(loaded)
+
+
+def describe(snap: Snapshot, iri: URIRef) -> Graph:
+    described = snap.describe(str(iri))
+    assert described is not None, iri
+    return description_graph(described)
 
 
 # ---------------------------------------------------------------- negotiation
@@ -134,8 +148,8 @@ def test_id_namespace() -> None:
 # ---------------------------------------------------------------- describe
 
 
-def test_describe_condition(loaded: LoadResult) -> None:
-    graph = describe(loaded.data, FBSS, loaded.ontology)
+def test_describe_condition(loaded: LoadResult, snap: Snapshot) -> None:
+    graph = describe(snap, FBSS)
     assert set(loaded.data.triples((FBSS, None, None))) <= set(graph)
     # Evidence for its relations, with quotes.
     assertion = KG["fbss-cause-epidural-fibrosis"]
@@ -154,8 +168,8 @@ def test_describe_condition(loaded: LoadResult) -> None:
     assert (KG["stabbing-pain"], RDF.type, None) not in graph
 
 
-def test_describe_includes_incoming_links(loaded: LoadResult) -> None:
-    graph = describe(loaded.data, KG["stabbing-pain"])
+def test_describe_includes_incoming_links(snap: Snapshot) -> None:
+    graph = describe(snap, KG["stabbing-pain"])
     assert (FBSS, CKG.hasSymptom, KG["stabbing-pain"]) in graph
     assert (FBSS, SKOS.prefLabel, None) in graph
 
@@ -170,7 +184,7 @@ def test_describe_follows_blank_nodes() -> None:
         """,
         format="turtle",
     )
-    graph = describe(data, KG.x)
+    graph = describe_graph(data, KG.x)
     assert len(graph) == 3
     assert any(o == Literal("yes") for o in graph.objects())
 
@@ -178,18 +192,16 @@ def test_describe_follows_blank_nodes() -> None:
 # ---------------------------------------------------------------- resolve
 
 
-def get(
-    loaded: LoadResult, raw_id: str, accept: str | None
-) -> tuple[int, str, str, dict[str, str]]:
-    r = resolve(loaded.data, loaded.ontology, raw_id, accept, base_iri=BASE, version="v1")
+def get(snap: Snapshot, raw_id: str, accept: str | None) -> tuple[int, str, str, dict[str, str]]:
+    r = resolve(snap, raw_id, accept, base_iri=BASE, version="v1")
     return r.status, r.media_type, r.body, dict(r.headers)
 
 
 @pytest.mark.parametrize(
     ("accept", "fmt"), [(TURTLE, "turtle"), (JSONLD, "json-ld"), (NTRIPLES, "nt")]
 )
-def test_rdf_representations(loaded: LoadResult, accept: str, fmt: str) -> None:
-    status, media_type, body, headers = get(loaded, "failed-back-surgery-syndrome", accept)
+def test_rdf_representations(snap: Snapshot, accept: str, fmt: str) -> None:
+    status, media_type, body, headers = get(snap, "failed-back-surgery-syndrome", accept)
     assert (status, media_type) == (200, accept)
     assert headers["Vary"] == "Accept"
     assert headers["ETag"] == entity_etag("v1", accept)
@@ -202,8 +214,8 @@ def test_etags_differ_per_representation() -> None:
     assert entity_etag("v1", TURTLE) != entity_etag("v2", TURTLE)
 
 
-def test_html_page_lists_symptoms_and_treatments(loaded: LoadResult) -> None:
-    status, media_type, body, _ = get(loaded, "failed-back-surgery-syndrome", "text/html")
+def test_html_page_lists_symptoms_and_treatments(snap: Snapshot) -> None:
+    status, media_type, body, _ = get(snap, "failed-back-surgery-syndrome", "text/html")
     assert (status, media_type) == (200, HTML)
     for label in (
         "Stabbing pain in the back or extremities",
@@ -220,41 +232,41 @@ def test_html_page_lists_symptoms_and_treatments(loaded: LoadResult) -> None:
     assert "Curator assertions" in body
 
 
-def test_unknown_id_is_404_page(loaded: LoadResult) -> None:
-    status, media_type, body, _ = get(loaded, "no-such-entity", "text/html")
+def test_unknown_id_is_404_page(snap: Snapshot) -> None:
+    status, media_type, body, _ = get(snap, "no-such-entity", "text/html")
     assert (status, media_type) == (404, HTML)
     assert "no entity has the id" in body
-    status, media_type, body, _ = get(loaded, "no-such-entity", TURTLE)
+    status, media_type, body, _ = get(snap, "no-such-entity", TURTLE)
     assert (status, media_type) == (404, "text/plain")
 
 
 @pytest.mark.parametrize("raw", ["../secret", "a%2Fb", "x" * 201, "a\\b", "<script>"])
-def test_bad_id_is_400(loaded: LoadResult, raw: str) -> None:
-    status, _, body, _ = get(loaded, raw, None)
+def test_bad_id_is_400(snap: Snapshot, raw: str) -> None:
+    status, _, body, _ = get(snap, raw, None)
     assert status == 400
     assert "<script>" not in body
 
 
-def test_unsupported_accept_is_406_listing_types(loaded: LoadResult) -> None:
-    status, media_type, body, headers = get(loaded, "failed-back-surgery-syndrome", "image/png")
+def test_unsupported_accept_is_406_listing_types(snap: Snapshot) -> None:
+    status, media_type, body, headers = get(snap, "failed-back-surgery-syndrome", "image/png")
     assert (status, media_type) == (406, "text/plain")
     for supported in SUPPORTED:
         assert supported in body
     assert headers["Vary"] == "Accept"
 
 
-def test_every_entity_resolves(loaded: LoadResult) -> None:
+def test_every_entity_resolves(loaded: LoadResult, snap: Snapshot) -> None:
     subjects = {s for s in loaded.data.subjects() if isinstance(s, URIRef)}
     for subject in sorted(subjects):
         slug = str(subject)[len(str(KG)) :]
         assert safe_id(slug) == slug, slug
-        status, _, body, _ = get(loaded, slug, "text/html")
+        status, _, body, _ = get(snap, slug, "text/html")
         assert status == 200, slug
         assert "<h1>" in body
 
 
-def test_jsonld_body_uses_the_context(loaded: LoadResult) -> None:
-    _, _, body, _ = get(loaded, "acetaminophen", JSONLD)
+def test_jsonld_body_uses_the_context(snap: Snapshot) -> None:
+    _, _, body, _ = get(snap, "acetaminophen", JSONLD)
     document = json.loads(body)
     nodes = {n["@id"]: n for n in document["@graph"]}
     assert nodes["kg:acetaminophen"]["brandName"] == {"en": "Tylenol"}
@@ -276,3 +288,30 @@ def test_jsonld_body_uses_the_context(loaded: LoadResult) -> None:
 )
 def test_acceptable(accept: str | None, expected: bool) -> None:
     assert acceptable(accept, "application/json") is expected
+
+
+def test_html_shows_facts_as_their_statement_with_citation(snap: Snapshot) -> None:
+    _, _, body, _ = get(snap, "epidural-fibrosis", "text/html")
+    evidence = body[body.index("<h2>Evidence</h2>") :]
+    statement = (
+        "Share of chronic pain after back surgery caused by fibrosis: approximately 20%–36%."
+    )
+    assert statement in evidence
+    assert "What is Spine Surgery Pain (clinic page)" in evidence
+    assert 'href="/id/fibrosis-share-of-cases"' in evidence
+
+
+def test_html_of_a_page_lists_the_facts_it_states(snap: Snapshot) -> None:
+    _, _, body, _ = get(snap, "clinic-page", "text/html")
+    facts = body[body.index("<h2>Facts from this page</h2>") :]
+    for fact in snap.facts():
+        assert f'href="/id/{fact.id}"' in facts, fact.id
+    assert "Success rate of lumbar spinal fusion: approximately 10%–40%." in facts
+    assert "citing Pain Medicine" in facts
+
+
+def test_html_sections_follow_the_registry(snap: Snapshot) -> None:
+    _, _, body, _ = get(snap, "failed-back-surgery-syndrome", "text/html")
+    relations = body[body.index("<h2>Relations</h2>") :]
+    headings = re.findall(r"<h3>([^<]+)</h3>", relations)[:4]
+    assert headings == ["Has symptom", "Has cause", "Typical test", "Possible treatment"]

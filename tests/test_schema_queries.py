@@ -188,18 +188,15 @@ def test_negative_first_is_refused(schema: ClinicSchema, snap: Snapshot) -> None
 def test_condition_schema_org_is_the_exported_document(
     schema: ClinicSchema, snap: Snapshot
 ) -> None:
-    from server.schemaorg import condition_jsonld
+    from server.schemaorg import condition_markup
 
-    loaded = load(REPO)
-    iri = "https://clinic-kg.example/id/failed-back-surgery-syndrome"
     query = '{ condition(id: "failed-back-surgery-syndrome") { schemaOrg } }'
     document = run(schema, snap, query)["condition"]["schemaOrg"]
-    assert document == condition_jsonld(loaded.data, loaded.ontology, iri)
+    assert document == condition_markup(snap, "failed-back-surgery-syndrome")
     assert document["@type"] == "MedicalWebPage"
     assert document["about"]["@type"] == "MedicalCondition"
     names = {t["name"] for t in document["about"]["possibleTreatment"]}
     assert {"Acetaminophen", "Physical therapy", "Acupuncture"} <= names
-    # Answered from the snapshot's memo the second time; a caller's change does not leak in.
-    document["about"]["name"] = "changed"
-    again = run(schema, snap, query)["condition"]["schemaOrg"]
-    assert again["about"]["name"] == "Failed back surgery syndrome"
+    # The page argument names the same (only) page.
+    query = '{ condition(id: "failed-back-surgery-syndrome") { schemaOrg(page: "clinic-page") } }'
+    assert run(schema, snap, query)["condition"]["schemaOrg"] == document

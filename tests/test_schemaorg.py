@@ -1,9 +1,13 @@
-"""schema.org JSON-LD for a condition: only schema.org terms, within their domains and ranges."""
+"""schema.org JSON-LD for a condition as one page says it: only schema.org terms, within their
+domains and ranges; only what that page says; built from records (any Store will do)."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import shutil
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,14 +16,36 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 
+from server.app import create_app
 from server.loader import LoadResult, load
 from server.namespaces import KG, SCHEMA
-from server.schemaorg import NotACondition, condition_ids, condition_jsonld
+from server.records import Condition, Source
+from server.schemaorg import (
+    NotACondition,
+    PageNotAbout,
+    PageRequired,
+    condition_markup,
+    conditions,
+    pages_about,
+)
+from server.settings import Settings
+from server.snapshot import Snapshot, build_snapshot
+from server.store import StoreHolder
+from server.validation import validate_project
 
 from .conftest import REPO
+from .fake_store import FakeStore
+
+with warnings.catch_warnings():
+    # Starlette would rather its TestClient ran on httpx2; httpx is what the project has.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 FBSS = KG["failed-back-surgery-syndrome"]
-VOCAB_FILE = Path(__file__).parent / "fixtures" / "schemaorg-vocab.ttl"
+FBSS_ID = "failed-back-surgery-syndrome"
+FIXTURES = Path(__file__).parent / "fixtures"
+VOCAB_FILE = FIXTURES / "schemaorg-vocab.ttl"
+SECOND_PAGE = FIXTURES / "second-page"
 DOMAIN, RANGE = SCHEMA.domainIncludes, SCHEMA.rangeIncludes
 TEXT = "Text"
 
@@ -32,8 +58,28 @@ def loaded() -> LoadResult:
 
 
 @pytest.fixture(scope="module")
-def document(loaded: LoadResult) -> dict[str, Any]:
-    return condition_jsonld(loaded.data, loaded.ontology, FBSS)
+def snap(loaded: LoadResult) -> Snapshot:
+    return build_snapshot(loaded)
+
+
+@pytest.fixture(scope="module")
+def document(snap: Snapshot) -> dict[str, Any]:
+    return condition_markup(snap, FBSS_ID)
+
+
+@pytest.fixture(scope="module")
+def two_pages(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    """A copy of the project with a second, fictional page (tests/fixtures/second-page) that
+    offers spinal fusion (a surgical procedure) for the condition and adds a synonym to
+    acetaminophen, an entity the first page speaks of too."""
+    root = tmp_path_factory.mktemp("two-pages")
+    for name in ("ontology", "shapes", "kg"):
+        shutil.copytree(REPO / name, root / name)
+    shutil.copy(SECOND_PAGE / "second-page.ttl", root / "kg" / "sources")
+    shutil.copy(SECOND_PAGE / "sources" / "second-page.txt", root / "kg" / "sources")
+    outcome = validate_project(root, (), Settings())
+    assert outcome.conforms, outcome.report
+    return build_snapshot(outcome.load)
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +113,9 @@ def values(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def test_every_term_is_schema_org_within_domain_and_range(
-    document: dict[str, Any], vocab: Graph
-) -> None:
+def out_of_vocabulary(document: dict[str, Any], vocab: Graph) -> tuple[list[str], set[str]]:
+    """What in `document` is not schema.org, or outside a property's domain or range; and the
+    properties it uses."""
     problems = []
     used_properties = set()
     for node in nodes(document):
@@ -98,6 +144,13 @@ def test_every_term_is_schema_org_within_domain_and_range(
                     fits = superclasses(vocab, "URL" if key == "url" else TEXT)
                 if not fits & allowed:
                     problems.append(f"{key} value {item!r:.60} outside its range {sorted(allowed)}")
+    return problems, used_properties
+
+
+def test_every_term_is_schema_org_within_domain_and_range(
+    document: dict[str, Any], vocab: Graph
+) -> None:
+    problems, used_properties = out_of_vocabulary(document, vocab)
     assert problems == []
     # The issue's list, so a refactoring cannot quietly drop one of them.
     expected = {"about", "signOrSymptom", "cause", "possibleTreatment", "typicalTest", "code"}
@@ -112,7 +165,9 @@ def test_page_about_condition_with_its_relations(document: dict[str, Any]) -> No
     assert condition["@type"] == "MedicalCondition"
     assert condition["@id"] == str(FBSS)
     assert condition["name"] == "Failed back surgery syndrome"
-    assert "Postlaminectomy syndrome" in condition["alternateName"]
+    # Synonyms the page's text uses; not those that only the codes' tables give.
+    assert "Spine surgery pain" in condition["alternateName"]
+    assert "Postlaminectomy syndrome" not in condition["alternateName"]
     assert len(condition["signOrSymptom"]) == 4
     assert len(condition["cause"]) == 7
     assert len(condition["possibleTreatment"]) == 14
@@ -165,24 +220,128 @@ def test_parses_as_rdf_with_schema_org_terms(document: dict[str, Any]) -> None:
     assert (KG.acetaminophen, RDF.type, SCHEMA.Drug) in graph
 
 
-def test_page_url_is_added_only_when_given(loaded: LoadResult) -> None:
-    url = "https://clinic.example/spine-surgery-pain"
-    document = condition_jsonld(loaded.data, loaded.ontology, FBSS, page_url=url)
-    assert document["url"] == url
-    assert "url" not in condition_jsonld(loaded.data, loaded.ontology, FBSS)
+def test_url_only_when_the_data_has_it(document: dict[str, Any], two_pages: Snapshot) -> None:
+    assert "url" not in document  # the seed page has no schema:url
+    second = condition_markup(two_pages, FBSS_ID, "second-page")
+    assert second["url"] == "https://clinic.example/second-page"
 
 
-def test_deterministic(loaded: LoadResult, document: dict[str, Any]) -> None:
-    again = condition_jsonld(loaded.data, loaded.ontology, str(FBSS))
+def test_deterministic(snap: Snapshot, document: dict[str, Any]) -> None:
+    again = condition_markup(snap, str(FBSS))
     assert json.dumps(again) == json.dumps(document)
 
 
-def test_not_a_condition(loaded: LoadResult) -> None:
-    with pytest.raises(NotACondition):
-        condition_jsonld(loaded.data, loaded.ontology, KG.acetaminophen)
-    with pytest.raises(NotACondition):
-        condition_jsonld(loaded.data, loaded.ontology, KG["no-such-thing"])
+@pytest.mark.parametrize("wrong", ["acetaminophen", "no-such-thing", str(KG.acetaminophen)])
+def test_not_a_condition(snap: Snapshot, wrong: str) -> None:
+    with pytest.raises(NotACondition, match=f"known: {FBSS_ID}") as caught:
+        condition_markup(snap, wrong)
+    assert caught.value.code == "NOT_A_CONDITION"
 
 
-def test_condition_ids(loaded: LoadResult) -> None:
-    assert condition_ids(loaded.data, loaded.ontology, str(KG)) == ["failed-back-surgery-syndrome"]
+def test_conditions(snap: Snapshot) -> None:
+    assert [c.id for c in conditions(snap)] == [FBSS_ID]
+
+
+# ---------------------------------------------------------------- one page, several pages
+
+
+def test_a_page_markup_holds_only_what_that_page_says(two_pages: Snapshot) -> None:
+    first = condition_markup(two_pages, FBSS_ID, "clinic-page")
+    second = condition_markup(two_pages, FBSS_ID, "second-page")
+    first_treatments = {t["@id"]: t for t in first["about"]["possibleTreatment"]}
+    second_treatments = {t["@id"]: t for t in second["about"]["possibleTreatment"]}
+    # The second page's relation is not on the first page, and the other way round.
+    assert str(KG["spinal-fusion"]) not in first_treatments
+    assert set(second_treatments) == {str(KG["spinal-fusion"])}
+    assert "signOrSymptom" not in second["about"]
+    # The synonym the second page adds to a shared entity stays out of the first page's markup.
+    acetaminophen = first_treatments[str(KG.acetaminophen)]
+    assert "Examplamol" not in json.dumps(first)
+    assert acetaminophen["proprietaryName"] == "Tylenol"
+    # The first page's citations are its own: the second cites nothing.
+    assert "citation" in first
+    assert "citation" not in second
+    # External codes (curator assertions, on no page) stay on both.
+    assert first["about"]["code"] == second["about"]["code"]
+    # The first page's markup is what it was before the second page was added.
+    assert first == condition_markup(build_snapshot(load(REPO)), FBSS_ID)
+
+
+def test_surgical_procedure_is_a_therapy_as_possible_treatment(
+    two_pages: Snapshot, vocab: Graph
+) -> None:
+    second = condition_markup(two_pages, FBSS_ID, "second-page")
+    (fusion,) = second["about"]["possibleTreatment"]
+    assert types_of(fusion) == ["MedicalTherapy", "SurgicalProcedure"]
+    assert out_of_vocabulary(second, vocab)[0] == []
+    assert out_of_vocabulary(condition_markup(two_pages, FBSS_ID, "clinic-page"), vocab)[0] == []
+
+
+def test_several_pages_and_no_page_named_is_a_coded_error(two_pages: Snapshot) -> None:
+    with pytest.raises(PageRequired) as caught:
+        condition_markup(two_pages, FBSS_ID)
+    assert caught.value.code == "PAGE_REQUIRED"
+    assert caught.value.pages == ("clinic-page", "second-page")
+    assert "clinic-page, second-page" in caught.value.message
+
+
+@pytest.mark.parametrize("page", ["acetaminophen", "pain-medicine", "no-such-page"])
+def test_a_page_that_does_not_speak_of_the_condition(two_pages: Snapshot, page: str) -> None:
+    with pytest.raises(PageNotAbout, match="its pages: clinic-page, second-page") as caught:
+        condition_markup(two_pages, FBSS_ID, page)
+    assert caught.value.code == "PAGE_NOT_ABOUT_CONDITION"
+
+
+def test_pages_about(two_pages: Snapshot) -> None:
+    fbss = two_pages.entity(FBSS_ID)
+    assert isinstance(fbss, Condition)
+    assert [p.id for p in pages_about(two_pages, fbss)] == ["clinic-page", "second-page"]
+
+
+def test_rendered_from_records_by_any_store(snap: Snapshot, document: dict[str, Any]) -> None:
+    """The seam: a store made of nothing but the snapshot's records gives the same markup."""
+    state = snap.state()
+    page = snap.entity("clinic-page")
+    assert isinstance(page, Source)
+    fake = FakeStore(
+        entities=state["entities"].values(),
+        relations=state["relations"].values(),
+        concepts=state["concepts"].values(),
+        codes=state["codes"].values(),
+        definitions=state["definitions"].values(),
+        page_texts={"clinic-page": snap.page_text("clinic-page") or ""},
+        registry=snap.registry,
+    )
+    assert condition_markup(fake, FBSS_ID) == document
+    # And what it holds comes from the store: a url the records give is published.
+    fake_with_url = FakeStore(
+        entities=[*state["entities"].values(), dataclasses.replace(page, url="https://c.example/")],
+        relations=state["relations"].values(),
+        codes=state["codes"].values(),
+        definitions=state["definitions"].values(),
+        page_texts={"clinic-page": snap.page_text("clinic-page") or ""},
+    )
+    assert condition_markup(fake_with_url, FBSS_ID)["url"] == "https://c.example/"
+
+
+def test_graphql_schema_org_takes_a_page_and_codes_its_errors(two_pages: Snapshot) -> None:
+    query = 'query ($page: ID) { condition(id: "' + FBSS_ID + '") { schemaOrg(page: $page) } }'
+    with TestClient(create_app(Settings(), StoreHolder(two_pages))) as client:
+
+        def ask(page: str | None) -> dict[str, Any]:
+            body = {"query": query, "variables": {"page": page}}
+            answer: dict[str, Any] = client.post("/graphql", json=body).json()
+            return answer
+
+        several = ask(None)
+        (error,) = several["errors"]
+        assert error["extensions"]["code"] == "PAGE_REQUIRED"
+        assert "clinic-page, second-page" in error["message"]
+        assert several["data"]["condition"]["schemaOrg"] is None
+        wrong = ask("acetaminophen")["errors"][0]
+        assert wrong["extensions"]["code"] == "PAGE_NOT_ABOUT_CONDITION"
+        second = ask("second-page")
+        assert "errors" not in second
+        assert second["data"]["condition"]["schemaOrg"] == condition_markup(
+            two_pages, FBSS_ID, "second-page"
+        )

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
 
-from server.dataset_graphs import DatasetChanged
+from server.app import create_app
+from server.schemaorg import condition_markup
 from server.settings import Settings
 from server.startup import CACHE_DIR, KEEP, cache_key, start
+from server.store import DatasetChanged, StoreHolder
+
+with warnings.catch_warnings():
+    # Starlette would rather its TestClient ran on httpx2; httpx is what the project has.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 
 def test_second_start_comes_from_the_cache(project: Path) -> None:
@@ -99,6 +107,25 @@ def test_restored_snapshot_refuses_graphs_of_changed_files(project: Path) -> Non
     target.write_text(target.read_text() + "\n# changed after the start\n")
     with pytest.raises(DatasetChanged, match="restart the server"):
         _ = restored.snapshot.graphs.data
+    with pytest.raises(DatasetChanged, match="restart the server"):
+        restored.snapshot.describe("https://clinic-kg.example/id/acetaminophen")
+
+
+def test_restored_snapshot_renders_schema_org_without_reading_files(project: Path) -> None:
+    built = start(project, Settings()).snapshot
+    restored = start(project, Settings())
+    assert built is not None
+    assert restored.snapshot is not None
+    assert restored.from_cache
+    # The files change after the start: the markup still comes from memory (no DatasetChanged).
+    target = project / "kg" / "symptoms.ttl"
+    target.write_text(target.read_text() + "\n# changed after the start\n")
+    page_text = restored.snapshot.page_text("clinic-page")
+    assert page_text is not None
+    assert "Tylenol" in page_text
+    assert page_text == built.page_text("clinic-page")
+    fbss = "failed-back-surgery-syndrome"
+    assert condition_markup(restored.snapshot, fbss) == condition_markup(built, fbss)
 
 
 def test_old_versions_are_pruned(project: Path) -> None:
@@ -107,3 +134,21 @@ def test_old_versions_are_pruned(project: Path) -> None:
         target.write_text(target.read_text() + f"\n# edit {n}\n")
         start(project, Settings())
     assert len(list((project / CACHE_DIR).glob("*.pickle"))) == KEEP
+
+
+def test_changed_files_are_a_503_on_id_and_nothing_in_graphql(project: Path) -> None:
+    start(project, Settings())
+    restored = start(project, Settings()).snapshot
+    assert restored is not None
+    target = project / "kg" / "symptoms.ttl"
+    target.write_text(target.read_text() + "\n# changed after the start\n")
+    with TestClient(create_app(Settings(), StoreHolder(restored))) as client:
+        answer = client.get("/id/acetaminophen", headers={"accept": "text/turtle"})
+        assert answer.status_code == 503
+        assert "restart the server" in answer.text
+        assert answer.headers["retry-after"] == "5"
+        # GraphQL (schema.org included) reads records only: nothing to refuse there.
+        query = '{ condition(id: "failed-back-surgery-syndrome") { schemaOrg } }'
+        body = client.post("/graphql", json={"query": query}).json()
+        assert "errors" not in body
+        assert body["data"]["condition"]["schemaOrg"]["@type"] == "MedicalWebPage"

@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 
 from ..export import FORMATS, Format, context_document, export_graph
-from ..linked_data import id_namespace, safe_id
 from ..loader import load
-from ..schemaorg import NotACondition, condition_ids, condition_jsonld
+from ..schemaorg import MarkupError, NotACondition, condition_markup
 from ..settings import Settings
+from ..snapshot import build_snapshot
 from .options import require_project, root_option
 
 
@@ -41,10 +41,18 @@ from .options import require_project, root_option
     help="Instead of the graph, the schema.org JSON-LD (MedicalWebPage) for one condition.",
 )
 @click.option(
+    "--page",
+    "page",
+    default=None,
+    metavar="PAGE_ID",
+    help="With --schema-org: the page whose markup to write (needed when the condition is on "
+    "several pages).",
+)
+@click.option(
     "--page-url",
     default=None,
     metavar="URL",
-    help="With --schema-org: the URL the page is published at (the graph does not know it).",
+    help="With --schema-org: the URL the page is published at, instead of its schema:url.",
 )
 @click.option(
     "--context",
@@ -64,6 +72,7 @@ def export(
     fmt: Format | None,
     include_ontology: bool,
     condition: str | None,
+    page: str | None,
     page_url: str | None,
     context_only: bool,
     output: Path | None,
@@ -81,8 +90,8 @@ def export(
         return 0
     if condition is not None and fmt not in (None, "jsonld"):
         raise click.UsageError("--schema-org always writes JSON-LD; drop --format or use jsonld")
-    if page_url is not None and condition is None:
-        raise click.UsageError("--page-url goes with --schema-org CONDITION_ID")
+    if (page_url is not None or page is not None) and condition is None:
+        raise click.UsageError("--page and --page-url go with --schema-org CONDITION_ID")
     require_project(root, ("ontology", "kg"))
     settings = Settings.from_env()
     loaded = load(root, settings=settings)
@@ -94,20 +103,13 @@ def export(
     if condition is None:
         _write(export_graph(loaded, fmt or "turtle", include_ontology=include_ontology), output)
         return 0
-    namespace = id_namespace(settings.base_iri)
-    known = condition_ids(loaded.data, loaded.ontology, namespace)
-    slug = safe_id(condition)
     try:
-        if slug is None:
-            raise NotACondition(condition)
-        document = condition_jsonld(
-            loaded.data, loaded.ontology, namespace + slug, page_url=page_url
-        )
-    except NotACondition:
-        raise click.BadParameter(
-            f"{condition!r} is not a condition id; known: {', '.join(known) or '(none)'}",
-            param_hint="'--schema-org'",
-        ) from None
+        document = condition_markup(build_snapshot(loaded, settings), condition, page)
+    except MarkupError as exc:
+        hint = "'--schema-org'" if isinstance(exc, NotACondition) else "'--page'"
+        raise click.BadParameter(f"{exc.message} [{exc.code}]", param_hint=hint) from None
+    if page_url is not None:
+        document["url"] = page_url
     _write(json.dumps(document, ensure_ascii=False, indent=2) + "\n", output)
     return 0
 

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from .. import records
+from ..schemaorg import condition_markup
 from .base import (
     PAGE_ARG,
     Concept,
@@ -209,15 +210,22 @@ class Condition(Node):
         return [AuthoritativeDefinition(record=d) for d in found if d is not None]
 
     @field(
-        "schema.org JSON-LD for a web page about the condition: the MedicalWebPage it was read "
-        "from, about a MedicalCondition with signOrSymptom, cause, riskFactor, "
-        "possibleTreatment, typicalTest, code and the page's citations. Embed it in a "
-        '<script type="application/ld+json"> element; the same document as '
-        "`clinic-kg export --schema-org ID`."
+        "schema.org JSON-LD for a web page about the condition, as that page says it: a "
+        "MedicalWebPage about a MedicalCondition with the signOrSymptom, cause, riskFactor, "
+        "possibleTreatment and typicalTest the page gives evidence for, the page's synonyms, "
+        'codes and citations. Embed it in a <script type="application/ld+json"> element; the '
+        "same document as `clinic-kg export --schema-org ID [--page PAGE]`. A condition on "
+        "several pages needs `page` (error code PAGE_REQUIRED lists them)."
     )
-    def schema_org(self, info: Info) -> JSON | None:
-        # Rendered from the version's rdflib graphs once, then answered from the snapshot's memo.
-        return cast(JSON | None, store_of(info).graphs.schema_org(self.record.iri))
+    def schema_org(
+        self,
+        info: Info,
+        page: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Id of the page whose markup to build."),
+        ] = None,
+    ) -> JSON | None:
+        return cast(JSON, condition_markup(store_of(info), self.record.id, page))
 
 
 @register("Symptom")
