@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # build backend included: the editable install builds without isolation, from the pinned setuptools.
 PIP    := $(BIN)/pip install --quiet --constraint constraints.txt
 
-.PHONY: serve validate test lint bench fmt lock lock-check clean
+.PHONY: serve validate test test-fast lint bench fmt lock lock-check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,14 @@ validate: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/clinic-kg fmt
 
-## run the test suite
+## run the whole test suite
 test: $(STAMP)
 	$(BIN)/pytest -n 2 -q
+
+## the inner loop: leave out tests that start a server, a browser or another process
+## (markers e2e, browser, slow, applied by tests/conftest.py from the fixtures a test uses)
+test-fast: $(STAMP)
+	$(BIN)/pytest -n 2 -q --fast
 
 ## ruff (lint + format check) and mypy --strict
 lint: $(STAMP)
