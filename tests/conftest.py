@@ -1,9 +1,15 @@
-"""Shared test helpers: the repository root and throwaway copies of the project."""
+"""Shared test helpers: the repository root, throwaway copies of the project, and the markers
+that `make test-fast` selects on."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import shutil
+import types
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,3 +37,130 @@ def reloader(project: Path) -> Reloader:
     outcome = validate_project(project, (), settings)
     assert outcome.conforms
     return Reloader(project, settings, StoreHolder(build_snapshot(outcome.load, settings)))
+
+
+# Markers applied from what a test reaches, so a new test is marked without anyone remembering:
+# its own code, the fixtures it uses (all the way down) and the functions and classes of test code
+# they call. A Hypothesis property test is "slow" too (up to 100 examples each).
+# `make test-fast` (`pytest --fast`) leaves them all out: the inner loop runs in this one process.
+REACHED_BY = {
+    "e2e": "tests.live_server:start",  # a real `clinic-kg serve` (uvicorn) in a subprocess
+    "browser": "tests.cdp:Chromium",  # headless chromium
+    "slow": "subprocess:Popen run call check_call check_output getoutput getstatusoutput",
+}
+FAST_LEAVES_OUT = tuple(REACHED_BY)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="leave out tests marked " + ", ".join(FAST_LEAVES_OUT) + " (make test-fast)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` reads the markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark what each test reaches; with --fast, deselect what the inner loop leaves out."""
+    targets = _targets()
+    for item in items:
+        for marker in sorted(_markers_reached(item, targets)):
+            item.add_marker(marker)
+    if config.getoption("fast"):
+        kept: list[pytest.Item] = []
+        left_out: list[pytest.Item] = []
+        for item in items:
+            slow = any(item.get_closest_marker(m) for m in FAST_LEAVES_OUT)
+            (left_out if slow else kept).append(item)
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = kept
+
+
+def _targets() -> dict[int, str]:
+    """The ids of the objects that earn each marker, imported only now: tests.live_server
+    imports this module."""
+    found: dict[int, str] = {}
+    for marker, spec in REACHED_BY.items():
+        module_name, _, names = spec.partition(":")
+        module = importlib.import_module(module_name)
+        found.update((id(getattr(module, name)), marker) for name in names.split())
+    return found
+
+
+def _markers_reached(item: pytest.Item, targets: dict[int, str]) -> set[str]:
+    """The markers of the targets that a test function or its fixtures reach."""
+    if not isinstance(item, pytest.Function):
+        return set()
+    # Fixture definitions have no public accessor; this mapping has been stable since pytest 3.
+    defs = item._fixtureinfo.name2fixturedefs
+    starts = [item.function, *(d.func for name in item.fixturenames for d in defs.get(name, ()))]
+    home = item.module.__name__ if item.module else ""
+    found = {
+        marker
+        for start in starts
+        if _is_test_code(start, home)
+        for marker in _reach(start, home, targets)
+    }
+    if hasattr(item.function, "hypothesis"):  # a Hypothesis property test: up to 100 examples
+        found.add("slow")
+    return found
+
+
+def _reach(start: object, home: str, targets: dict[int, str]) -> set[str]:
+    """Walk the names a function's code uses, into functions and classes of test code."""
+    found: set[str] = set()
+    seen: set[int] = set()
+    stack = [start]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, type):
+            stack.extend(v for v in vars(obj).values() if inspect.isfunction(v))
+            continue
+        if not inspect.isfunction(obj):
+            continue
+        # Decorators hide the body: functools.wraps keeps it in __wrapped__, Hypothesis in
+        # .hypothesis.inner_test (its wrapper has globals of its own).
+        stack.extend(
+            inner
+            for inner in (
+                getattr(obj, "__wrapped__", None),
+                getattr(getattr(obj, "hypothesis", None), "inner_test", None),
+            )
+            if inner is not None
+        )
+        for used in _names_used(obj):
+            if (marker := targets.get(id(used))) is not None:
+                found.add(marker)
+            if _is_test_code(used, home):
+                stack.append(used)
+    return found
+
+
+def _names_used(func: types.FunctionType) -> Iterator[Any]:
+    """What the global names of a function (and of the code nested in it) refer to; for a module,
+    also its attributes the code names (`live_server.start` compiles to two names)."""
+    names: set[str] = set()
+    codes = [func.__code__]
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    for name in names:
+        value = func.__globals__.get(name)
+        if value is None:
+            continue
+        yield value
+        if isinstance(value, types.ModuleType):
+            yield from (getattr(value, a) for a in names if a in vars(value))
+
+
+def _is_test_code(obj: object, home: str) -> bool:
+    """A function or class of the tests package or of the test's own module, never the library."""
+    module = getattr(obj, "__module__", None) or ""
+    return (inspect.isfunction(obj) or isinstance(obj, type)) and (
+        module == home or module.partition(".")[0] == "tests"
+    )
