@@ -1,8 +1,8 @@
 """Run the SHACL shapes and turn each result into a located, coded diagnostic.
 
 The shapes run on our SHACL Core engine (server/shacl_engine.py) when they use only what it
-implements, and on pyshacl otherwise, with a warning logged (clinic_kg.shacl) that says why;
-`engine="pyshacl"` forces the reference implementation.
+implements, and on pyshacl-turbo otherwise, with a warning logged (clinic_kg.shacl) that says why;
+`engine="pyshacl"` forces the reference implementation, pyshacl.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class ShaclRun:
     """One SHACL run: its results, the engine that produced them, and why ours could not."""
 
     results: tuple[Result, ...]
-    engine: str  # "native" or "pyshacl"
+    engine: str  # "native", "pyshacl-turbo" (the fallback) or "pyshacl" (the reference)
     unsupported: tuple[str, ...] = ()  # what made the native engine hand the run over
 
 
@@ -86,7 +86,8 @@ def validate_graph(
     index: Index, shapes: Graph, data: Callable[[], Graph], engine: str = "auto"
 ) -> ShaclRun:
     """Run shapes over the triples in index: on our engine when it implements every shape (or
-    engine="native", which raises otherwise), else on pyshacl over data(), with a warning logged.
+    engine="native", which raises otherwise), else on pyshacl-turbo over data(), with a warning
+    logged; engine="pyshacl" runs the reference implementation.
 
     Raises ShapeRecursion when a shape reaches itself on the same node (SHACL leaves that open).
     """
@@ -103,15 +104,16 @@ def validate_graph(
         )
     else:
         unsupported = tuple(compiled.unsupported) if compiled else ()
-        if unsupported:
+        if compiled is None:
+            results, used = _pyshacl_results(data(), remaining, index), "pyshacl"
+        else:
             shown = "; ".join(unsupported[:3]) + (" …" if len(unsupported) > 3 else "")
             log.warning(
                 "SHACL: the shapes use what the native engine does not implement (%s); "
-                "running pyshacl instead, which is much slower",
+                "running pyshacl-turbo instead, which is much slower",
                 shown,
             )
-        results = _pyshacl_results(data(), remaining, index)
-        used = "pyshacl"
+            results, used = _fallback_results(data(), remaining, index), "pyshacl-turbo"
     results.extend(evaluate(index, shapes, native))
     return ShaclRun(tuple(results), used, unsupported)
 
@@ -146,10 +148,28 @@ def _recursion(loop: ShapeRecursion, loaded: LoadResult, index: Index) -> Diagno
 
 
 def _pyshacl_results(data: Graph, shapes: Graph, index: Index) -> list[Result]:
+    """pyshacl's results: the reference implementation (engine="pyshacl", and the tests)."""
     # Imported here: half a second on every start, and only needed when the engine cannot run.
-    from pyshacl import validate as pyshacl_validate
+    from pyshacl import validate
 
-    _, graph, _ = pyshacl_validate(
+    return _report_results(validate, data, shapes, index)
+
+
+def _fallback_results(data: Graph, shapes: Graph, index: Index) -> list[Result]:
+    """pyshacl-turbo's results: pyshacl's API and report in Rust, several times faster, and it
+    runs the W3C SHACL-SPARQL entries pyshacl cannot (owl:imports prefixes, $shapesGraph)."""
+    from pyshacl_turbo import validate
+
+    return _report_results(validate, data, shapes, index)
+
+
+def _report_results(
+    validate: Callable[..., tuple[object, object, object]],
+    data: Graph,
+    shapes: Graph,
+    index: Index,
+) -> list[Result]:
+    _, graph, _ = validate(
         data,
         shacl_graph=shapes,
         inference="none",
@@ -158,8 +178,8 @@ def _pyshacl_results(data: Graph, shapes: Graph, index: Index) -> list[Result]:
         allow_warnings=True,
         advanced=False,
     )
-    if not isinstance(graph, Graph):  # pragma: no cover - pyshacl returns a graph when asked
-        raise TypeError("pyshacl returned no results graph")
+    if not isinstance(graph, Graph):  # pragma: no cover - both return a graph when asked
+        raise TypeError("the SHACL validator returned no results graph")
     results = []
     # Only the report's own results: nested ones (sh:detail of sh:node failures) are explanation.
     for row in graph.objects(None, SH.result):
