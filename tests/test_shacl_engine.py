@@ -4,8 +4,10 @@ fixture, and on random mutations of the real graph."""
 from __future__ import annotations
 
 import random
+import shutil
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -269,3 +271,29 @@ def test_datetime_bounds_follow_xsd_time_zones(value: str, conforms: bool) -> No
         format="turtle",
     )
     assert (Engine(graph).validate(Index(graph)) == []) is conforms
+
+
+def test_a_shape_loop_is_a_located_error_not_a_crash(tmp_path: Path) -> None:
+    from server.validation import validate_project
+
+    for name in ("ontology", "shapes", "kg"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    (tmp_path / "shapes" / "loop.ttl").write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+        "@prefix kg: <https://clinic-kg.example/id/> .\n"
+        "@prefix shp: <https://clinic-kg.example/shapes#> .\n"
+        "shp:Loop a sh:NodeShape ; sh:targetNode kg:loop-a ;\n"
+        "    sh:property [ sh:path skos:related ; sh:node shp:Loop ] .\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "kg" / "loop.ttl").write_text(
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+        "@prefix kg: <https://clinic-kg.example/id/> .\n"
+        "kg:loop-a skos:related kg:loop-b .\n"
+        "kg:loop-b skos:related kg:loop-a .\n",
+        encoding="utf-8",
+    )
+    found = [d for d in validate_project(tmp_path).report.diagnostics if d.shape == "shp:Loop"]
+    assert [(d.code, d.path, d.line) for d in found] == [("KG-SHACL", "kg/loop.ttl", 3)]
+    assert "reaches itself again" in found[0].message
