@@ -369,7 +369,9 @@ def _to_rdflib(
             elif dt == _XSD_STRING:
                 made = Literal(value)
             else:
-                made = Literal(value, datatype=URIRef(dt))
+                # Keep the lexical form as written: rdflib would rewrite "01"^^xsd:integer as
+                # "1" and "1"^^xsd:boolean as "true", which are other RDF terms.
+                made = Literal(value, datatype=URIRef(dt), normalize=False)
         else:  # RDF-star quoted triples are not Turtle 1.1; the parser never yields them here
             raise TypeError(f"unsupported term {t!r}")
         cache[t] = made

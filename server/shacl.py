@@ -1,13 +1,16 @@
 """Run the SHACL shapes and turn each result into a located, coded diagnostic.
 
 The shapes run on our SHACL Core engine (server/shacl_engine.py) when they use only what it
-implements, and on pyshacl otherwise; `engine="pyshacl"` forces the reference implementation.
+implements, and on pyshacl-turbo otherwise, with a warning logged (clinic_kg.shacl) that says why;
+`engine="pyshacl"` forces the reference implementation, pyshacl.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH, XSD
@@ -19,7 +22,9 @@ from .loader import LoadResult
 from .locations import SourceMap
 from .namespaces import SHP, closest_curie, curie
 from .native_constraints import evaluate, split_shapes
-from .shacl_engine import Engine, Index, Result
+from .shacl_engine import Engine, Index, Result, ShapeRecursion
+
+log = logging.getLogger("clinic_kg.shacl")
 
 # Stable codes by SHACL constraint component; a shape may override with `shp:code "KG-…"`.
 CODES: dict[str, str] = {
@@ -69,31 +74,103 @@ def shacl_data_graph(loaded: LoadResult) -> Graph:
     return merged
 
 
-def run_shacl(loaded: LoadResult, index: Index, engine: str = "auto") -> list[Diagnostic]:
-    """Validate; engine is "auto" (ours when the shapes allow it), "native" or "pyshacl".
+@dataclass(frozen=True)
+class ShaclRun:
+    """One SHACL run: its results, the engine that produced them, and why ours could not."""
 
-    index holds shacl_triples(loaded): built once by the caller and shared with the checks.
+    results: tuple[Result, ...]
+    engine: str  # "native", "pyshacl-turbo" (the fallback) or "pyshacl" (the reference)
+    unsupported: tuple[str, ...] = ()  # what made the native engine hand the run over
+
+
+def validate_graph(
+    index: Index, shapes: Graph, data: Callable[[], Graph], engine: str = "auto"
+) -> ShaclRun:
+    """Run shapes over the triples in index: on our engine when it implements every shape (or
+    engine="native", which raises otherwise), else on pyshacl-turbo over data(), with a warning
+    logged; engine="pyshacl" runs the reference implementation.
+
+    Raises ShapeRecursion when a shape reaches itself on the same node (SHACL leaves that open).
     """
-    shapes, native = split_shapes(loaded.shapes)
-    compiled = Engine(shapes) if engine != "pyshacl" else None
+    remaining, native = split_shapes(shapes)
+    unsupported: tuple[str, ...] = ()
+    compiled = Engine(remaining) if engine != "pyshacl" else None
     if compiled is not None and compiled.supports():
         results = compiled.validate(index)
+        used = "native"
     elif engine == "native":
         raise ValueError(
             "the shapes use features the native engine lacks: "
             + "; ".join(compiled.unsupported if compiled else [])
         )
     else:
-        results = _pyshacl_results(shacl_data_graph(loaded), shapes, index)
-    results.extend(evaluate(index, loaded.shapes, native))
-    return _diagnostics(results, loaded, index)
+        unsupported = tuple(compiled.unsupported) if compiled else ()
+        if compiled is None:
+            results, used = _pyshacl_results(data(), remaining, index), "pyshacl"
+        else:
+            shown = "; ".join(unsupported[:3]) + (" …" if len(unsupported) > 3 else "")
+            log.warning(
+                "SHACL: the shapes use what the native engine does not implement (%s); "
+                "running pyshacl-turbo instead, which is much slower",
+                shown,
+            )
+            results, used = _fallback_results(data(), remaining, index), "pyshacl-turbo"
+    results.extend(evaluate(index, shapes, native))
+    return ShaclRun(tuple(results), used, unsupported)
+
+
+def run_shacl(loaded: LoadResult, index: Index, engine: str = "auto") -> list[Diagnostic]:
+    """Validate; engine is "auto" (ours when the shapes allow it), "native" or "pyshacl".
+
+    index holds shacl_triples(loaded): built once by the caller and shared with the checks.
+    """
+    try:
+        run = validate_graph(index, loaded.shapes, lambda: shacl_data_graph(loaded), engine)
+    except ShapeRecursion as loop:
+        return [_recursion(loop, loaded, index)]
+    return _diagnostics(list(run.results), loaded, index)
+
+
+def _recursion(loop: ShapeRecursion, loaded: LoadResult, index: Index) -> Diagnostic:
+    loc = SourceMap(loaded).locate(loop.focus, None)
+    return Diagnostic(
+        path=loc.path or "shapes/",
+        line=loc.line,
+        severity=Severity.ERROR,
+        code="KG-SHACL",
+        message=f"shape {_show(loop.shape)} reaches itself again on this node through "
+        "sh:node or sh:property: SHACL leaves recursive shapes undefined, so it was not validated",
+        subject=_show(loc.subject),
+        label=index.label(loc.subject),
+        shape=_show(loop.shape),
+        hint="break the cycle in shapes/ (a shape that checks the same node again), "
+        "or the cycle in the data it follows",
+    )
 
 
 def _pyshacl_results(data: Graph, shapes: Graph, index: Index) -> list[Result]:
+    """pyshacl's results: the reference implementation (engine="pyshacl", and the tests)."""
     # Imported here: half a second on every start, and only needed when the engine cannot run.
-    from pyshacl import validate as pyshacl_validate
+    from pyshacl import validate
 
-    _, graph, _ = pyshacl_validate(
+    return _report_results(validate, data, shapes, index)
+
+
+def _fallback_results(data: Graph, shapes: Graph, index: Index) -> list[Result]:
+    """pyshacl-turbo's results: pyshacl's API and report in Rust, several times faster, and it
+    runs the W3C SHACL-SPARQL entries pyshacl cannot (owl:imports prefixes, $shapesGraph)."""
+    from pyshacl_turbo import validate
+
+    return _report_results(validate, data, shapes, index)
+
+
+def _report_results(
+    validate: Callable[..., tuple[object, object, object]],
+    data: Graph,
+    shapes: Graph,
+    index: Index,
+) -> list[Result]:
+    _, graph, _ = validate(
         data,
         shacl_graph=shapes,
         inference="none",
@@ -102,8 +179,8 @@ def _pyshacl_results(data: Graph, shapes: Graph, index: Index) -> list[Result]:
         allow_warnings=True,
         advanced=False,
     )
-    if not isinstance(graph, Graph):  # pragma: no cover - pyshacl returns a graph when asked
-        raise TypeError("pyshacl returned no results graph")
+    if not isinstance(graph, Graph):  # pragma: no cover - both return a graph when asked
+        raise TypeError("the SHACL validator returned no results graph")
     results = []
     # Only the report's own results: nested ones (sh:detail of sh:node failures) are explanation.
     for row in graph.objects(None, SH.result):

@@ -1,12 +1,13 @@
-"""A SHACL Core engine for the constraint components our shapes use, over in-memory indexes.
+"""A SHACL Core engine over in-memory indexes: every entry of the W3C SHACL core suite.
 
 pyshacl is the reference: tests compare this engine's results with pyshacl's on the real data,
 on every shape fixture and on random mutations of the data. This engine exists for speed: pyshacl
 walks rdflib's store for every shape, focus node and parameter (about 25 s for 100k triples here);
 this one builds a subject → predicate → objects index once and checks each focus node in a few
-microseconds per constraint. Shapes that use anything else (non-predicate paths, SPARQL other than
-the natively implemented constraints, JavaScript) make `supports()` false, and the caller falls
-back to pyshacl for the whole run.
+microseconds per constraint. Shapes that use anything else (SPARQL other than the natively
+implemented constraints, SPARQL-based constraint components, the inverse of a path that is not a
+predicate, JavaScript) make `supports()` false, and the caller hands the whole run to the fallback:
+nothing is skipped silently. tests/test_w3c_shacl.py checks both halves of that promise.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeAlias
@@ -31,6 +33,8 @@ SUPPORTED_PARAMETERS = frozenset(
         SH.targetSubjectsOf,
         SH.targetObjectsOf,
         SH.property,
+        SH.equals,
+        SH.disjoint,
         SH.path,
         SH.closed,
         SH.ignoredProperties,
@@ -61,6 +65,7 @@ SUPPORTED_PARAMETERS = frozenset(
         SH.qualifiedValueShape,
         SH.qualifiedMinCount,
         SH.qualifiedMaxCount,
+        SH.qualifiedValueShapesDisjoint,
         SH.severity,
         SH.message,
         SH.deactivated,
@@ -95,6 +100,8 @@ _COMPONENT: dict[Node, URIRef] = {
     SH["not"]: SH.NotConstraintComponent,
     SH.xone: SH.XoneConstraintComponent,
     SH.closed: SH.ClosedConstraintComponent,
+    SH.equals: SH.EqualsConstraintComponent,
+    SH.disjoint: SH.DisjointConstraintComponent,
 }
 
 
@@ -119,6 +126,10 @@ _SUBCLASS_OF: URIRef = RDFS.subClassOf
 _RDFS_LITERAL: URIRef = RDFS.Literal
 _LANG_STRING: URIRef = RDF.langString
 _XSD_STRING: URIRef = XSD.string
+_XSD_BOOLEAN: URIRef = XSD.boolean
+_XSD_DATETIME: URIRef = XSD.dateTime
+_TRUE = Literal("true", datatype=XSD.boolean)
+_NUMBER = "number"  # every numeric datatype orders in one value space
 
 
 class Index:
@@ -140,6 +151,7 @@ class Index:
             else:
                 objects[o] = None
         self.out = out
+        self._incoming: dict[tuple[Node, Node], dict[Node, None]] | None = None
         subclass: dict[Node, set[Node]] = defaultdict(set)
         for s, preds in out.items():
             for o in preds.get(_SUBCLASS_OF, ()):
@@ -157,6 +169,17 @@ class Index:
         if preds is None:
             return ()
         return preds.get(predicate, {}).keys()
+
+    def incoming(self, node: Node, predicate: Node) -> Collection[Node]:
+        """Subjects with predicate to node (an index built on first use: for sh:inversePath)."""
+        if self._incoming is None:
+            incoming: dict[tuple[Node, Node], dict[Node, None]] = {}
+            for s, preds in self.out.items():
+                for p, objects in preds.items():
+                    for o in objects:
+                        incoming.setdefault((o, p), {})[s] = None
+            self._incoming = incoming
+        return self._incoming.get((node, predicate), {}).keys()
 
     def one(self, node: Node, predicate: Node) -> Node | None:
         for value in self.values(node, predicate):
@@ -197,6 +220,8 @@ class Index:
 
 # One compiled constraint: (focus node, its value nodes, the index) -> its results.
 Check: TypeAlias = Callable[[Node, Collection[Node], Index], Iterator[Result]]
+# One compiled property path: (focus node, the index) -> the nodes it reaches.
+Walk: TypeAlias = Callable[[Node, Index], Collection[Node]]
 
 
 @dataclass
@@ -211,6 +236,7 @@ class Shape:
     pattern: re.Pattern[str] | None = None
     deactivated: bool = False
     checks: list[Check] | None = None
+    walk: Walk | None = None  # a path other than one predicate
 
 
 # rdflib's Namespace attribute lookup is slow in hot loops: bind the terms once.
@@ -232,6 +258,8 @@ _SH_class = URIRef(_SH_NS + "class")
 _SH_closed: URIRef = SH.closed
 _SH_datatype: URIRef = SH.datatype
 _SH_deactivated: URIRef = SH.deactivated
+_SH_disjoint: URIRef = SH.disjoint
+_SH_equals: URIRef = SH.equals
 _SH_flags: URIRef = SH.flags
 _SH_hasValue: URIRef = SH.hasValue
 _SH_ignoredProperties: URIRef = SH.ignoredProperties
@@ -258,6 +286,7 @@ _SH_property: URIRef = SH.property
 _SH_qualifiedMaxCount: URIRef = SH.qualifiedMaxCount
 _SH_qualifiedMinCount: URIRef = SH.qualifiedMinCount
 _SH_qualifiedValueShape: URIRef = SH.qualifiedValueShape
+_SH_qualifiedValueShapesDisjoint: URIRef = SH.qualifiedValueShapesDisjoint
 _SH_severity: URIRef = SH.severity
 _SH_sparql: URIRef = SH.sparql
 _SH_targetClass: URIRef = SH.targetClass
@@ -268,12 +297,36 @@ _SH_uniqueLang: URIRef = SH.uniqueLang
 _SH_xone: URIRef = SH.xone
 
 
+class ShapeRecursion(Exception):
+    """A shape reached itself again on the same node: SHACL leaves recursive shapes undefined."""
+
+    def __init__(self, shape: Node, focus: Node) -> None:
+        super().__init__(f"shape {shape} refers back to itself on {focus}")
+        self.shape = shape
+        self.focus = focus
+
+
+# Parameters whose values are shapes: the edges along which a shape can reach itself again.
+_SHAPE_REFERENCES = (SH.node, SH.property, SH.qualifiedValueShape, SH["not"])
+_SHAPE_LISTS = (SH["and"], SH["or"], SH.xone)
+
+
 class Engine:
     def __init__(self, shapes: Graph) -> None:
         self.shapes = shapes
         self._compiled: dict[Node, Shape] = {}
         self.unsupported: list[str] = []
+        # Parameters of SPARQL-based constraint components declared in the shapes graph: a shape
+        # using one needs a SPARQL engine, so it must not pass for a shape without constraints.
+        # (Whatever declares sh:parameter is one, whichever subclass of sh:ConstraintComponent.)
+        self._custom_parameters = {
+            path
+            for parameter in shapes.objects(None, SH.parameter)
+            for path in shapes.objects(parameter, SH.path)
+        }
+        self._implicit = {s for s in self._shape_nodes() if self._is_class(s)}
         self.roots = [self.shape(s) for s in self._shape_nodes() if self._has_target(s)]
+        self._active: set[tuple[Node, Node]] | None = set() if self._cyclic() else None
 
     # ------------------------------------------------------------------ compiling shapes
 
@@ -284,9 +337,50 @@ class Engine:
             nodes |= set(self.shapes.subjects(p, None))
         return sorted(nodes, key=str)
 
+    def _is_class(self, node: Node) -> bool:
+        """A SHACL instance of rdfs:Class in the shapes graph: its instances are targets."""
+        seen: set[Node] = set()
+        todo = list(self.shapes.objects(node, RDF.type))
+        while todo:
+            t = todo.pop()
+            if t == RDFS.Class:
+                return True
+            if t not in seen:
+                seen.add(t)
+                todo.extend(self.shapes.objects(t, RDFS.subClassOf))
+        return False
+
     def _has_target(self, node: Node) -> bool:
         targets = (_SH_targetClass, _SH_targetNode, _SH_targetSubjectsOf, _SH_targetObjectsOf)
-        return any((node, p, None) in self.shapes for p in targets)
+        return node in self._implicit or any((node, p, None) in self.shapes for p in targets)
+
+    def _cyclic(self) -> bool:
+        """Whether some shape can reach itself through the shapes it refers to."""
+        edges: dict[Node, list[Node]] = {}
+        for node in self._compiled:
+            refs = [o for p in _SHAPE_REFERENCES for o in self.shapes.objects(node, p)]
+            for p in _SHAPE_LISTS:
+                for head in self.shapes.objects(node, p):
+                    refs.extend(RDFList(self.shapes, head))
+            edges[node] = refs
+        done: set[Node] = set()
+        for start in edges:
+            path: set[Node] = set()
+            stack: list[tuple[Node, Iterator[Node]]] = [(start, iter(edges[start]))]
+            path.add(start)
+            while stack:
+                node, rest = stack[-1]
+                nxt = next(rest, None)
+                if nxt is None:
+                    stack.pop()
+                    path.discard(node)
+                    done.add(node)
+                elif nxt in path:
+                    return True
+                elif nxt not in done:
+                    path.add(nxt)
+                    stack.append((nxt, iter(edges.get(nxt, ()))))
+        return False
 
     def shape(self, node: Node) -> Shape:
         hit = self._compiled.get(node)
@@ -297,13 +391,23 @@ class Engine:
             if p == RDF.type:
                 continue
             if p == _SH_sparql:
-                continue  # natively evaluated constraints are handled by the caller
-            if p not in SUPPORTED_PARAMETERS and str(p).startswith(str(SH)):
+                # The natively evaluated constraints were taken out by the caller (split_shapes):
+                # any other SPARQL constraint needs a SPARQL engine.
+                self.unsupported.append(f"{node} has a SPARQL constraint (sh:sparql)")
+                continue
+            if p in self._custom_parameters:
+                self.unsupported.append(
+                    f"{node} uses {p}, a parameter of a SPARQL-based constraint component"
+                )
+            elif p not in SUPPORTED_PARAMETERS and str(p).startswith(str(SH)):
                 self.unsupported.append(f"{node} uses {p}")
             params[p].append(o)
         path = params.get(_SH_path, [None])[0]
+        walk = None
         if path is not None and not isinstance(path, URIRef):
-            self.unsupported.append(f"{node} has a non-predicate path")
+            walk = self._walk(path)
+            if walk is None:
+                self.unsupported.append(f"{node} has a path the native engine cannot follow")
         compiled = Shape(
             node=node,
             path=path,
@@ -312,15 +416,53 @@ class Engine:
             messages=tuple(m for m in params.get(_SH_message, []) if isinstance(m, Literal)),
         )
         compiled.deactivated = _true(params.get(_SH_deactivated))
+        compiled.walk = walk
         self._compiled[node] = compiled
         for key in (_SH_in, _SH_languageIn, _SH_or, _SH_and, _SH_xone, _SH_ignoredProperties):
             if key in params:
                 compiled.lists[key] = list(RDFList(self.shapes, params[key][0]))
+        for key in (_SH_or, _SH_and, _SH_xone):
+            for member in compiled.lists.get(key, ()):
+                self.shape(member)  # compiled now, so that unsupported members are found now
+        for key in (_SH_node, _SH_not, _SH_qualifiedValueShape):
+            for member in params.get(key, ()):
+                self.shape(member)
         if _SH_pattern in params:
             flags = str(params.get(_SH_flags, [""])[0])
             compiled.pattern = re.compile(str(params[_SH_pattern][0]), _flags(flags))
         compiled.properties = [self.shape(p) for p in params.get(_SH_property, [])]
         return compiled
+
+    def _walk(self, path: Node, depth: int = 0) -> Walk | None:
+        """A SHACL property path (SHACL 2.3.1) as a function; None for what is not implemented
+        (an inverse of anything but a predicate, a malformed path)."""
+        g = self.shapes
+        if isinstance(path, URIRef):
+            return lambda n, index: index.values(n, path)
+        if depth > 32:  # a path whose blank nodes refer to themselves
+            return None
+        if (path, RDF.first, None) in g:  # a sequence; it wins over anything else on the node
+            steps = [self._walk(m, depth + 1) for m in RDFList(g, path)]
+            known = [s for s in steps if s is not None]
+            return partial(_sequence, known) if len(known) == len(steps) else None
+        alternatives = g.value(path, SH.alternativePath)
+        if alternatives is not None:
+            options = [self._walk(m, depth + 1) for m in RDFList(g, alternatives)]
+            known = [o for o in options if o is not None]
+            return partial(_alternative, known) if len(known) == len(options) else None
+        inverse = g.value(path, SH.inversePath)
+        if inverse is not None:
+            return partial(_inverse, inverse) if isinstance(inverse, URIRef) else None
+        for key, itself, repeat in (
+            (SH.zeroOrMorePath, True, True),
+            (SH.oneOrMorePath, False, True),
+            (SH.zeroOrOnePath, True, False),
+        ):
+            inner_path = g.value(path, key)
+            if inner_path is not None:
+                inner = self._walk(inner_path, depth + 1)
+                return None if inner is None else partial(_repeat, inner, itself, repeat)
+        return None
 
     def supports(self) -> bool:
         return not self.unsupported
@@ -340,7 +482,8 @@ class Engine:
 
     def focus_nodes(self, shape: Shape, index: Index) -> list[Node]:
         found: dict[Node, None] = {}
-        for c in shape.params.get(_SH_targetClass, []):
+        implicit = [shape.node] if shape.node in self._implicit else []
+        for c in [*implicit, *shape.params.get(_SH_targetClass, [])]:
             found.update(dict.fromkeys(index.instances.get(c, [])))
         found.update(dict.fromkeys(shape.params.get(_SH_targetNode, [])))
         for p in shape.params.get(_SH_targetSubjectsOf, []):
@@ -355,12 +498,32 @@ class Engine:
     def check(self, shape: Shape, focus: Node, index: Index) -> Iterator[Result]:
         """Every result of shape on focus (a property shape checks focus's values on its path)."""
         if shape.deactivated:
-            return
+            return iter(())
+        if self._active is not None:  # the shapes can reach themselves: guard each step
+            return self._guarded(shape, focus, index, self._active)
+        return self._run(shape, focus, index)
+
+    def _guarded(
+        self, shape: Shape, focus: Node, index: Index, active: set[tuple[Node, Node]]
+    ) -> Iterator[Result]:
+        key = (shape.node, focus)
+        if key in active:
+            raise ShapeRecursion(shape.node, focus)
+        active.add(key)
+        try:
+            yield from self._run(shape, focus, index)
+        finally:
+            active.discard(key)
+
+    def _run(self, shape: Shape, focus: Node, index: Index) -> Iterator[Result]:
         checks = shape.checks if shape.checks is not None else self._compile_checks(shape)
-        if shape.path is not None:
+        values: Collection[Node]
+        if shape.walk is not None:
+            values = shape.walk(focus, index)
+        elif shape.path is not None:
             preds = index.out.get(focus)
             found = preds.get(shape.path) if preds is not None else None
-            values: Collection[Node] = found.keys() if found is not None else ()
+            values = found.keys() if found is not None else ()
         else:
             values = (focus,)
         for run in checks:
@@ -423,6 +586,10 @@ class Engine:
         for param in (_SH_lessThanOrEquals, _SH_lessThan):
             for other in params.get(param, []):
                 checks.append(self._order_check(other, param == _SH_lessThan, result(param)))
+        for other in params.get(_SH_equals, []):
+            checks.append(_pair_check(other, _differ, result(_SH_equals)))
+        for other in params.get(_SH_disjoint, []):
+            checks.append(_pair_check(other, _shared, result(_SH_disjoint)))
         for required in params.get(_SH_hasValue, []):
             checks.append(_has_value_check(required, result(_SH_hasValue)))
         if _SH_in in shape.lists:
@@ -514,9 +681,23 @@ class Engine:
         high = shape.params.get(_SH_qualifiedMaxCount)
         lowest = _int(low[0]) if low else None
         highest = _int(high[0]) if high else None
+        siblings: list[Shape] = []
+        if _true(shape.params.get(_SH_qualifiedValueShapesDisjoint)):
+            # A value counts only if it conforms to none of the qualified value shapes of the
+            # other property shapes of the same parent shape.
+            for parent in self.shapes.subjects(_SH_property, shape.node):
+                for sibling in self.shapes.objects(parent, _SH_property):
+                    for other in self.shapes.objects(sibling, _SH_qualifiedValueShape):
+                        if other != nested.node:
+                            siblings.append(self.shape(other))
+
+        def matches(v: Node, index: Index) -> bool:
+            return self.conforms(nested, v, index) and not any(
+                self.conforms(s, v, index) for s in siblings
+            )
 
         def run(focus: Node, values: Collection[Node], index: Index) -> Iterator[Result]:
-            matching = sum(1 for v in values if self.conforms(nested, v, index))
+            matching = sum(1 for v in values if matches(v, index))
             failed = []
             if lowest is not None and matching < lowest:
                 failed.append(_QUALIFIED_MIN)
@@ -549,6 +730,40 @@ class Engine:
                         )
 
         return run
+
+
+def _sequence(steps: list[Walk], node: Node, index: Index) -> Collection[Node]:
+    current: dict[Node, None] = {node: None}
+    for step in steps:
+        reached: dict[Node, None] = {}
+        for n in current:
+            reached.update(dict.fromkeys(step(n, index)))
+        current = reached
+    return current.keys()
+
+
+def _alternative(options: list[Walk], node: Node, index: Index) -> Collection[Node]:
+    reached: dict[Node, None] = {}
+    for option in options:
+        reached.update(dict.fromkeys(option(node, index)))
+    return reached.keys()
+
+
+def _inverse(predicate: Node, node: Node, index: Index) -> Collection[Node]:
+    return index.incoming(node, predicate)
+
+
+def _repeat(inner: Walk, itself: bool, repeat: bool, node: Node, index: Index) -> Collection[Node]:
+    """zeroOrMore (itself, repeat), oneOrMore (repeat) and zeroOrOne (itself): cycles end."""
+    reached: dict[Node, None] = {node: None} if itself else {}
+    todo = [node]
+    while todo:
+        for n in inner(todo.pop(), index):
+            if n not in reached:
+                reached[n] = None
+                if repeat:
+                    todo.append(n)
+    return reached.keys()
 
 
 _QUALIFIED_MIN: URIRef = SH.QualifiedMinCountConstraintComponent
@@ -599,6 +814,30 @@ def _has_value_check(required: Node, make: Callable[[Node, Node | None], Result]
     return run
 
 
+def _pair_check(
+    other: Node,
+    offending: Callable[[Collection[Node], Collection[Node]], Iterable[Node]],
+    make: Callable[[Node, Node | None], Result],
+) -> Check:
+    """sh:equals / sh:disjoint: the value nodes against the focus node's values of other."""
+
+    def run(focus: Node, values: Collection[Node], index: Index) -> Iterator[Result]:
+        for v in offending(values, index.values(focus, other)):
+            yield make(focus, v)
+
+    return run
+
+
+def _differ(values: Collection[Node], others: Collection[Node]) -> Iterator[Node]:
+    """Each value in one set and not the other (sh:equals reports both directions)."""
+    yield from (v for v in values if v not in others)
+    yield from (o for o in others if o not in values)
+
+
+def _shared(values: Collection[Node], others: Collection[Node]) -> Iterator[Node]:
+    return (v for v in values if v in others)
+
+
 def _language_in(ranges: list[str], v: Node) -> bool:
     lang = v.language.lower() if isinstance(v, Literal) and v.language else None
     return lang is not None and any(lang == r or lang.startswith(r + "-") for r in ranges)
@@ -612,7 +851,9 @@ def _flags(text: str) -> int:
 
 
 def _true(values: list[Node] | None) -> bool:
-    return bool(values) and isinstance(values[0], Literal) and values[0].value is True  # type: ignore[index]
+    # Only the literal true switches a constraint on: "1"^^xsd:boolean is another value (the
+    # W3C suite's uniqueLang-002 checks that it is ignored).
+    return bool(values) and values[0] == _TRUE  # type: ignore[index]
 
 
 def _int(node: Node) -> int:
@@ -655,43 +896,66 @@ def _has_kind(v: Node, kind: Node) -> bool:
     return allowed.get(kind, False)  # type: ignore[call-overload,no-any-return]
 
 
-def _number(node: Node) -> Any:
-    if isinstance(node, Literal) and not getattr(node, "ill_typed", False):
-        value = node.value
-        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-            return value
-    return None
+# XSD 1.1 (3.3.7): a date-time without a time zone may be in any zone from -14:00 to +14:00, so it
+# is before or after one with a zone only when they are more than 14 hours apart.
+_ZONE_SPREAD = timedelta(hours=14)
+
+
+def _ordered(node: Node) -> tuple[object, Any] | None:
+    """The value space a literal is ordered in (numbers, date-times, strings of one language…)
+    and its value there; None for IRIs, blank nodes and ill-typed literals, which have no order."""
+    if not isinstance(node, Literal) or getattr(node, "ill_typed", False):
+        return None
+    value = node.value
+    if isinstance(value, bool):
+        return (_XSD_BOOLEAN, value)
+    if isinstance(value, int | float | Decimal):
+        return (_NUMBER, value)
+    if isinstance(value, datetime):
+        return (_XSD_DATETIME, value)
+    if node.language:
+        return (node.language.lower(), str(node))
+    if node.datatype is None or node.datatype == _XSD_STRING:
+        return (_XSD_STRING, str(node))
+    return (node.datatype, value) if value is not None else None
+
+
+def _compare_values(v: Node, w: Node) -> int | None:
+    """-1, 0 or 1 as SPARQL's `<` orders v and w; None when they cannot be compared."""
+    a, b = _ordered(v), _ordered(w)
+    if a is None or b is None or a[0] != b[0]:
+        return None
+    x, y = a[1], b[1]
+    if a[0] == _XSD_DATETIME and (x.tzinfo is None) != (y.tzinfo is None):
+        if x.tzinfo is None:
+            flipped = _compare_values(w, v)
+            return None if flipped is None else -flipped
+        naive = y.replace(tzinfo=UTC)
+        if x < naive - _ZONE_SPREAD:
+            return -1
+        if x > naive + _ZONE_SPREAD:
+            return 1
+        return None
+    try:
+        return -1 if x < y else (1 if x > y else (0 if x == y else None))
+    except TypeError:
+        return None
 
 
 def _compare(param: Node, v: Node, bound: Node) -> bool:
-    a, b = _number(v), _number(bound)
-    if a is None or b is None:
+    order = _compare_values(v, bound)
+    if order is None:
         return False
     if param == _SH_minInclusive:
-        return bool(a >= b)
+        return order >= 0
     if param == _SH_maxInclusive:
-        return bool(a <= b)
+        return order <= 0
     if param == _SH_minExclusive:
-        return bool(a > b)
-    return bool(a < b)
+        return order > 0
+    return order < 0
 
 
 def _less(v: Node, w: Node, *, strict: bool) -> bool:
     """SHACL's `<` / `<=` between two value nodes; incomparable values are not less."""
-    a, b = _number(v), _number(w)
-    if a is None or b is None:
-        if not (isinstance(v, Literal) and isinstance(w, Literal)):
-            return False
-        comparable = (
-            v.datatype == w.datatype
-            and not getattr(v, "ill_typed", False)
-            and not getattr(w, "ill_typed", False)
-            and v.language == w.language
-        )
-        if not comparable:
-            return False
-        try:
-            return bool(v.value < w.value) if strict else bool(v.value <= w.value)
-        except TypeError:
-            return False
-    return bool(a < b) if strict else bool(a <= b)
+    order = _compare_values(v, w)
+    return order is not None and (order < 0 if strict else order <= 0)

@@ -161,15 +161,28 @@ def scan(
     return ScanResult(tuple(statements), tuple(prefixes.items()), tuple(comments), tuple(problems))
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def _iri(written: str, base: str) -> str:
+    """An IRIREF's text (between < and >) unescaped and resolved against base (RFC 3986)."""
+    iri = _UCHAR.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), written)
+    if not base or _SCHEME.match(iri):
+        return iri  # absolute: urljoin would drop an empty fragment (`ns#` -> `ns`)
+    joined = urljoin(base, iri)
+    return joined + "#" if iri.endswith("#") and not joined.endswith("#") else joined
+
+
 def _apply_directive(tokens: list[str], prefixes: dict[str, str], base: str) -> str:
     head = tokens[0]
     try:
         if head in ("@prefix", "prefix"):
             name, iri = tokens[1], tokens[2]
             if name.endswith(":") and iri.startswith("<"):
-                prefixes[name[:-1]] = urljoin(base, iri[1:-1])
+                prefixes[name[:-1]] = _iri(iri[1:-1], base)
         elif tokens[1].startswith("<"):
-            return urljoin(base, tokens[1][1:-1])
+            return _iri(tokens[1][1:-1], base)
     except IndexError:
         pass
     return base
@@ -177,7 +190,7 @@ def _apply_directive(tokens: list[str], prefixes: dict[str, str], base: str) -> 
 
 def _resolve(kind: str | None, tok: str, prefixes: dict[str, str], base: str) -> str | None:
     if kind == "iri":
-        return urljoin(base, tok[1:-1]) if base else tok[1:-1]
+        return _iri(tok[1:-1], base)
     if kind == "word" and ":" in tok and not tok.startswith("_:"):
         prefix, _, local = tok.partition(":")
         ns = prefixes.get(prefix)

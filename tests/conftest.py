@@ -7,6 +7,7 @@ import importlib
 import inspect
 import shutil
 import types
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,24 @@ def _is_test_code(obj: object, home: str) -> bool:
     return (inspect.isfunction(obj) or isinstance(obj, type)) and (
         module == home or module.partition(".")[0] == "tests"
     )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per W3C suite with how its entries fared (tests/test_w3c_*.py record each one;
+    read from the reports, so it works under pytest-xdist too)."""
+    tally: dict[str, Counter[str]] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "w3c":
+                    suite, outcome = value
+                    tally.setdefault(suite, Counter())[outcome] += 1
+    for suite, counts in sorted(tally.items()):
+        total = sum(counts.values())
+        first = "passed" if "passed" in counts else "native"
+        parts = [f"{counts[first]}/{total} {first}"]
+        parts += [f"{n} {o}" for o, n in sorted(counts.items()) if o not in (first, "wrong")]
+        parts.append(f"{counts['wrong']} wrong")
+        terminalreporter.write_line(f"{suite}: " + ", ".join(parts))

@@ -4,6 +4,7 @@ fixture, and on random mutations of the real graph."""
 from __future__ import annotations
 
 import random
+import shutil
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +19,7 @@ from rdflib.term import Node
 from server.loader import LoadResult, load
 from server.native_constraints import split_shapes
 from server.shacl import _pyshacl_results
-from server.shacl_engine import Engine, Index, Result
+from server.shacl_engine import Engine, Index, Result, ShapeRecursion
 
 from .conftest import REPO
 
@@ -156,22 +157,36 @@ def test_ill_typed_numbers_fail_every_bound(project: LoadResult) -> None:
     assert (SH.MaxInclusiveConstraintComponent, bad) in found
 
 
-def test_unsupported_shapes_are_detected() -> None:
+_EX = """
+    @prefix sh: <http://www.w3.org/ns/shacl#> .
+    @prefix ex: <http://example.org/> .
+    @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+"""
+
+
+@pytest.mark.parametrize(
+    ("shape", "reason"),
+    [
+        ("sh:path [ sh:inversePath [ sh:zeroOrMorePath ex:p ] ] ; sh:minCount 1", "path"),
+        ("sh:path ex:p ; sh:sparql [ sh:select 'SELECT $this WHERE { }' ]", "SPARQL constraint"),
+        ("sh:path ex:p ; ex:size 3", "SPARQL-based constraint component"),
+    ],
+)
+def test_unsupported_shapes_are_detected(shape: str, reason: str) -> None:
+    """What the engine cannot run makes it hand over, never pass for a shape with no constraint."""
     shapes = Graph().parse(
-        data="""
-        @prefix sh: <http://www.w3.org/ns/shacl#> .
-        @prefix ex: <http://example.org/> .
-        ex:S a sh:NodeShape ; sh:targetClass ex:C ;
-            sh:property [ sh:path [ sh:inversePath ex:p ] ; sh:minCount 1 ] .
-        """,
+        data=_EX
+        + f"ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ {shape} ] ."
+        + "ex:Size a sh:ConstraintComponent ; sh:parameter [ sh:path ex:size ] ;"
+        + "  sh:validator [ sh:ask 'ASK { }' ] .",
         format="turtle",
     )
     engine = Engine(shapes)
     assert not engine.supports()
-    assert any("non-predicate path" in u for u in engine.unsupported)
+    assert any(reason in u for u in engine.unsupported), engine.unsupported
 
 
-def test_engine_fallback_is_used_for_unsupported_shapes(tmp_path: Path) -> None:
+def test_engine_fallback_is_used_for_unsupported_shapes(caplog: pytest.LogCaptureFixture) -> None:
     from server.shacl import run_shacl, shacl_triples
 
     loaded = load(REPO)
@@ -180,17 +195,105 @@ def test_engine_fallback_is_used_for_unsupported_shapes(tmp_path: Path) -> None:
         @prefix sh: <http://www.w3.org/ns/shacl#> .
         @prefix ckg: <https://clinic-kg.example/ontology#> .
         @prefix shp: <https://clinic-kg.example/shapes#> .
-        shp:Inverse a sh:NodeShape ; sh:targetClass ckg:Symptom ;
+        shp:Orphan a sh:NodeShape ; sh:targetClass ckg:Symptom ;
             sh:severity sh:Violation ; sh:message "a symptom must belong to a condition"@en ;
-            sh:property shp:Inverse-p .
-        shp:Inverse-p a sh:PropertyShape ; sh:path [ sh:inversePath ckg:hasSymptom ] ;
-            sh:minCount 1 ; sh:severity sh:Violation ;
-            sh:message "a symptom must belong to a condition"@en .
+            sh:sparql [ sh:select \"\"\"
+                SELECT $this WHERE {
+                    FILTER NOT EXISTS { ?c <https://clinic-kg.example/ontology#hasSymptom> $this }
+                }\"\"\" ] .
         """,
         format="turtle",
     )
     index = Index(shacl_triples(loaded))
-    codes = {d.subject for d in run_shacl(loaded, index)}
+    with caplog.at_level("WARNING", logger="clinic_kg.shacl"):
+        codes = {d.subject for d in run_shacl(loaded, index)}
     assert "kg:back-pain" in codes  # back pain is no condition's symptom: pyshacl found it
+    assert "running pyshacl-turbo instead" in caplog.text
+    assert "sh:sparql" in caplog.text
     with pytest.raises(ValueError, match="native engine lacks"):
         run_shacl(loaded, index, engine="native")
+
+
+def test_no_warning_when_the_engine_runs(caplog: pytest.LogCaptureFixture) -> None:
+    from server.shacl import run_shacl, shacl_triples
+
+    loaded = load(REPO)
+    with caplog.at_level("WARNING", logger="clinic_kg.shacl"):
+        run_shacl(loaded, Index(shacl_triples(loaded)))
+    assert not caplog.records
+
+
+_KNOWS = (
+    _EX
+    + """
+    ex:PersonShape a sh:NodeShape ; sh:targetClass ex:Person ;
+        sh:property [ sh:path ex:knows ; sh:node ex:PersonShape ] .
+    ex:a a ex:Person ; ex:knows ex:b .
+    ex:b a ex:Person ; ex:knows ex:c .
+"""
+)
+
+
+def test_recursive_shapes_on_acyclic_data_validate() -> None:
+    graph = Graph().parse(data=_KNOWS, format="turtle")
+    assert Engine(graph).validate(Index(graph)) == []
+
+
+def test_recursive_shapes_on_cyclic_data_stop_with_a_failure() -> None:
+    """SHACL leaves recursion undefined (3.4.1): the engine ends with a failure, not a loop."""
+    from server.shacl import validate_graph
+
+    graph = Graph().parse(data=_KNOWS + "ex:c a ex:Person ; ex:knows ex:a .", format="turtle")
+    with pytest.raises(ShapeRecursion) as failure:
+        validate_graph(Index(graph), graph, lambda: graph)
+    assert failure.value.shape == URIRef("http://example.org/PersonShape")
+
+
+@pytest.mark.parametrize(
+    ("value", "conforms"),
+    [
+        ("2002-10-10T12:00:01-05:00", True),
+        ("2002-10-10T17:00:00Z", True),  # the same instant as the bound
+        ("2002-10-10T11:59:59-05:00", False),
+        ("2002-10-11T08:00:00", True),  # no zone, but more than 14 hours later
+        ("2002-10-10T12:00:00", False),  # no zone and within 14 hours: indeterminate
+    ],
+)
+def test_datetime_bounds_follow_xsd_time_zones(value: str, conforms: bool) -> None:
+    graph = Graph().parse(
+        data=_EX
+        + """
+        @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+        ex:S a sh:NodeShape ; sh:targetSubjectsOf ex:at ; sh:property [ sh:path ex:at ;
+            sh:minInclusive "2002-10-10T12:00:00-05:00"^^xsd:dateTime ] .
+        """
+        + f'ex:x ex:at "{value}"^^xsd:dateTime .',
+        format="turtle",
+    )
+    assert (Engine(graph).validate(Index(graph)) == []) is conforms
+
+
+def test_a_shape_loop_is_a_located_error_not_a_crash(tmp_path: Path) -> None:
+    from server.validation import validate_project
+
+    for name in ("ontology", "shapes", "kg"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    (tmp_path / "shapes" / "loop.ttl").write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+        "@prefix kg: <https://clinic-kg.example/id/> .\n"
+        "@prefix shp: <https://clinic-kg.example/shapes#> .\n"
+        "shp:Loop a sh:NodeShape ; sh:targetNode kg:loop-a ;\n"
+        "    sh:property [ sh:path skos:related ; sh:node shp:Loop ] .\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "kg" / "loop.ttl").write_text(
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+        "@prefix kg: <https://clinic-kg.example/id/> .\n"
+        "kg:loop-a skos:related kg:loop-b .\n"
+        "kg:loop-b skos:related kg:loop-a .\n",
+        encoding="utf-8",
+    )
+    found = [d for d in validate_project(tmp_path).report.diagnostics if d.shape == "shp:Loop"]
+    assert [(d.code, d.path, d.line) for d in found] == [("KG-SHACL", "kg/loop.ttl", 3)]
+    assert "reaches itself again" in found[0].message
