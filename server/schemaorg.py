@@ -111,16 +111,8 @@ def conditions(store: Store) -> list[Entity]:
 
 
 def pages_about(store: Store, condition: Condition) -> list[Source]:
-    """The pages that speak of the condition: it, the evidence of its relations or its
-    definitions derive from them. Sorted by id."""
-    ids = set(condition.sources)
-    for relation in _condition_relations(store):
-        for target in condition.linked(relation.name):
-            for evidence in store.evidence(condition.id, relation.name, target):
-                ids.update(evidence.sources)
-    for definition in _definitions(store, condition):
-        ids.update(definition.sources)
-    found = (store.entity(i) for i in sorted(ids))
+    """The pages that speak of the condition (the store's page index), sorted by id."""
+    found = (store.entity(i) for i in sorted(store.pages_of(condition.id)))
     return [s for s in found if isinstance(s, Source) and s.is_a(PAGE_KIND)]
 
 

@@ -19,6 +19,7 @@ from server.registry import FAMILIES, STRUCTURAL, Registry, read_registry
 from server.schema import Context, build_schema
 from server.schema.base import graphql_type
 from server.schema.kinds import NodeType, classes_of
+from server.schemaorg import condition_markup
 from server.settings import Settings
 from server.snapshot import Snapshot, build_snapshot
 from server.store import StoreHolder
@@ -159,7 +160,9 @@ def graphql(snap: Snapshot, query: str) -> Any:
     return result.data
 
 
-def test_a_new_subclass_reaches_graphql_search_and_linked_data(with_new_kind: Snapshot) -> None:
+def test_a_new_subclass_reaches_graphql_search_linked_data_and_schema_org(
+    with_new_kind: Snapshot,
+) -> None:
     entity = with_new_kind.entity("imaging-studies")
     assert entity is not None
     assert entity.kind == "ImagingTest"
@@ -180,6 +183,9 @@ def test_a_new_subclass_reaches_graphql_search_and_linked_data(with_new_kind: Sn
         page = client.get("/id/imaging-studies", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert "Imaging studies" in page.text
+    markup = condition_markup(with_new_kind, "failed-back-surgery-syndrome")
+    [imaging] = [t for t in markup["about"]["typicalTest"] if t["name"] == "Imaging studies"]
+    assert imaging["@type"] == "ImagingTest"  # its own schema.org alignment, read from the ontology
 
 
 def test_an_unregistered_class_is_refused_where_it_is_declared(tmp_path: Path) -> None:
