@@ -70,9 +70,7 @@ def request_error(message: str, code: str) -> dict[str, Any]:
 
 def _code(error: GraphQLError) -> str:
     original = error.original_error
-    if isinstance(original, UserInputError):
-        return "BAD_USER_INPUT"
-    if isinstance(original, MarkupError):
+    if isinstance(original, UserInputError | MarkupError):
         return original.code
     if isinstance(original, DatasetChanged):
         return "DATASET_CHANGED"

@@ -311,3 +311,18 @@ def test_broader_and_narrower_both_ways(schema: ClinicSchema, two_pages: Snapsho
     )
     assert data["specific"] == {"broader": [{"id": "example-disc-problem"}], "narrower": []}
     assert data["general"] == {"broader": [], "narrower": [{"id": "recurrent-disc-herniation"}]}
+
+
+def test_the_code_and_guess_reach_http_clients(seed: Snapshot) -> None:
+    from starlette.testclient import TestClient
+
+    from server.app import create_app
+
+    with TestClient(create_app(Settings(), StoreHolder(seed))) as client:
+        r = client.post(
+            "/graphql", json={"query": '{ facts(measure: "succes-rate") { totalCount } }'}
+        )
+    [found] = r.json()["errors"]
+    assert found["extensions"]["code"] == "UNKNOWN_CONCEPT"
+    assert found["extensions"]["didYouMean"] == "success-rate"
+    assert found["extensions"]["argumentValue"] == "succes-rate"
