@@ -279,10 +279,9 @@ class Node:
             ),
         ] = False,
     ) -> list[Annotated[Fact, strawberry.lazy("server.schema.fact_types")]]:
-        from .fact_types import wrap_fact
-
+        # wrap() picks the registered fact type; no import of fact_types, which builds on this.
         found = store_of(info).facts(about=self.record.id, related=related)
-        return [wrap_fact(f) for f in found]
+        return [cast("Fact", wrap(f)) for f in found]
 
     @field("More general entities (skos:broader): a general condition above a specific form.")
     def broader(self, info: Info) -> list[Node]:
@@ -297,11 +296,9 @@ class Node:
 
     @field("The clinic pages that speak of this entity: its relations, facts or description.")
     def pages(self, info: Info) -> list[Annotated[Page, strawberry.lazy("server.schema.pages")]]:
-        from .pages import Page
-
         store = store_of(info)
         found = (store.entity(i) for i in store.pages_of(self.record.id))
-        return [Page(record=p) for p in found if p is not None]
+        return [cast("Page", wrap(p)) for p in found if p is not None]
 
 
 @strawberry.interface(

@@ -149,7 +149,8 @@ class QualitativeClaim(Fact):
 
 
 def wrap_fact(fact: records.Fact) -> Fact:
-    return QualitativeClaim(record=fact) if fact.claim is not None else Statistic(record=fact)
+    """The GraphQL object of a fact: the type registered for its class (Statistic or claim)."""
+    return cast(Fact, wrap(fact))
 
 
 @strawberry.type(
