@@ -2,8 +2,9 @@
 
 - `GET|HEAD /id/{id}`: every IRI under the base resolves, by content negotiation (HTML, Turtle,
   JSON-LD, N-Triples; `server.linked_data`).
-- `GET /facts` lists the facts; `GET /facts/{id}` is one fact as JSON, worded exactly as the
-  GraphQL `fact` field (`server.facts.fact_document`).
+- `GET /facts` lists the facts (filtered by `page`, `source`, `about`, `related`, `measure`, as
+  GraphQL `facts`); `GET /facts/{id}` is one fact as JSON, worded exactly as the GraphQL `fact`
+  field (`server.facts.fact_document`).
 
 Every answer is a function of the dataset version and the representation, so each carries an ETag
 for both, `Cache-Control` and `Vary: Accept`, and `If-None-Match` answers 304. Bad ids, unknown ids
@@ -12,6 +13,7 @@ and unsupported Accept headers get a 4xx with a message, never a traceback.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +31,7 @@ from .linked_data import (
     resolve,
     safe_id,
 )
+from .lookup import UserInputError, find_facts
 from .records import Fact
 from .response_cache import LRUCache
 from .settings import Settings
@@ -36,6 +39,8 @@ from .store import DatasetChanged, Store
 
 JSON = "application/json"
 ID_PATH = "/id/"
+# Query parameters of GET /facts: the same filters as GraphQL `facts`.
+FACT_FILTERS = ("page", "source", "about", "related", "measure")
 # Errors may stop being errors at the next version: clients revalidate them every time.
 ERROR_CACHE_CONTROL = "no-cache"
 BAD_ID = (
@@ -135,8 +140,26 @@ class ContentRoutes:
         if refused is not None:
             return refused
 
+        params = request.query_params
+        unknown_params = sorted(set(params) - set(FACT_FILTERS))
+        if unknown_params:
+            allowed = ", ".join(FACT_FILTERS)
+            message = f"unknown parameter {unknown_params[0]!r}; /facts takes {allowed}"
+            return self._error(store, 400, message, "BAD_PARAMETER")
+        try:
+            found = find_facts(
+                store,
+                page=params.get("page"),
+                source=params.get("source"),
+                about=params.get("about"),
+                related=params.get("related", "false").lower() == "true",
+                measure=params.get("measure"),
+            )
+        except UserInputError as exc:
+            return self._error(store, 400, str(exc), exc.code, **exc.extensions)
+
         def make() -> Response:
-            facts = sorted(store.facts(), key=lambda f: f.id)
+            facts = sorted(found, key=lambda f: f.id)
             items = [
                 {"id": f.id, "label": f.label(), "href": f"/facts/{f.id}", "iri": f.iri}
                 for f in facts
@@ -144,7 +167,9 @@ class ContentRoutes:
             body = {"facts": items, "count": len(items), "datasetVersion": store.version}
             return JSONResponse(body)
 
-        return conditional(request, f'"{store.version}-facts"', self._headers(), make)
+        # The filters are part of what the ETag stands for.
+        query = hashlib.sha256(str(sorted(params.multi_items())).encode()).hexdigest()[:12]
+        return conditional(request, f'"{store.version}-facts-{query}"', self._headers(), make)
 
     async def fact(self, request: Request) -> Response:
         store = self.store_of(request)

@@ -13,7 +13,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from .schema.base import UserInputError
+from .lookup import UserInputError
 from .schemaorg import MarkupError
 from .store import DatasetChanged
 

@@ -318,3 +318,30 @@ def test_schema_org_over_http_is_schema_org_rdf(client: TestClient) -> None:
     assert (URIRef(doc["@id"]), SCHEMA.about, fbss) in graph
     assert (fbss, RDF.type, SCHEMA.MedicalCondition) in graph
     assert len(set(graph.objects(fbss, SCHEMA.signOrSymptom))) == 4
+
+
+def test_facts_of_one_page_and_of_one_source(client: TestClient) -> None:
+    page = client.get("/facts", params={"page": "clinic-page"}).json()
+    cited = client.get("/facts", params={"source": "pain-medicine"}).json()
+    assert {"lumbar-fusion-success-rate", "success-rate-falls-after-repeat-surgery"} <= {
+        f["id"] for f in page["facts"]
+    }
+    assert {f["id"] for f in cited["facts"]} == {
+        "lumbar-fusion-success-rate",
+        "laminectomy-discectomy-success-rate",
+    }
+    everything = client.get("/facts")
+    assert (
+        everything.headers["etag"]
+        != client.get("/facts", params={"page": "clinic-page"}).headers["etag"]
+    )
+
+
+def test_facts_filters_refuse_what_names_nothing(client: TestClient) -> None:
+    r = client.get("/facts", params={"page": "clinic-pag"})
+    assert r.status_code == 400
+    assert r.json()["code"] == "UNKNOWN_ID"
+    assert r.json()["didYouMean"] == "clinic-page"
+    r = client.get("/facts", params={"pages": "clinic-page"})
+    assert r.status_code == 400
+    assert r.json()["code"] == "BAD_PARAMETER"

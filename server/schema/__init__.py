@@ -23,9 +23,14 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from ..lookup import UserInputError
 from ..settings import Settings
 from . import entities, fact_types, pages  # noqa: F401  (their types register themselves)
-from .base import Context, Node, UserInputError, registered_types
+from .base import (
+    Context,
+    Node,
+    registered_types,
+)
 from .query import Query
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 import strawberry
 
 from .. import records
-from ..namespaces import closest_curie
 from ..registry import BROADER
 from ..settings import Settings
 from ..store import StoreHolder
@@ -33,56 +32,6 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 def field(description: str, **options: Any) -> Callable[[_F], _F]:
     """`strawberry.field` as a typed decorator (mypy sees strawberry's own as untyped)."""
     return cast(Callable[[_F], _F], strawberry.field(description=description, **options))
-
-
-class UserInputError(Exception):
-    """A problem with the client's arguments; its message is shown to the client as is, with
-    `code` and any `extensions` (e.g. `didYouMean`) in the error's extensions."""
-
-    def __init__(self, message: str, code: str = "BAD_USER_INPUT", **extensions: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.extensions = extensions
-
-
-def unknown(what: str, value: str, candidates: Iterable[str], code: str) -> UserInputError:
-    """The error for an id that names nothing of the kind an argument expects."""
-    options = sorted(set(candidates))
-    guess = closest_curie(value, options)
-    hint = f'; did you mean "{guess}"?' if guess else ""
-    shown = ", ".join(f'"{o}"' for o in options[:12]) + (", …" if len(options) > 12 else "")
-    extensions: dict[str, Any] = {"argumentValue": value}
-    if guess:
-        extensions["didYouMean"] = guess
-    return UserInputError(f'unknown {what} "{value}"{hint} (known: {shown})', code, **extensions)
-
-
-def require_entity(store: Store, id: str, roots: tuple[str, ...], what: str) -> records.Entity:
-    """The entity `id` names, which must be of one of the classes `roots` (or below); else a
-    coded error (UNKNOWN_ID) naming the kinds of ids the argument takes, with a did-you-mean."""
-    found = store.entity(id)
-    if found is not None and any(found.is_a(r) for r in roots):
-        return found
-    kinds = sorted(store.registry.kinds_under(roots))
-    candidates = [e.id for e in store.entities(kinds)]
-    if found is not None:
-        raise UserInputError(
-            f'"{id}" is a {found.kind}, not a {what}', "WRONG_KIND", argumentValue=id
-        )
-    raise unknown(what, id, candidates, "UNKNOWN_ID")
-
-
-def require_page(store: Store, id: str) -> records.Entity:
-    """The web page `id` names; else a coded error."""
-    return require_entity(store, id, ("WebPage",), "page")
-
-
-def require_concept(store: Store, id: str, scheme: str, what: str) -> records.Concept:
-    """The concept `id` of `scheme`; else a coded error (UNKNOWN_CONCEPT) with the scheme's ids."""
-    found = store.concept(id)
-    if found is not None and found.scheme == scheme:
-        return found
-    raise unknown(what, id, [c.id for c in store.concepts(scheme)], "UNKNOWN_CONCEPT")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from .. import records
+from ..lookup import require_concept, require_entity, require_page
 from ..schemaorg import condition_markup
 from .base import (
     PAGE_ARG,
@@ -19,9 +20,6 @@ from .base import (
     concept,
     field,
     register,
-    require_concept,
-    require_entity,
-    require_page,
     sources_of,
     store_of,
     wrap,

@@ -8,7 +8,7 @@ from typing import Annotated, cast
 import strawberry
 
 from .. import facts as render
-from .. import records
+from .. import lookup, records
 from .base import (
     Concept,
     Evidence,
@@ -18,17 +18,11 @@ from .base import (
     concept,
     field,
     register,
-    require_concept,
-    require_entity,
-    require_page,
     sources_of,
     store_of,
     wrap,
 )
 from .kinds import FactKind
-
-# The concept scheme measures belong to (its id: the last segment of ckg:Measures).
-MEASURES = "Measures"
 
 
 def _fact(node: Node) -> records.Fact:
@@ -232,22 +226,13 @@ def find_facts(
     kind: FactKind | None = None,
     measure: str | None = None,
 ) -> Sequence[records.Fact]:
-    """The facts matching every filter given; an id that names nothing of the right kind is a
-    coded error (with a did-you-mean), never an empty list."""
-    store = store_of(info)
-    if about is not None and store.relation(about) is None:
-        about = require_entity(store, about, ("Entity", "Fact", "Source", "Curator"), "entity").id
-    if page is not None:
-        page = require_page(store, page).id
-    if source is not None:
-        source = require_entity(store, source, ("Source", "Curator"), "source").id
-    if measure is not None:
-        measure = require_concept(store, measure, MEASURES, "measure").id
-    return store.facts(
+    """The facts matching every filter (server/lookup.py checks the ids)."""
+    return lookup.find_facts(
+        store_of(info),
         about=about,
-        measure=measure,
         related=related,
         page=page,
         source=source,
         kind=cast(str, kind.value) if kind is not None else None,
+        measure=measure,
     )

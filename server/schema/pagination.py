@@ -14,8 +14,8 @@ from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
+from ..lookup import UserInputError
 from ..settings import Settings
-from .base import UserInputError
 
 T = TypeVar("T")
 X = TypeVar("X")

@@ -8,16 +8,14 @@ from typing import Annotated, cast
 import strawberry
 
 from .. import records
+from ..lookup import UserInputError, require_concept, unknown
 from .base import (
     Concept,
     Info,
     Node,
     Source,
-    UserInputError,
     field,
-    require_concept,
     store_of,
-    unknown,
     wrap,
 )
 from .entities import TREATMENT_CATEGORIES, Clinic, Condition, Treatment
