@@ -84,13 +84,16 @@ def test_treatment_may_reduce_a_cause_with_evidence(schema: ClinicSchema, snap: 
       cause: node(id: "spinal-muscular-deconditioning") { ... on Cause { reducedBy { id } } }
     }""",
     )
-    [edge] = data["pt"]["mayReduce"]["edges"]
-    assert edge["node"] == {"id": "spinal-muscular-deconditioning"}
+    edge = next(
+        e
+        for e in data["pt"]["mayReduce"]["edges"]
+        if e["node"] == {"id": "spinal-muscular-deconditioning"}
+    )
     assert edge["quote"].startswith("A comprehensive physical therapy program")
     assert edge["evidence"] == [
         {"id": "physical-therapy-reduces-deconditioning", "sources": [{"id": "clinic-page"}]}
     ]
-    assert data["cause"]["reducedBy"] == [{"id": "physical-therapy"}]
+    assert {"id": "physical-therapy"} in data["cause"]["reducedBy"]
 
 
 def test_every_node_kind_resolves_to_its_type(schema: ClinicSchema, snap: Snapshot) -> None:

@@ -183,12 +183,16 @@ def test_fact_records_hold_decimals(snap: Snapshot) -> None:
 
 
 def test_evidence_and_cause_roles(snap: Snapshot) -> None:
-    [evidence] = snap.evidence(FBSS, "hasCause", "epidural-fibrosis")
+    # The seed page's evidence; another page may give its own for the same relation.
+    [evidence] = [
+        e
+        for e in snap.evidence(FBSS, "hasCause", "epidural-fibrosis")
+        if e.id == "fbss-cause-epidural-fibrosis"
+    ]
     assert evidence.role == "main"
     assert evidence.quote.startswith("Scar tissue (fibrosis)")
     assert evidence.sources == ("clinic-page",)
-    [other] = snap.evidence(FBSS, "hasCause", "smoking")
-    assert other.role == "other"
+    assert "other" in {e.role for e in snap.evidence(FBSS, "hasCause", "smoking")}
     assert snap.evidence(FBSS, "hasCause", "acetaminophen") == ()
 
 
@@ -202,7 +206,9 @@ def test_concepts_codes_and_definitions(snap: Snapshot) -> None:
     percent = snap.concept("percent")
     assert percent is not None
     assert percent.notation == "%"
-    assert [c.id for c in snap.concepts("CauseRoles")] == ["main", "other"]
+    roles = snap.concepts("CauseRoles")
+    assert {"main", "other"} <= {c.id for c in roles}
+    assert [c.label() for c in roles] == sorted((c.label() for c in roles), key=str.casefold)
     code = snap.code("code-atc-n02be01")
     assert code is not None
     assert (code.system, code.value) == ("ATC", "N02BE01")
