@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 
 from .conftest import REPO
+from .kg_files import described_in
 
-STAT_FILE = "kg/statistics/back-pain.ttl"
+# Wherever kg/ keeps the statistic these tests edit.
+STAT_PATH, STAT_LINE = described_in(REPO, "back-pain-lifetime-prevalence")
+STAT_FILE = str(STAT_PATH)
 PREFIXES = (
     "@prefix ckg: <https://clinic-kg.example/ontology#> .\n"
     "@prefix kg: <https://clinic-kg.example/id/> .\n"
@@ -117,7 +120,7 @@ def test_diff_text_markdown_and_json(project: Path, tmp_path: Path) -> None:
     assert text.stdout.splitlines()[2:] == [
         "Facts changed (quoted on published pages)",
         '  kg:back-pain-lifetime-prevalence "Lifetime prevalence of back pain in adults" '
-        "(kg/statistics/back-pain.ttl:10)",
+        f"({STAT_FILE}:{STAT_LINE})",
         '    ckg:value: "85"^^xsd:decimal → "86"^^xsd:decimal',
     ]
     markdown = run("diff", str(before), ".", "--format", "markdown", cwd=project).stdout

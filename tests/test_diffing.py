@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,16 +19,19 @@ from server.formatting import format_file
 from server.revisions import SideError, load_side
 
 from .conftest import REPO
+from .kg_files import described_in
 from .rdf_strategies import graphs, load_graph
 
 STAT = "https://clinic-kg.example/id/back-pain-lifetime-prevalence"
-STAT_FILE = Path("kg/statistics/back-pain.ttl")
+# Wherever kg/ keeps it: found from the files, so that moving statements breaks no test.
+STAT_FILE, STAT_LINE = described_in(REPO, "back-pain-lifetime-prevalence")
+STAT_LOCATION = f"{STAT_FILE}:{STAT_LINE}"
 
 
 def side(path: Path, name: str = "side") -> Side:
     loaded = load_side(str(path), path.parent)
     assert not loaded.diagnostics, [d.render() for d in loaded.diagnostics]
-    return Side(name, loaded.side.triples, loaded.side.locations)
+    return dataclasses.replace(loaded.side, name=name)
 
 
 @settings(max_examples=100, deadline=None)
@@ -64,7 +70,7 @@ def test_a_changed_statistic_is_exactly_that_change_and_is_a_fact(project: Path)
     assert (changed.subject, changed.status, changed.is_fact) == (STAT, "changed", True)
     assert changed.name == "kg:back-pain-lifetime-prevalence"
     assert changed.label == "Lifetime prevalence of back pain in adults"
-    assert changed.location == "kg/statistics/back-pain.ttl:10"
+    assert changed.location == STAT_LOCATION
     assert changed.changes == (
         ValueChange("ckg:value", ('"85"^^xsd:decimal',), ('"86"^^xsd:decimal',)),
     )
@@ -144,7 +150,7 @@ def repo(project: Path) -> Path:
 
 
 def test_git_revisions_are_read_without_touching_the_work_tree(repo: Path) -> None:
-    edit(repo, "ckg:unit unit:percent ;\n", "", path=STAT_FILE)  # uncommitted
+    edit(repo, "ckg:qualifier qualifier:almost ;\n", "", path=STAT_FILE)  # uncommitted
     status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain"],
                             capture_output=True, text=True, check=True).stdout  # fmt: skip
 
@@ -158,9 +164,9 @@ def test_git_revisions_are_read_without_touching_the_work_tree(repo: Path) -> No
     assert commit.changes == (
         ValueChange("ckg:value", ('"85"^^xsd:decimal',), ('"86"^^xsd:decimal',)),
     )
-    assert commit.location == "kg/statistics/back-pain.ttl:10"
+    assert commit.location == STAT_LOCATION
     [work] = between("HEAD", str(repo)).subjects
-    assert [c.predicate for c in work.changes] == ["ckg:unit"]
+    assert [c.predicate for c in work.changes] == ["ckg:qualifier"]
     assert between("HEAD", "main").empty
     after = subprocess.run(["git", "-C", str(repo), "status", "--porcelain"],
                            capture_output=True, text=True, check=True).stdout  # fmt: skip
@@ -182,3 +188,75 @@ def test_a_revision_without_shapes_loads_what_it_has(tmp_path: Path) -> None:
     loaded = load_side("HEAD", tmp_path)
     assert not loaded.diagnostics
     assert diff_sides(loaded.side, side(tmp_path)).empty
+
+
+# ---------------------------------------------------------------------- the file that was edited
+
+PREFIXES = (
+    "@prefix ckg: <https://clinic-kg.example/ontology#> .\n"
+    "@prefix kg: <https://clinic-kg.example/id/> .\n"
+    "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+)
+
+
+def two_files(root: Path, code: str) -> None:
+    """A condition in one file and its codes in another, as kg/ keeps them."""
+    (root / "kg" / "conditions").mkdir(parents=True, exist_ok=True)
+    (root / "kg" / "mappings").mkdir(parents=True, exist_ok=True)
+    (root / "kg" / "conditions" / "thing.ttl").write_text(
+        PREFIXES + 'kg:thing a ckg:Condition ;\n    skos:prefLabel "Thing"@en .\n',
+        encoding="utf-8",
+    )
+    (root / "kg" / "mappings" / "codes.ttl").write_text(
+        PREFIXES + "\nkg:other a ckg:Symptom .\n\n" + f"kg:thing ckg:code kg:{code} .\n",
+        encoding="utf-8",
+    )
+
+
+def test_a_change_names_the_file_it_was_made_in(tmp_path: Path) -> None:
+    # Regression (issue 9): diff named the subject's other file, not the one edited.
+    before, codes, label = tmp_path / "before", tmp_path / "codes", tmp_path / "label"
+    two_files(before, "code-a")
+    two_files(codes, "code-b")
+    [changed] = diff_sides(side(before), side(codes)).subjects
+    assert changed.name == "kg:thing"
+    assert changed.changes == (ValueChange("ckg:code", ("kg:code-a",), ("kg:code-b",)),)
+    assert changed.location == "kg/mappings/codes.ttl:7"
+    # A change in the file where the subject starts still names that file.
+    two_files(label, "code-a")
+    edit(label, '"Thing"@en', '"Thing two"@en', path=Path("kg/conditions/thing.ttl"))
+    [relabelled] = diff_sides(side(before), side(label)).subjects
+    assert [c.predicate for c in relabelled.changes] == ["skos:prefLabel"]
+    assert relabelled.location == "kg/conditions/thing.ttl:4"
+
+
+def test_diff_names_the_mapping_file_of_a_condition(project: Path, tmp_path: Path) -> None:
+    # The seed's condition is typed in one file and given its codes in another; wherever those
+    # files are, a change to a code is reported in the file that holds the codes.
+    condition, _ = described_in(project, "failed-back-surgery-syndrome")
+    before = tmp_path / "before"
+    for name in ("ontology", "shapes", "kg"):
+        shutil.copytree(project / name, before / name)
+    codes = next(
+        p
+        for p in sorted((project / "kg").rglob("*.ttl"))
+        if p.relative_to(project) != condition
+        and "kg:failed-back-surgery-syndrome ckg:code" in p.read_text(encoding="utf-8")
+    )
+    edit(
+        project,
+        "kg:failed-back-surgery-syndrome ckg:code ",
+        "kg:failed-back-surgery-syndrome ckg:code kg:code-atc-n02be01, ",
+        path=codes.relative_to(project),
+    )
+    [changed] = diff_sides(side(before), side(project)).subjects
+    assert changed.name == "kg:failed-back-surgery-syndrome"
+    assert [c.predicate for c in changed.changes] == ["ckg:code"]
+    assert changed.location.startswith(f"{codes.relative_to(project)}:")
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "diff", str(before), str(project), "--format", "json"],
+        cwd=project, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [reported] = json.loads(done.stdout)["subjects"]
+    assert reported["location"] == changed.location

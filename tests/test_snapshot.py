@@ -14,6 +14,7 @@ from server.settings import Settings
 from server.snapshot import Snapshot, build_snapshot
 from server.store import Store, StoreHolder
 
+from . import seed
 from .conftest import REPO
 
 FBSS = "failed-back-surgery-syndrome"
@@ -66,13 +67,14 @@ def test_base_iri_setting_decides_what_an_id_is(tmp_path: Path) -> None:
 def test_condition_relations(snap: Snapshot) -> None:
     fbss = snap.entity(FBSS)
     assert isinstance(fbss, Condition)
-    assert len(fbss.symptoms) == 4
-    assert len(fbss.causes) == 7
-    assert len(fbss.treatments) == 14
-    assert fbss.tests == ("imaging-studies", "patient-examination")
+    # The seed page's relations are there; another page may add more.
+    assert set(fbss.symptoms) >= seed.SYMPTOMS
+    assert set(fbss.causes) >= set(seed.CAUSES)
+    assert set(fbss.treatments) >= set(seed.TREATMENTS)
+    assert set(fbss.tests) >= seed.TESTS
     assert fbss.authoritative_definitions == ("failed-back-surgery-syndrome-iasp-definition",)
     assert "code-icd-10-cm-m96-1" in fbss.codes
-    assert fbss.sources == ("clinic-page",)
+    assert seed.PAGE in fbss.sources
 
 
 def test_kinds_are_the_most_specific_class(snap: Snapshot) -> None:
@@ -121,7 +123,10 @@ def test_search_prefers_preferred_labels_over_synonyms(snap: Snapshot) -> None:
 
 
 def test_search_filters_by_kind_and_ignores_blank_text(snap: Snapshot) -> None:
-    assert {h.id for h in snap.search("pain", ["Condition"])} == {FBSS}
+    conditions = snap.search("pain", ["Condition"])
+    assert FBSS in {h.id for h in conditions}
+    assert {getattr(snap.entity(h.id), "kind", None) for h in conditions} == {"Condition"}
+    assert "back-pain" in {h.id for h in snap.search("pain")}  # a symptom, left out above
     assert snap.search("   ") == []
     assert snap.search("zzzz-no-such-label") == []
 
@@ -141,18 +146,28 @@ def test_facts_about_a_relation_are_facts_about_both_ends(snap: Snapshot) -> Non
 
 
 def test_facts_by_measure_and_about(snap: Snapshot) -> None:
-    ids = {f.id for f in snap.facts(measure="success-rate")}
-    assert ids == {
+    success = snap.facts(measure="success-rate")
+    ids = {f.id for f in success}
+    assert ids >= {
         "lumbar-fusion-success-rate",
         "laminectomy-discectomy-success-rate",
         "decompression-success-higher-than-fusion",
         "success-rate-falls-after-repeat-surgery",
     }
+    assert {f.measure for f in success} == {"success-rate"}
+    assert "back-pain-lifetime-prevalence" not in ids
     iri = "https://clinic-kg.example/ontology/measure/success-rate"
     assert {f.id for f in snap.facts(measure=iri)} == ids
-    both = {f.id for f in snap.facts(about="spinal-fusion", measure="success-rate")}
-    assert both == {"lumbar-fusion-success-rate", "decompression-success-higher-than-fusion"}
-    assert len(snap.facts()) == 8
+    both = snap.facts(about="spinal-fusion", measure="success-rate")
+    assert {f.id for f in both} >= {
+        "lumbar-fusion-success-rate",
+        "decompression-success-higher-than-fusion",
+    }
+    assert all(f.measure == "success-rate" and "spinal-fusion" in f.about for f in both)
+    assert "spinal-fusion-increase" not in {f.id for f in both}  # about fusion, another measure
+    every = snap.facts()
+    assert {f.id for f in every} >= seed.FACT_IDS
+    assert all(isinstance(f, Fact) for f in every)
 
 
 def test_fact_records_hold_decimals(snap: Snapshot) -> None:
@@ -168,12 +183,16 @@ def test_fact_records_hold_decimals(snap: Snapshot) -> None:
 
 
 def test_evidence_and_cause_roles(snap: Snapshot) -> None:
-    [evidence] = snap.evidence(FBSS, "hasCause", "epidural-fibrosis")
+    # The seed page's evidence; another page may give its own for the same relation.
+    [evidence] = [
+        e
+        for e in snap.evidence(FBSS, "hasCause", "epidural-fibrosis")
+        if e.id == "fbss-cause-epidural-fibrosis"
+    ]
     assert evidence.role == "main"
     assert evidence.quote.startswith("Scar tissue (fibrosis)")
     assert evidence.sources == ("clinic-page",)
-    [other] = snap.evidence(FBSS, "hasCause", "smoking")
-    assert other.role == "other"
+    assert "other" in {e.role for e in snap.evidence(FBSS, "hasCause", "smoking")}
     assert snap.evidence(FBSS, "hasCause", "acetaminophen") == ()
 
 
@@ -187,7 +206,9 @@ def test_concepts_codes_and_definitions(snap: Snapshot) -> None:
     percent = snap.concept("percent")
     assert percent is not None
     assert percent.notation == "%"
-    assert [c.id for c in snap.concepts("CauseRoles")] == ["main", "other"]
+    roles = snap.concepts("CauseRoles")
+    assert {"main", "other"} <= {c.id for c in roles}
+    assert [c.label() for c in roles] == sorted((c.label() for c in roles), key=str.casefold)
     code = snap.code("code-atc-n02be01")
     assert code is not None
     assert (code.system, code.value) == ("ATC", "N02BE01")
