@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .conftest import REPO
 
-STAT_FILE = "kg/statistics/back-pain.ttl"
+STAT_FILE = "kg/pages/clinic-page.ttl"
 PREFIXES = (
     "@prefix ckg: <https://clinic-kg.example/ontology#> .\n"
     "@prefix kg: <https://clinic-kg.example/id/> .\n"
@@ -32,6 +32,11 @@ def set_value(project: Path, new: str) -> None:
     path = project / STAT_FILE
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace('ckg:value "85"', f'ckg:value "{new}"'), encoding="utf-8")
+
+
+def stat_line(project: Path) -> int:
+    lines = (project / STAT_FILE).read_text(encoding="utf-8").splitlines()
+    return lines.index("kg:back-pain-lifetime-prevalence a ckg:Proportion ;") + 1
 
 
 # ---------------------------------------------------------------------- fmt
@@ -117,7 +122,7 @@ def test_diff_text_markdown_and_json(project: Path, tmp_path: Path) -> None:
     assert text.stdout.splitlines()[2:] == [
         "Facts changed (quoted on published pages)",
         '  kg:back-pain-lifetime-prevalence "Lifetime prevalence of back pain in adults" '
-        "(kg/statistics/back-pain.ttl:10)",
+        f"({STAT_FILE}:{stat_line(project)})",
         '    ckg:value: "85"^^xsd:decimal → "86"^^xsd:decimal',
     ]
     markdown = run("diff", str(before), ".", "--format", "markdown", cwd=project).stdout
@@ -169,7 +174,7 @@ def test_pre_commit_runs_fmt_check_and_validate_on_graph_files() -> None:
     entries = re.findall(r"^\s+entry: (.+)$", config, re.MULTILINE)
     assert entries == [".venv/bin/clinic-kg fmt --check", ".venv/bin/clinic-kg validate"]
     [pattern] = set(re.findall(r"^\s+files: (.+)$", config, re.MULTILINE))
-    assert re.search(pattern, "kg/statistics/back-pain.ttl")
+    assert re.search(pattern, STAT_FILE)
     assert not re.search(pattern, "server/cli.py")
     assert config.count("pass_filenames: false") == 2
     assert config.count("language: system") == 2

@@ -19,7 +19,7 @@ from .conftest import REPO
 from .rdf_strategies import graphs, load_graph
 
 STAT = "https://clinic-kg.example/id/back-pain-lifetime-prevalence"
-STAT_FILE = Path("kg/statistics/back-pain.ttl")
+STAT_FILE = Path("kg/pages/clinic-page.ttl")
 
 
 def side(path: Path, name: str = "side") -> Side:
@@ -49,6 +49,13 @@ def test_the_project_against_itself_is_empty() -> None:
     assert diff_sides(side(REPO), side(REPO)).empty
 
 
+def stat_location(project: Path) -> str:
+    """path:line where the statistic's statement starts in its file."""
+    lines = (project / STAT_FILE).read_text(encoding="utf-8").splitlines()
+    line = lines.index("kg:back-pain-lifetime-prevalence a ckg:Proportion ;") + 1
+    return f"{STAT_FILE.as_posix()}:{line}"
+
+
 def edit(project: Path, old: str, new: str, path: Path = STAT_FILE) -> None:
     target = project / path
     text = target.read_text(encoding="utf-8")
@@ -64,7 +71,7 @@ def test_a_changed_statistic_is_exactly_that_change_and_is_a_fact(project: Path)
     assert (changed.subject, changed.status, changed.is_fact) == (STAT, "changed", True)
     assert changed.name == "kg:back-pain-lifetime-prevalence"
     assert changed.label == "Lifetime prevalence of back pain in adults"
-    assert changed.location == "kg/statistics/back-pain.ttl:10"
+    assert changed.location == stat_location(project)
     assert changed.changes == (
         ValueChange("ckg:value", ('"85"^^xsd:decimal',), ('"86"^^xsd:decimal',)),
     )
@@ -144,7 +151,8 @@ def repo(project: Path) -> Path:
 
 
 def test_git_revisions_are_read_without_touching_the_work_tree(repo: Path) -> None:
-    edit(repo, "ckg:unit unit:percent ;\n", "", path=STAT_FILE)  # uncommitted
+    # Uncommitted: the statistic loses its unit.
+    edit(repo, '"86"^^xsd:decimal ;\n    ckg:unit unit:percent ;\n', '"86"^^xsd:decimal ;\n')
     status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain"],
                             capture_output=True, text=True, check=True).stdout  # fmt: skip
 
@@ -158,7 +166,7 @@ def test_git_revisions_are_read_without_touching_the_work_tree(repo: Path) -> No
     assert commit.changes == (
         ValueChange("ckg:value", ('"85"^^xsd:decimal',), ('"86"^^xsd:decimal',)),
     )
-    assert commit.location == "kg/statistics/back-pain.ttl:10"
+    assert commit.location == stat_location(repo)
     [work] = between("HEAD", str(repo)).subjects
     assert [c.predicate for c in work.changes] == ["ckg:unit"]
     assert between("HEAD", "main").empty

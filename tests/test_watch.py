@@ -15,7 +15,7 @@ from server.watch import Reloader
 
 from . import live_server
 
-STATISTIC = Path("kg/statistics/back-pain.ttl")
+STATISTIC = Path("kg/pages/clinic-page.ttl")
 QUERY = (
     "{ dataset { version lastReloadError } "
     'fact(id: "back-pain-lifetime-prevalence") { ... on Statistic { value } } }'
@@ -49,7 +49,7 @@ def test_invalid_edit_keeps_the_last_good_version(reloader: Reloader, project: P
     assert reloader.holder.current is good
     error = reloader.holder.last_reload_error
     assert error is not None
-    assert "kg/statistics/back-pain.ttl:" in error.message
+    assert f"{STATISTIC.as_posix()}:" in error.message
     assert "KG-PARSE" in error.message
     _edit(project, "ckg:unit unit:percent", "ckg:unit unit:percent ;")
     assert reloader.reload().version == good.version
