@@ -5,8 +5,6 @@ refused with a code at the line of the statement holding it."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,8 @@ from server.loader import load
 from server.revisions import load_side
 from server.settings import Settings
 from server.validation import validate_project
+
+from .test_cli_validate import run
 
 PAGE = Path("kg/pages/clinic-page.ttl")
 PREFIXES = """@prefix ckg: <https://clinic-kg.example/ontology#> .
@@ -220,13 +220,7 @@ def test_validate_reports_a_refused_block_and_exits_1(project: Path) -> None:
         PREFIXES + "\nkg:failed-back-surgery-syndrome ckg:evidence [ ckg:for kg:infectio ] .\n",
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "server", "validate"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run("validate", cwd=project)
     assert done.returncode == 1
     assert (
         "kg/pages/bad.ttl:7: error KG-EVIDENCE-TARGET kg:failed-back-surgery-syndrome "
