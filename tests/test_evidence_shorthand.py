@@ -237,7 +237,12 @@ def test_fmt_keeps_the_shorthand(project: Path) -> None:
     result = format_file(project / PAGE, project)
     assert result.formatted is not None, [d.render() for d in result.diagnostics]
     assert "ckg:evidence [" in result.formatted
-    assert "ckg:for kg:smoking ;" in result.formatted
+    # Each block names its object first: `[ ckg:for … ; ckg:quote … ; … ]`.
+    assert (
+        "ckg:evidence [\n        ckg:for kg:dull-aching-pain ;\n        ckg:quote"
+        in result.formatted
+    )
+    assert "[\n        ckg:for kg:smoking ;" in result.formatted
     assert "--hasCause--smoking" not in result.formatted
     (project / PAGE).write_text(result.formatted, encoding="utf-8")
     assert not format_file(project / PAGE, project).changed  # canonical from then on
