@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "diff": "server.commands.diff:diff",
     "serve": "server.commands.serve:serve",
     "export": "server.commands.export:export",
+    "new": "server.commands.new:new",
 }
 
 
@@ -38,7 +39,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="clinic-kg")
 def cli() -> None:
-    """Validate, format, diff, export and serve the clinic knowledge graph."""
+    """Validate, format, diff, export and serve the clinic knowledge graph; start a new page."""
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,6 +20,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Identifier, Node
 
 from .diagnostics import Diagnostic, Severity
+from .evidence_shorthand import expand_evidence, may_hold_evidence
 from .namespaces import PREFIXES
 from .settings import Settings
 from .turtle_scan import Comment, ScanResult, scan
@@ -50,6 +51,12 @@ class SourceFile:
     triples: tuple[Triple, ...]
     location: Path
     base_iri: str
+    # Subjects the text does not name, with the line to report them at: the assertions expanded
+    # from evidence blocks (server/evidence_shorthand.py), at the statement holding the block.
+    placed: tuple[tuple[str, int], ...] = ()
+    # Whether the text may hold such blocks: a byte test at parse time, so loading a large graph
+    # does not look through every triple for them.
+    may_hold_evidence: bool = False
 
     @cached_property
     def scanned(self) -> ScanResult:
@@ -61,7 +68,9 @@ class SourceFile:
 
     @property
     def subject_lines(self) -> Mapping[str, int]:
-        return self.scanned.first_line_of()
+        lines = self.scanned.first_line_of()
+        lines.update(self.placed)
+        return lines
 
     @property
     def prefixes(self) -> tuple[tuple[str, str], ...]:
@@ -216,10 +225,14 @@ def load(
             continue
         files.append(loaded)
         digest.update(f"{shown}\0{loaded.sha256}\0".encode())
+    # Evidence blocks become assertions once every file is read: a block's relation may be
+    # stated in another file.
+    expanded = expand_evidence(files, id_namespace)
+    diagnostics.extend(expanded.diagnostics)
     if id_namespace != CANONICAL_ID_NAMESPACE:  # the IRIs served differ: so does the version
         digest.update(f"base\0{id_namespace}".encode())
     version = digest.hexdigest()[:16]
-    return LoadResult(root, tuple(files), tuple(diagnostics), version, id_namespace)
+    return LoadResult(root, expanded.files, tuple(diagnostics), version, id_namespace)
 
 
 def load_file(path: Path, shown: str, kind: str, settings: Settings) -> SourceFile | Diagnostic:
@@ -285,6 +298,7 @@ def load_file(path: Path, shown: str, kind: str, settings: Settings) -> SourceFi
         triples=triples,
         location=path.resolve(),
         base_iri=base_iri,
+        may_hold_evidence=may_hold_evidence(raw),
     )
 
 

@@ -14,8 +14,16 @@ from pathlib import Path
 
 from .diagnostics import Diagnostic
 from .diffing import Side
+from .evidence_shorthand import expand_evidence
 from .formatting import turtle_files
-from .loader import FOLDERS, SourceFile, display_path, kind_of, load_file
+from .loader import (
+    CANONICAL_ID_NAMESPACE,
+    FOLDERS,
+    SourceFile,
+    display_path,
+    kind_of,
+    load_file,
+)
 from .settings import Settings
 
 
@@ -69,6 +77,10 @@ def _load_folder(name: str, folder: Path, settings: Settings) -> LoadedSide:
 
 
 def _side(name: str, files: list[SourceFile]) -> Side:
+    # Compare what the graph says: evidence blocks as the assertions they stand for, so the long
+    # and the compact form of the same evidence are no difference. A block that cannot be
+    # expanded (validate says why) is compared as written.
+    files = list(expand_evidence(files, CANONICAL_ID_NAMESPACE).files)
     triples = tuple(t for f in files for t in f.triples)
     locations: dict[str, str] = {}
     statements: dict[tuple[str, str], str] = {}

@@ -133,7 +133,12 @@ def predicate_key(iri: str, spelled: str) -> tuple[int, int, str]:
 _PROV = "http://www.w3.org/ns/prov#"
 _FACT_ORDER: tuple[str, ...] = ("about", "measure", "value", "low", "high", "unit", "qualifier")
 _FACT_ORDER += ("population", "region", "period", "claim", "quote")
-_LAST = {"http://www.w3.org/ns/shacl#severity": 0, "http://www.w3.org/ns/shacl#message": 1}
+# An evidence block (ckg:evidence) reads best after the relations it is evidence for.
+_LAST = {
+    "http://www.w3.org/ns/shacl#severity": 0,
+    "http://www.w3.org/ns/shacl#message": 1,
+    "https://clinic-kg.example/ontology#evidence": 2,
+}
 _PREDICATE_RANK: Mapping[str, int] = {
     iri: rank
     for rank, iri in enumerate(
@@ -142,6 +147,7 @@ _PREDICATE_RANK: Mapping[str, int] = {
             str(RDF.subject),
             str(RDF.predicate),
             str(RDF.object),
+            "https://clinic-kg.example/ontology#for",  # an evidence block names its object first
             "http://www.w3.org/2000/01/rdf-schema#label",
             "http://www.w3.org/2004/02/skos/core#prefLabel",
             "http://www.w3.org/2004/02/skos/core#altLabel",

@@ -37,6 +37,11 @@ def set_value(project: Path, new: str) -> None:
     path.write_text(text.replace('ckg:value "85"', f'ckg:value "{new}"'), encoding="utf-8")
 
 
+def stat_line(project: Path) -> int:
+    lines = (project / STAT_FILE).read_text(encoding="utf-8").splitlines()
+    return lines.index("kg:back-pain-lifetime-prevalence a ckg:Proportion ;") + 1
+
+
 # ---------------------------------------------------------------------- fmt
 
 
@@ -172,7 +177,7 @@ def test_pre_commit_runs_fmt_check_and_validate_on_graph_files() -> None:
     entries = re.findall(r"^\s+entry: (.+)$", config, re.MULTILINE)
     assert entries == [".venv/bin/clinic-kg fmt --check", ".venv/bin/clinic-kg validate"]
     [pattern] = set(re.findall(r"^\s+files: (.+)$", config, re.MULTILINE))
-    assert re.search(pattern, "kg/statistics/back-pain.ttl")
+    assert re.search(pattern, STAT_FILE)
     assert not re.search(pattern, "server/cli.py")
     assert config.count("pass_filenames: false") == 2
     assert config.count("language: system") == 2

@@ -2,9 +2,10 @@
 
 The seed's condition with everything it links to (symptoms, causes, treatments, statistics,
 assertions, codes) is copied N times under new IRIs and labels, one file per copy
-(`kg/generated/condition-NNNN.ttl`). The seed itself stays as copy 0, so the clinic and the
-sources (kept once, shared by every copy) still point at what they describe, and every quote stays
-verbatim in `kg/sources/clinic-page.txt`. When the seed or the shapes change, the copies follow.
+(`kg/generated/condition-NNNN.ttl`). The seed itself stays as copy 0, so the clinic, the sources
+and the pages (kept once, shared by every copy) still point at what they describe, and every quote
+stays verbatim in `kg/sources/clinic-page.txt`. When the seed or the shapes change, the copies
+follow.
 
     python -m tests.benchmarks.generate 10k [--out DIR]
 """
@@ -27,8 +28,12 @@ DATA = Path(__file__).resolve().parent / "data"
 KG = "https://clinic-kg.example/id/"
 PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 ALT_LABEL = "http://www.w3.org/2004/02/skos/core#altLabel"
-# Files every copy shares: the clinic, and the sources its quotes come from.
+# Files every copy shares: the clinic, and the sources its quotes come from. Pages are shared
+# too, but not what they say: see seed_parts.
 SHARED = ("kg/clinic.ttl", "kg/sources/")
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDF_SUBJECT = "http://www.w3.org/1999/02/22-rdf-syntax-ns#subject"
+WEB_PAGE = "https://clinic-kg.example/ontology#WebPage"
 SIZES = {"seed": 0, "2k": 2_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 PREFIXES = {
     "kg": KG,
@@ -59,19 +64,32 @@ class Generated:
     files: int
 
 
-def seed_parts(repo: Path = REPO) -> tuple[list[Path], list[ox.Triple]]:
-    """The seed's shared files, and the triples of every other kg/ file (what gets copied)."""
+def seed_parts(repo: Path = REPO) -> tuple[list[Path], list[ox.Triple], set[str]]:
+    """The seed's shared files, the triples of every other kg/ file (what gets copied), and the
+    IRIs every copy shares: the subjects of the shared files, the pages, and the evidence a page
+    gives about a shared subject (the clinic's services)."""
     shared: list[Path] = []
-    copied: list[ox.Triple] = []
+    others: list[ox.Triple] = []
+    shared_iris: set[str] = set()
     for path in sorted((repo / "kg").rglob("*")):
         if not path.is_file():
             continue
         rel = path.relative_to(repo).as_posix()
         if any(rel == s or rel.startswith(s) for s in SHARED):
             shared.append(path)
+            if path.suffix == ".ttl":
+                triples = ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
+                shared_iris.update(str(t.subject.value) for t in triples)
         elif path.suffix == ".ttl":
-            copied.extend(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
-    return shared, copied
+            others.extend(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+    for t in others:
+        if t.predicate.value == RDF_TYPE and t.object.value == WEB_PAGE:
+            shared_iris.add(t.subject.value)
+    for t in others:
+        if t.predicate.value == RDF_SUBJECT and t.object.value in shared_iris:
+            shared_iris.add(t.subject.value)
+    copied = [t for t in others if t.subject.value not in shared_iris]
+    return shared, copied, shared_iris
 
 
 def count_triples(folder: Path) -> int:
@@ -134,16 +152,11 @@ def generate(out: Path, target_triples: int, seed: int = 20261124, repo: Path = 
     out.mkdir(parents=True)
     for name in ("ontology", "shapes"):
         shutil.copytree(repo / name, out / name)
-    shared, copied = seed_parts(repo)
-    shared_iris: set[str] = set()
+    shared, copied, shared_iris = seed_parts(repo)
     for path in shared:
         dest = out / path.relative_to(repo)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, dest)
-        if path.suffix == ".ttl":
-            shared_iris.update(
-                str(t.subject.value) for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
-            )
     # Copy 0 is the seed itself, under its own IRIs and labels.
     for path in sorted((repo / "kg").rglob("*.ttl")):
         dest = out / path.relative_to(repo)
