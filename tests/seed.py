@@ -14,7 +14,7 @@ PAGE_TITLE = "What is Spine Surgery Pain"
 FBSS = "failed-back-surgery-syndrome"
 PAIN_MEDICINE = "pain-medicine"
 
-# The claim the seed page makes that kg/ did not hold (issue 9): checked once a fact quotes it.
+# The claim the seed page makes that kg/ did not hold before issue 9.
 MISSING_CLAIM = "The incidence of surgery for back pain is increasing."
 
 
@@ -132,6 +132,10 @@ CLAIMS = {
     "success-rate-falls-after-repeat-surgery": (
         frozenset({"spine-surgery"}),
         "after the initial surgery, success rates are progressively reduced",
+    ),
+    "back-pain-surgery-increasing": (
+        frozenset({"back-pain", "spine-surgery"}),
+        "the incidence of surgery for back pain is increasing",
     ),
 }
 

@@ -310,12 +310,7 @@ def test_seed_condition_has_the_pages_relations(snap: Snapshot) -> None:
 def test_the_incidence_of_surgery_claim(loaded: LoadResult, snap: Snapshot) -> None:
     sentence = squeeze(seed.MISSING_CLAIM)
     quoting = [f for f in snap.facts() if sentence.rstrip(".") in squeeze(f.quote)]
-    if not quoting:
-        # TODO(lead): drop this skip once the claim is merged into kg/ (issue 9, build item 9).
-        pytest.skip(
-            f"no fact quotes {seed.MISSING_CLAIM!r} yet: another helper adds it to kg/ "
-            "(issue 9); once merged, this skip must go"
-        )
+    assert quoting, f"no fact quotes {seed.MISSING_CLAIM!r}"
     for fact in quoting:
         assert seed.PAGE in fact.sources
         assert fact.about, fact.id

@@ -53,6 +53,10 @@ EXPECTED = {
         "After the initial surgery, success rates are progressively reduced.",
         PAGE,
     ),
+    "back-pain-surgery-increasing": (
+        "The incidence of surgery for back pain is increasing.",
+        PAGE,
+    ),
 }
 
 

@@ -14,18 +14,10 @@ from server.snapshot import Snapshot, build_snapshot
 from server.store import StoreHolder
 from server.validation import validate_project
 
+from . import seed as seed_page
 from .conftest import REPO
 
-SEED_FACTS = {
-    "back-pain-lifetime-prevalence",
-    "decompression-success-higher-than-fusion",
-    "fibrosis-share-of-cases",
-    "laminectomy-discectomy-annual-count",
-    "laminectomy-discectomy-success-rate",
-    "lumbar-fusion-success-rate",
-    "spinal-fusion-increase",
-    "success-rate-falls-after-repeat-surgery",
-}
+SEED_FACTS = seed_page.FACT_IDS
 
 # A second, fictional page: its own condition, a symptom shared with the seed, a fact, and a
 # broader link from a seed entity to an entity of this page.
@@ -164,10 +156,7 @@ def test_facts_connection_lists_numeric_and_qualitative_facts(
         numbers: facts(kind: STATISTIC, first: 100) { edges { node { __typename } } } }""",
     )
     assert set(ids(data["all"])) >= SEED_FACTS
-    assert {
-        "decompression-success-higher-than-fusion",
-        "success-rate-falls-after-repeat-surgery",
-    } <= set(ids(data["claims"]))
+    assert set(ids(data["claims"])) >= set(seed_page.CLAIMS)
     assert {e["node"]["__typename"] for e in data["claims"]["edges"]} == {"QualitativeClaim"}
     assert {e["node"]["__typename"] for e in data["numbers"]["edges"]} == {"Statistic"}
 
