@@ -43,20 +43,6 @@ FACTS = {STATISTIC, CLAIM}
 STATISTIC_STATEMENT = "Success rate of microdiscectomy: approximately 85%–90%."
 CLAIM_STATEMENT = "Most herniated discs improve without surgery."
 
-# TODO(lead): once the API of issue 9 (build item 1) lands, check the page through it too:
-# GraphQL `page(id)` with its conditions, facts and entities, `pages`, `facts(page:)` and
-# `facts(about:)` over the condition, `GET /facts` listing the page's facts, the HTML of `GET /id`
-# showing canonical statements, and the schema.org export of the condition as this page's markup.
-PENDING_QUERIES = (
-    f'{{ pages {{ edges {{ node {{ id }} }} }} }}  # lists "{PAGE}"',
-    f'{{ page(id: "{PAGE}") {{ conditions {{ id }} facts {{ id statement }} }} }}',
-    f'{{ facts(page: "{PAGE}") {{ edges {{ node {{ id }} }} }} }}  # exactly {sorted(FACTS)}',
-    f'{{ facts(about: "{CONDITION}") {{ edges {{ node {{ id }} }} }} }}',
-    "GET /facts  # lists both facts",
-    f"GET /id/{CONDITION} (text/html)  # shows '{CLAIM_STATEMENT}'",
-    f"clinic-kg export --schema-org {CONDITION}  # a MedicalWebPage {PAGE} about it",
-)
-
 
 def add_page(project: Path, fixture: Path = FIXTURE) -> None:
     """Lay the fixture's kg/ tree over the project's: append to files kg/ has, create the rest."""
@@ -190,6 +176,14 @@ CONDITION_QUERY = """query ($id: ID!) { condition(id: $id) {
   facts { id statement }
 } }"""
 
+PAGES_QUERY = """query ($page: ID!) {
+  pages(first: 100) { edges { node { id } } }
+  page(id: $page) { conditions { id } facts { id statement }
+    entities(types: [SYMPTOM]) { edges { node { id } } } }
+  byPage: facts(page: $page, first: 100) { edges { node { id } } } }"""
+
+MARKUP_QUERY = """query ($id: ID!) { condition(id: $id) { schemaOrg } }"""
+
 SEARCH_QUERY = """query ($text: String!) {
   search(text: $text) { edges { node { __typename id label } } } }"""
 
@@ -242,3 +236,28 @@ def test_the_page_is_served(project: Path) -> None:
         turtle = httpx.get(f"{server.url}/id/{PAGE}", headers={"accept": "text/turtle"})
         assert turtle.status_code == 200
         assert "sources/example-herniated-disc-page.txt" in turtle.text
+        # The page's own HTML lists its facts as their canonical statements.
+        page_html = httpx.get(f"{server.url}/id/{PAGE}", headers={"accept": "text/html"}).text
+        assert CLAIM_STATEMENT in page_html
+
+        pages = graphql(server, PAGES_QUERY, page=PAGE)
+        assert {e["node"]["id"] for e in pages["pages"]["edges"]} >= {PAGE, seed.PAGE}
+        assert pages["page"]["conditions"] == [{"id": CONDITION}]
+        assert {f["id"] for f in pages["page"]["facts"]} == FACTS
+        assert {e["node"]["id"] for e in pages["page"]["entities"]["edges"]} >= SYMPTOMS
+        assert {e["node"]["id"] for e in pages["byPage"]["edges"]} == FACTS
+        seed_page = graphql(server, PAGES_QUERY, page=seed.PAGE)
+        assert not FACTS & {e["node"]["id"] for e in seed_page["byPage"]["edges"]}
+
+        listed = httpx.get(f"{server.url}/facts", params={"page": PAGE}, timeout=30).json()
+        assert {f["id"] for f in listed["facts"]} == FACTS
+
+        markup = graphql(server, MARKUP_QUERY, id=CONDITION)["condition"]["schemaOrg"]
+        assert markup["@type"] == "MedicalWebPage"
+        assert markup["@id"].endswith(PAGE)
+        assert markup["about"]["name"] == LABEL
+        treated = {t["name"]: t["@type"] for t in markup["about"]["possibleTreatment"]}
+        assert treated["Microdiscectomy"] == ["MedicalTherapy", "SurgicalProcedure"]
+    exported = clinic_kg("export", "--root", str(project), "--schema-org", CONDITION, cwd=REPO)
+    assert exported.returncode == 0, exported.stderr
+    assert f'"{LABEL}"' in exported.stdout
