@@ -6,7 +6,8 @@ A steward may write the evidence for a relation on its subject, in place:
         ckg:evidence [ ckg:for kg:leg-pain ; ckg:quote "…" ; prov:wasDerivedFrom kg:page ] .
 
 Once every file is parsed (the relation may be stated in another file than its evidence), each
-block becomes the standard form: a ckg:Assertion named `kg:<subject>--<relation>--<object>` with
+block becomes the standard form: a ckg:Assertion named `kg:<subject>--<relation>--<object>--<page>`
+(the page is the block's prov:wasDerivedFrom, so two pages may state the same relation) with
 rdf:subject, rdf:predicate, rdf:object and the block's other properties (quote, source, cause
 role). The block itself is removed, so SHACL, the checks, the snapshot, export and diff only ever
 see ordinary assertions. The relation is the one evidence-requiring relation (ckg:requiresEvidence
@@ -23,7 +24,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import RDF
+from rdflib.namespace import PROV, RDF
 from rdflib.term import Node
 
 from .diagnostics import Diagnostic, Severity
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # loader imports this module: the class is only needed for th
 
 EVIDENCE: URIRef = CKG.evidence
 FOR: URIRef = CKG["for"]
+_DERIVED_FROM: URIRef = PROV.wasDerivedFrom
 _REQUIRES_EVIDENCE: URIRef = CKG.requiresEvidence
 _TYPE: URIRef = RDF.type
 _SUBJECT: URIRef = RDF.subject
@@ -162,9 +164,12 @@ class _Expander:
         predicate = self._predicate(block, obj, [o for p, o in body if p == _PREDICATE])
         if predicate is None:
             return
+        # The page is part of the name: evidence belongs to the page it was read from.
+        pages = [o for p, o in body if p == _DERIVED_FROM and isinstance(o, URIRef)]
+        page = f"--{_slug(pages[0], self.namespace)}" if len(pages) == 1 else ""
         iri = URIRef(
             f"{self.namespace}{_slug(block.holder, self.namespace)}--"
-            f"{_local(predicate)}--{_slug(obj, self.namespace)}"
+            f"{_local(predicate)}--{_slug(obj, self.namespace)}{page}"
         )
         if iri in self.graph.subjects or iri in self.generated:
             self._refuse_id(block, obj, iri)
@@ -288,8 +293,8 @@ class _Expander:
                 f"{curie(str(iri))} (the first is in {self.files[first.file].path})"
             )
             hint = (
-                "keep one block per relation and subject; evidence for the same relation from "
-                "another page is written as a ckg:Assertion with an IRI of its own"
+                "keep one block per relation, subject and page; two quotes of one page for the "
+                "same relation are written as a ckg:Assertion with an IRI of its own"
             )
         else:
             message = f"the block would become {curie(str(iri))}, which the graph already describes"
