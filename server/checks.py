@@ -116,7 +116,7 @@ def _evidence(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterato
                         f"no assertion gives the source and quote for {curie(str(predicate))} "
                         f"{curie(str(o))}",
                         "add a ckg:Assertion with rdf:subject, rdf:predicate, rdf:object, "
-                        "ckg:quote and prov:wasDerivedFrom (see kg/conditions/ for examples)",
+                        "ckg:quote and prov:wasDerivedFrom, or an evidence block (see kg/pages/ for examples)",
                     )
 
 
