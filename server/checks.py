@@ -116,7 +116,8 @@ def _evidence(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterato
                         f"no assertion gives the source and quote for {curie(str(predicate))} "
                         f"{curie(str(o))}",
                         "add a ckg:Assertion with rdf:subject, rdf:predicate, rdf:object, "
-                        "ckg:quote and prov:wasDerivedFrom, or an evidence block (see kg/pages/ for examples)",
+                        "ckg:quote and prov:wasDerivedFrom, or an evidence block "
+                        "(see kg/pages/ for examples)",
                     )
 
 

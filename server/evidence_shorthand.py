@@ -6,8 +6,9 @@ A steward may write the evidence for a relation on its subject, in place:
         ckg:evidence [ ckg:for kg:leg-pain ; ckg:quote "…" ; prov:wasDerivedFrom kg:page ] .
 
 Once every file is parsed (the relation may be stated in another file than its evidence), each
-block becomes the standard form: a ckg:Assertion named `kg:<subject>--<relation>--<object>--<page>`
-(the page is the block's prov:wasDerivedFrom, so two pages may state the same relation) with
+block becomes the standard form: a ckg:Assertion named `kg:<subject>-<relation>-<object>-<page>`
+(a slug like every id: `kg:sciatica-has-symptom-leg-pain-sciatica-page`; the page is the block's
+prov:wasDerivedFrom, so two pages may state the same relation) with
 rdf:subject, rdf:predicate, rdf:object and the block's other properties (quote, source, cause
 role). The block itself is removed, so SHACL, the checks, the snapshot, export and diff only ever
 see ordinary assertions. The relation is the one evidence-requiring relation (ckg:requiresEvidence
@@ -166,10 +167,10 @@ class _Expander:
             return
         # The page is part of the name: evidence belongs to the page it was read from.
         pages = [o for p, o in body if p == _DERIVED_FROM and isinstance(o, URIRef)]
-        page = f"--{_slug(pages[0], self.namespace)}" if len(pages) == 1 else ""
+        page = f"-{_slug(pages[0], self.namespace)}" if len(pages) == 1 else ""
         iri = URIRef(
-            f"{self.namespace}{_slug(block.holder, self.namespace)}--"
-            f"{_local(predicate)}--{_slug(obj, self.namespace)}{page}"
+            f"{self.namespace}{_slug(block.holder, self.namespace)}-"
+            f"{_kebab(_local(predicate))}-{_slug(obj, self.namespace)}{page}"
         )
         if iri in self.graph.subjects or iri in self.generated:
             self._refuse_id(block, obj, iri)
@@ -344,6 +345,11 @@ def _slug(node: Node, namespace: str) -> str:
     if text.startswith(namespace):
         return text[len(namespace) :]
     return _local(node)
+
+
+def _kebab(name: str) -> str:
+    """`hasSymptom` -> `has-symptom`: ids are lowercase slugs."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
 def _local(node: Node) -> str:

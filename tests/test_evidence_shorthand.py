@@ -36,14 +36,14 @@ CAUSE_QUOTE = (
 )
 # Two of the seed's assertions, in long form under the names the block gives them...
 LONG = f"""
-kg:failed-back-surgery-syndrome--hasSymptom--dull-aching-pain--clinic-page a ckg:Assertion ;
+kg:failed-back-surgery-syndrome-has-symptom-dull-aching-pain-clinic-page a ckg:Assertion ;
     rdf:subject kg:failed-back-surgery-syndrome ;
     rdf:predicate ckg:hasSymptom ;
     rdf:object kg:dull-aching-pain ;
     ckg:quote "{SYMPTOM_QUOTE}" ;
     prov:wasDerivedFrom kg:clinic-page .
 
-kg:failed-back-surgery-syndrome--hasCause--smoking--clinic-page a ckg:Assertion ;
+kg:failed-back-surgery-syndrome-has-cause-smoking-clinic-page a ckg:Assertion ;
     rdf:subject kg:failed-back-surgery-syndrome ;
     rdf:predicate ckg:hasCause ;
     rdf:object kg:smoking ;
@@ -115,7 +115,7 @@ def test_findings_about_an_expanded_assertion_point_at_its_block(project: Path) 
         "KG-QUOTE-NOT-VERBATIM",
     )
     assert finding.subject == (
-        "kg:failed-back-surgery-syndrome--hasSymptom--dull-aching-pain--clinic-page"
+        "kg:failed-back-surgery-syndrome-has-symptom-dull-aching-pain-clinic-page"
     )
 
 
@@ -124,7 +124,7 @@ def test_generated_names_follow_the_configured_base(project: Path) -> None:
     loaded = load(project, settings=Settings(base_iri="https://clinic.example.org/"))
     assert loaded.ok
     base = "https://clinic.example.org/id/"
-    name = URIRef(f"{base}failed-back-surgery-syndrome--hasCause--smoking--clinic-page")
+    name = URIRef(f"{base}failed-back-surgery-syndrome-has-cause-smoking-clinic-page")
     subject = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#subject")
     assert (name, subject, URIRef(f"{base}failed-back-surgery-syndrome")) in loaded.data
 
@@ -139,7 +139,7 @@ kg:failed-back-surgery-syndrome ckg:hasRiskFactor kg:smoking ;
     assert errors(project, text) == []
     loaded = load(project)
     name = URIRef(
-        "https://clinic-kg.example/id/failed-back-surgery-syndrome--hasRiskFactor--smoking--clinic-page"
+        "https://clinic-kg.example/id/failed-back-surgery-syndrome-has-risk-factor-smoking-clinic-page"
     )
     assert (name, None, None) in loaded.data
 
@@ -204,7 +204,7 @@ def test_a_name_already_used(project: Path) -> None:
     block = SHORT.split(",")[0] + " ."
     [d] = errors(project, long + "\n" + block)
     assert (d.code, d.line) == ("KG-EVIDENCE-ID", 14)
-    assert "kg:failed-back-surgery-syndrome--hasSymptom--dull-aching-pain--clinic-page" in d.message
+    assert "kg:failed-back-surgery-syndrome-has-symptom-dull-aching-pain-clinic-page" in d.message
     assert "already describes" in d.message
 
 
@@ -245,7 +245,7 @@ def test_fmt_keeps_the_shorthand(project: Path) -> None:
         in result.formatted
     )
     assert "[\n        ckg:for kg:smoking ;" in result.formatted
-    assert "--hasCause--smoking--clinic-page" not in result.formatted
+    assert "-has-cause-smoking-clinic-page" not in result.formatted
     (project / PAGE).write_text(result.formatted, encoding="utf-8")
     assert not format_file(project / PAGE, project).changed  # canonical from then on
     assert validate_project(project).conforms
@@ -268,5 +268,5 @@ def test_diff_of_the_long_and_the_short_form_is_empty(project: Path, tmp_path: P
     assert edited != text
     page.write_text(edited, encoding="utf-8")
     [changed] = diff_sides(old.side, load_side(str(project), project).side).subjects
-    assert changed.name == "kg:failed-back-surgery-syndrome--hasCause--smoking--clinic-page"
+    assert changed.name == "kg:failed-back-surgery-syndrome-has-cause-smoking-clinic-page"
     assert changed.location.startswith(f"{PAGE.as_posix()}:")

@@ -103,7 +103,7 @@ def test_a_new_page_validates_as_written_and_once_filled_in(project: Path) -> No
 
     graph = load(project).data
     condition = KG[CONDITION]
-    cause = KG[f"{CONDITION}--hasCause--example-cause--{SLUG}"]
+    cause = KG[f"{CONDITION}-has-cause-example-cause-{SLUG}"]
     assert (cause, CKG.causeRole, ROLE.main) in graph
     assert (condition, CKG.possibleTreatment, KG["example-procedure"]) in graph
     assert (KG["example-procedure"], None, CKG.SurgicalProcedure) in graph
