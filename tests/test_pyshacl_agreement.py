@@ -46,10 +46,13 @@ def _concat(folder_names: list[str], root: Path, out: Path) -> Path:
 
 
 def _pyshacl(root: Path, tmp: Path) -> tuple[int, Graph]:
-    data = _concat(["ontology", "kg"], root, tmp / "data.ttl")
+    # The data graph as the project loads it: compact evidence blocks are the project's own
+    # shorthand for ckg:Assertion nodes, expanded on load, which pyshacl cannot know of.
+    data = tmp / "data.nt"
+    shacl_data_graph(load(root)).serialize(data, format="nt", encoding="utf-8")
     shapes = _concat(["shapes"], root, tmp / "shapes.ttl")
     done = subprocess.run(
-        [PYSHACL, "-s", str(shapes), "-f", "turtle", str(data)],
+        [PYSHACL, "-s", str(shapes), "-f", "nt", str(data)],
         capture_output=True,
         text=True,
         timeout=300,

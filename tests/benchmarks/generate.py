@@ -22,6 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
+from rdflib import BNode, Literal
+from rdflib.term import Node
+
+from server.loader import load
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
@@ -34,6 +38,7 @@ SHARED = ("kg/clinic.ttl", "kg/sources/")
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDF_SUBJECT = "http://www.w3.org/1999/02/22-rdf-syntax-ns#subject"
 WEB_PAGE = "https://clinic-kg.example/ontology#WebPage"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 SIZES = {"seed": 0, "2k": 2_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 PREFIXES = {
     "kg": KG,
@@ -71,17 +76,19 @@ def seed_parts(repo: Path = REPO) -> tuple[list[Path], list[ox.Triple], set[str]
     shared: list[Path] = []
     others: list[ox.Triple] = []
     shared_iris: set[str] = set()
+    # The files as the project loads them: compact evidence blocks (blank nodes) expanded into
+    # named assertions, which each copy renames like every other subject.
+    loaded = {f.path: f for f in load(repo).files if f.kind == "kg"}
     for path in sorted((repo / "kg").rglob("*")):
         if not path.is_file():
             continue
         rel = path.relative_to(repo).as_posix()
+        triples = [_to_ox(t) for t in loaded[rel].triples] if path.suffix == ".ttl" else []
         if any(rel == s or rel.startswith(s) for s in SHARED):
             shared.append(path)
-            if path.suffix == ".ttl":
-                triples = ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
-                shared_iris.update(str(t.subject.value) for t in triples)
-        elif path.suffix == ".ttl":
-            others.extend(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+            shared_iris.update(str(t.subject.value) for t in triples)
+        else:
+            others.extend(triples)
     for t in others:
         if t.predicate.value == RDF_TYPE and t.object.value == WEB_PAGE:
             shared_iris.add(t.subject.value)
@@ -90,6 +97,20 @@ def seed_parts(repo: Path = REPO) -> tuple[list[Path], list[ox.Triple], set[str]
             shared_iris.add(t.subject.value)
     copied = [t for t in others if t.subject.value not in shared_iris]
     return shared, copied, shared_iris
+
+
+def _to_ox(triple: tuple[Node, Node, Node]) -> ox.Triple:
+    def term(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+        if isinstance(t, Literal):
+            if t.language:
+                return ox.Literal(str(t), language=t.language)
+            return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype or XSD_STRING)))
+        if isinstance(t, BNode):
+            return ox.BlankNode(str(t))
+        return ox.NamedNode(str(t))
+
+    s, p, o = (term(t) for t in triple)
+    return ox.Triple(s, p, o)  # type: ignore[arg-type]
 
 
 def count_triples(folder: Path) -> int:
@@ -114,7 +135,7 @@ def _rename(triples: list[ox.Triple], word: str, shared_iris: set[str]) -> Itera
     def term(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> ox.NamedNode | ox.Literal:
         if isinstance(t, ox.NamedNode) and t.value.startswith(KG) and t.value not in shared_iris:
             return ox.NamedNode(f"{t.value}-{slug}")
-        if isinstance(t, ox.BlankNode):  # the seed has none; keep copies free of them too
+        if isinstance(t, ox.BlankNode):  # blocks are expanded on load; keep copies free of them
             raise ValueError("blank nodes in the seed are not supported by the generator")
         return t
 
