@@ -306,6 +306,12 @@ class _Expander:
         self._error(block, obj, "KG-EVIDENCE-ID", message, hint)
 
     def _error(self, block: _Block, obj: Node | None, code: str, message: str, hint: str) -> None:
+        # The block is left out of the graph (its relation then lacks evidence, which the checks
+        # say too), so SHACL and the checks still run on everything else.
+        gone = self.removed.setdefault(block.file, set())
+        gone.add((block.holder, EVIDENCE, block.node))
+        if isinstance(block.node, BNode):
+            gone.update(t for t in self.files[block.file].triples if t[0] == block.node)
         f = self.files[block.file]
         line = _statement_lines(f, [(block.holder, obj)], self.namespace)[0]
         self.diagnostics.append(
@@ -326,11 +332,12 @@ class _Expander:
 
     def result(self) -> tuple[SourceFile, ...]:
         out = list(self.files)
-        for i, added in self.added.items():
+        for i in sorted(set(self.added) | set(self.removed)):
             f = self.files[i]
-            gone = self.removed[i]
+            gone = self.removed.get(i, set())
+            added = self.added.get(i, [])
             triples = tuple(t for t in f.triples if t not in gone) + tuple(added)
-            placed = self.placed[i]
+            placed = self.placed.get(i, [])
             lines = _statement_lines(f, [where for _, where in placed], self.namespace)
             at = tuple((iri, line) for (iri, _), line in zip(placed, lines, strict=True))
             out[i] = replace(f, triples=triples, placed=f.placed + at)

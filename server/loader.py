@@ -91,6 +91,9 @@ class LoadResult:
     diagnostics: tuple[Diagnostic, ...]
     version: str
     id_namespace: str = "https://clinic-kg.example/id/"  # where entity IRIs live when served
+    # Problems found while loading that leave the rest of the graph whole (an evidence block that
+    # cannot be expanded is left out): reported by validation, but SHACL and the checks still run.
+    findings: tuple[Diagnostic, ...] = ()
 
     def _graph(self, kind: str) -> Graph:
         graph = Graph(bind_namespaces="none")
@@ -228,11 +231,12 @@ def load(
     # Evidence blocks become assertions once every file is read: a block's relation may be
     # stated in another file.
     expanded = expand_evidence(files, id_namespace)
-    diagnostics.extend(expanded.diagnostics)
     if id_namespace != CANONICAL_ID_NAMESPACE:  # the IRIs served differ: so does the version
         digest.update(f"base\0{id_namespace}".encode())
     version = digest.hexdigest()[:16]
-    return LoadResult(root, expanded.files, tuple(diagnostics), version, id_namespace)
+    return LoadResult(
+        root, expanded.files, tuple(diagnostics), version, id_namespace, expanded.diagnostics
+    )
 
 
 def load_file(path: Path, shown: str, kind: str, settings: Settings) -> SourceFile | Diagnostic:

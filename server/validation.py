@@ -45,7 +45,7 @@ def validate_project(
     settings = settings or Settings()
     extra = [Path(p) for p in paths]
     loaded = load(root, extra, settings, cache)
-    diagnostics: list[Diagnostic] = list(loaded.diagnostics)
+    diagnostics: list[Diagnostic] = [*loaded.diagnostics, *loaded.findings]
     # SHACL over a graph with a broken file left out would report its absence as dangling links
     # elsewhere; the parse errors already say what is wrong, so stop there.
     if loaded.ok:
@@ -55,7 +55,10 @@ def validate_project(
         diagnostics.extend(_registry_diagnostics(loaded))
     if extra:
         wanted = _shown(loaded, extra)
-        diagnostics = [d for d in diagnostics if d.path in wanted]
+        # A file that does not parse stops validation for every file, so its errors are shown
+        # whatever was asked: the files asked about were not checked, and must not "conform".
+        stopping = set(loaded.diagnostics) if not loaded.ok else set()
+        diagnostics = [d for d in diagnostics if d.path in wanted or d in stopping]
     triples = sum(len(f.triples) for f in loaded.files)
     report = Report(
         diagnostics=tuple(sorted(set(diagnostics), key=_order)),

@@ -81,7 +81,7 @@ def copy_of(project: Path, tmp_path: Path, name: str) -> Path:
 def errors(project: Path, text: str, name: str = "bad.ttl") -> list[Diagnostic]:
     (project / "kg" / "pages" / name).write_text(PREFIXES + text, encoding="utf-8")
     loaded = load(project)
-    return [d for d in loaded.diagnostics if d.code.startswith("KG-EVIDENCE")]
+    return [d for d in loaded.findings if d.code.startswith("KG-EVIDENCE")]
 
 
 # ---------------------------------------------------------------------- expansion
@@ -212,7 +212,7 @@ def test_two_blocks_for_the_same_relation(project: Path) -> None:
     block = SHORT.split(",")[0] + " .\n"
     assert errors(project, block, name="a.ttl") == []
     (project / "kg" / "pages" / "b.ttl").write_text(PREFIXES + block, encoding="utf-8")
-    [d] = [d for d in load(project).diagnostics if d.code.startswith("KG-EVIDENCE")]
+    [d] = [d for d in load(project).findings if d.code.startswith("KG-EVIDENCE")]
     assert (d.path, d.line, d.code) == ("kg/pages/b.ttl", 7, "KG-EVIDENCE-ID")
     assert "the first is in kg/pages/a.ttl" in d.message
 
@@ -229,6 +229,36 @@ def test_validate_reports_a_refused_block_and_exits_1(project: Path) -> None:
         "ckg:evidence — kg:failed-back-surgery-syndrome has no relation that needs evidence to "
         "kg:infectio (value: kg:infectio)"
     ) in done.stdout
+
+
+def test_a_refused_block_hides_no_other_error(project: Path) -> None:
+    # Regression: one bad block used to stop validation, so a typo elsewhere went unreported,
+    # and validating only the file with the typo said "conforms".
+    (project / "kg" / "pages" / "bad.ttl").write_text(
+        PREFIXES + "\nkg:failed-back-surgery-syndrome ckg:evidence [ ckg:for kg:infectio ] .\n",
+        encoding="utf-8",
+    )
+    symptoms = project / "kg" / "symptoms.ttl"
+    text = symptoms.read_text(encoding="utf-8")
+    symptoms.write_text(text.replace("skos:prefLabel", "skos:prefLabl", 1), encoding="utf-8")
+    done = run("validate", cwd=project)
+    assert done.returncode == 1
+    assert "KG-EVIDENCE-TARGET" in done.stdout
+    assert "kg/symptoms.ttl" in done.stdout
+    assert "did you mean skos:prefLabel?" in done.stdout
+    only = run("validate", "kg/symptoms.ttl", cwd=project)
+    assert only.returncode == 1
+    assert "did you mean skos:prefLabel?" in only.stdout
+    assert "KG-EVIDENCE-TARGET" not in only.stdout  # bad.ttl was not asked about
+
+
+def test_a_file_that_does_not_parse_is_shown_whatever_was_asked(project: Path) -> None:
+    (project / "kg" / "broken.ttl").write_text(PREFIXES + "kg:x a ckg:Cause\n", encoding="utf-8")
+    done = run("validate", "kg/symptoms.ttl", cwd=project)
+    assert done.returncode == 1
+    assert "kg/broken.ttl" in done.stdout
+    assert "KG-PARSE" in done.stdout
+    assert "does not conform" in done.stdout
 
 
 # ---------------------------------------------------------------------- fmt and diff
