@@ -26,6 +26,17 @@ from rdflib.collection import Collection as RDFList
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
+from .namespaces import (
+    RDF_LANG_STRING,
+    RDF_TYPE,
+    RDFS_LITERAL,
+    RDFS_SUBCLASS_OF,
+    SKOS_PREF_LABEL,
+    XSD_BOOLEAN,
+    XSD_DATETIME,
+    XSD_STRING,
+)
+
 SUPPORTED_PARAMETERS = frozenset(
     {
         SH.targetClass,
@@ -119,15 +130,6 @@ class Result:
     node_shape: Node | None = None  # the targeted node shape this result was found under
 
 
-_SKOS_PREFLABEL = URIRef("http://www.w3.org/2004/02/skos/core#prefLabel")
-# Terms used per triple or per value: rdflib's Namespace attribute lookup is slow in hot loops.
-_TYPE: URIRef = RDF.type
-_SUBCLASS_OF: URIRef = RDFS.subClassOf
-_RDFS_LITERAL: URIRef = RDFS.Literal
-_LANG_STRING: URIRef = RDF.langString
-_XSD_STRING: URIRef = XSD.string
-_XSD_BOOLEAN: URIRef = XSD.boolean
-_XSD_DATETIME: URIRef = XSD.dateTime
 _TRUE = Literal("true", datatype=XSD.boolean)
 _NUMBER = "number"  # every numeric datatype orders in one value space
 
@@ -154,13 +156,13 @@ class Index:
         self._incoming: dict[tuple[Node, Node], dict[Node, None]] | None = None
         subclass: dict[Node, set[Node]] = defaultdict(set)
         for s, preds in out.items():
-            for o in preds.get(_SUBCLASS_OF, ()):
+            for o in preds.get(RDFS_SUBCLASS_OF, ()):
                 subclass[s].add(o)
         self._supers: dict[Node, frozenset[Node]] = {}
         self._subclass = subclass
         self.instances: dict[Node, list[Node]] = defaultdict(list)
         for s, preds in self.out.items():
-            for t in preds.get(_TYPE, ()):
+            for t in preds.get(RDF_TYPE, ()):
                 for c in self.superclasses(t):
                     self.instances[c].append(s)
 
@@ -193,7 +195,7 @@ class Index:
     def label(self, node: Node) -> str:
         """The English preferred label, else any preferred label, else ""."""
         fallback = ""
-        for label in self.values(node, _SKOS_PREFLABEL):
+        for label in self.values(node, SKOS_PREF_LABEL):
             if isinstance(label, Literal) and label.language == "en":
                 return str(label)
             fallback = fallback or str(label)
@@ -214,7 +216,7 @@ class Index:
 
     def is_instance(self, node: Node, cls: Node) -> bool:
         preds = self.out.get(node)
-        types = preds.get(_TYPE) if preds is not None else None
+        types = preds.get(RDF_TYPE) if preds is not None else None
         return types is not None and any(cls in self.superclasses(t) for t in types)
 
 
@@ -871,13 +873,13 @@ def _le(a: int, b: int) -> bool:
 def _has_datatype(v: Node, dt: Node) -> bool:
     if not isinstance(v, Literal):
         return False
-    if dt == _RDFS_LITERAL:
+    if dt == RDFS_LITERAL:
         return True
-    if dt == _LANG_STRING:
+    if dt == RDF_LANG_STRING:
         return bool(v.language)
     if v.language:
         return False
-    actual = v.datatype or _XSD_STRING
+    actual = v.datatype or XSD_STRING
     if actual != dt:
         return False
     return getattr(v, "ill_typed", None) is not True
@@ -908,15 +910,15 @@ def _ordered(node: Node) -> tuple[object, Any] | None:
         return None
     value = node.value
     if isinstance(value, bool):
-        return (_XSD_BOOLEAN, value)
+        return (XSD_BOOLEAN, value)
     if isinstance(value, int | float | Decimal):
         return (_NUMBER, value)
     if isinstance(value, datetime):
-        return (_XSD_DATETIME, value)
+        return (XSD_DATETIME, value)
     if node.language:
         return (node.language.lower(), str(node))
-    if node.datatype is None or node.datatype == _XSD_STRING:
-        return (_XSD_STRING, str(node))
+    if node.datatype is None or node.datatype == XSD_STRING:
+        return (XSD_STRING, str(node))
     return (node.datatype, value) if value is not None else None
 
 
@@ -926,7 +928,7 @@ def _compare_values(v: Node, w: Node) -> int | None:
     if a is None or b is None or a[0] != b[0]:
         return None
     x, y = a[1], b[1]
-    if a[0] == _XSD_DATETIME and (x.tzinfo is None) != (y.tzinfo is None):
+    if a[0] == XSD_DATETIME and (x.tzinfo is None) != (y.tzinfo is None):
         if x.tzinfo is None:
             flipped = _compare_values(w, v)
             return None if flipped is None else -flipped
