@@ -24,7 +24,7 @@ from .namespaces import (
     closest_curie,
     curie,
 )
-from .shacl_engine import Index
+from .triple_index import Index
 
 _WS = re.compile(r"\s+")
 _KNOWN_EXTERNAL_TYPES = {SKOS.Concept, SKOS.ConceptScheme}

@@ -26,7 +26,7 @@ from .records import (
     Treatment,
 )
 from .registry import Kind, Registry
-from .shacl_engine import Index
+from .triple_index import Index
 
 _RECORDS: dict[str, type[Entity]] = {
     "entity": Entity,

@@ -19,7 +19,8 @@ from rdflib.namespace import SH
 from rdflib.term import Node
 
 from .namespaces import RDF_TYPE, SHP, SKOS_PREF_LABEL
-from .shacl_engine import Index, Result
+from .shacl_engine import Result
+from .triple_index import Index
 
 Solution = tuple[Node, Node, Node]  # focus, value, the other node named in the message
 

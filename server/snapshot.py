@@ -25,8 +25,8 @@ from .records import Concept, Definition, Entity, ExternalCode, Fact, Relation, 
 from .registry import BROADER, Registry, read_registry
 from .settings import Settings
 from .shacl import shacl_triples
-from .shacl_engine import Index
 from .store import normalize_text
+from .triple_index import Index
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -16,7 +16,7 @@ from .namespaces import curie
 from .registry import FAMILIES, read_registry
 from .settings import Settings
 from .shacl import run_shacl, shacl_triples
-from .shacl_engine import Index
+from .triple_index import Index
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ import watchfiles
 
 from .loader import FOLDERS, LoadCache, LoadResult
 from .settings import Settings
-from .shacl_engine import Index
 from .snapshot import build_snapshot
 from .startup import settle_heap
 from .store import Store, StoreHolder
+from .triple_index import Index
 from .validation import validate_project
 
 log = logging.getLogger("clinic_kg.watch")

@@ -14,9 +14,9 @@ from server.loader import load
 from server.records import Condition, Fact, Treatment
 from server.settings import Settings
 from server.shacl import shacl_triples
-from server.shacl_engine import Index
 from server.snapshot import Snapshot, build_snapshot
 from server.store import Store, StoreHolder
+from server.triple_index import Index
 from server.validation import validate_project
 
 from .conftest import REPO
