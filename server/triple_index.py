@@ -6,6 +6,7 @@ project's checks) and the snapshot build both read it, so a start indexes the tr
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 
@@ -19,6 +20,17 @@ class Index:
     """Subject → predicate → objects, and rdf:type with the rdfs:subClassOf closure."""
 
     def __init__(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
+        # Hundreds of thousands of long-lived dicts and none freed: the cyclic collector would
+        # rescan them again and again while they are made (several times the cost of the build).
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(triples)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _build(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
         # An RDF graph is a set: the same triple stated twice (in one file or two) counts once,
         # so objects are kept in insertion-ordered dicts.
         out: dict[Node, dict[Node, dict[Node, None]]] = {}
