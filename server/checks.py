@@ -8,25 +8,29 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import OWL, PROV, RDF, SKOS
+from rdflib.namespace import OWL, SKOS
 from rdflib.term import Node
 
 from .diagnostics import Diagnostic, Severity
 from .loader import LoadResult
 from .locations import SourceMap
-from .namespaces import CKG, closest_curie, curie
-from .shacl_engine import Index
+from .namespaces import (
+    CKG,
+    PROV_DERIVED_FROM,
+    RDF_OBJECT,
+    RDF_PREDICATE,
+    RDF_SUBJECT,
+    RDF_TYPE,
+    closest_curie,
+    curie,
+)
+from .triple_index import Index
 
 _WS = re.compile(r"\s+")
 _KNOWN_EXTERNAL_TYPES = {SKOS.Concept, SKOS.ConceptScheme}
 
 Finding = tuple[Node, Node | None, Node | None, str, str, str]
 # Terms used per subject or per triple, bound once (rdflib's namespace lookup is slow).
-_TYPE: URIRef = RDF.type
-_SUBJECT: URIRef = RDF.subject
-_PREDICATE: URIRef = RDF.predicate
-_OBJECT: URIRef = RDF.object
-_DERIVED_FROM: URIRef = PROV.wasDerivedFrom
 _QUOTE: URIRef = CKG.quote
 _ASSERTION: URIRef = CKG.Assertion
 _SOURCE: URIRef = CKG.Source
@@ -71,7 +75,7 @@ def _types(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[F
     classes = set(index.instances.get(OWL.Class, ())) | _KNOWN_EXTERNAL_TYPES
     shown = sorted(curie(str(c)) for c in classes)
     for subject in subjects:
-        types = index.values(subject, _TYPE)
+        types = index.values(subject, RDF_TYPE)
         if not types:
             yield (
                 subject,
@@ -85,7 +89,7 @@ def _types(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[F
             close = closest_curie(curie(str(t)), shown)
             yield (
                 subject,
-                _TYPE,
+                RDF_TYPE,
                 t,
                 "KG-UNKNOWN-CLASS",
                 f"type {curie(str(t))} is not a class of the ontology",
@@ -101,7 +105,9 @@ def _evidence(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterato
     }
     backed = set()
     for a in index.instances.get(_ASSERTION, ()):
-        backed.add((index.one(a, _SUBJECT), index.one(a, _PREDICATE), index.one(a, _OBJECT)))
+        backed.add(
+            (index.one(a, RDF_SUBJECT), index.one(a, RDF_PREDICATE), index.one(a, RDF_OBJECT))
+        )
     for s in subjects:
         for predicate, objects in index.out.get(s, {}).items():
             if predicate not in evidenced:
@@ -123,9 +129,9 @@ def _evidence(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterato
 
 def _orphan_assertions(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[Finding]:
     for a in index.instances.get(_ASSERTION, ()):
-        s = index.one(a, _SUBJECT)
-        p = index.one(a, _PREDICATE)
-        o = index.one(a, _OBJECT)
+        s = index.one(a, RDF_SUBJECT)
+        p = index.one(a, RDF_PREDICATE)
+        o = index.one(a, RDF_OBJECT)
         if not all(isinstance(x, URIRef) for x in (s, p, o)):
             continue  # SHACL reports a missing or malformed part
         assert s is not None
@@ -133,7 +139,7 @@ def _orphan_assertions(loaded: LoadResult, index: Index, subjects: list[Node]) -
         if o not in index.values(s, p):
             yield (
                 a,
-                _SUBJECT,
+                RDF_SUBJECT,
                 None,
                 "KG-ORPHAN-ASSERTION",
                 f"is evidence for {curie(str(s))} {curie(str(p))} {curie(str(o))}, "
@@ -178,12 +184,12 @@ def _quotes(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[
             text = _normalize(str(quote))
             if not text:
                 continue  # SHACL (shp:quote-text) reports blank quotes
-            for source in index.values(subject, _DERIVED_FROM):
+            for source in index.values(subject, PROV_DERIVED_FROM):
                 if source not in copies and index.is_instance(source, _SOURCE):
                     # A quote is checked against its source's copy: with none, it never would be.
                     yield (
                         subject,
-                        _DERIVED_FROM,
+                        PROV_DERIVED_FROM,
                         source,
                         "KG-NO-LOCAL-COPY",
                         f"was derived from {curie(str(source))}, which has no local text copy: "

@@ -1,26 +1,25 @@
 """Serialize the graph (or any part of it) as Turtle, N-Triples or JSON-LD, deterministically.
 
 Deterministic means byte-identical output for the same triples whatever the hash seed, so an
-export can be diffed, cached and checked into a website build: Turtle is sorted by rdflib's
-serializer, N-Triples lines are sorted, and JSON-LD nodes and (unordered) value arrays are sorted.
+export can be diffed, cached and checked into a website build: Turtle is written by the project's
+canonical writer (the one `fmt` uses), N-Triples lines are sorted, and JSON-LD nodes and
+(unordered) value arrays are sorted.
 """
 
 from __future__ import annotations
 
 import copy
-import io
 import json
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
 from rdflib import Graph
-from rdflib.plugins.serializers.turtle import VERB, TurtleSerializer
-from rdflib.term import Literal as RdfLiteral
-from rdflib.term import Node
 
 from .loader import LoadResult
 from .namespaces import PREFIXES
+from .turtle_terms import PrefixMap
+from .turtle_writer import document
 
 Format = Literal["turtle", "ntriples", "jsonld"]
 FORMATS: tuple[Format, ...] = ("turtle", "ntriples", "jsonld")
@@ -69,9 +68,10 @@ def new_graph() -> Graph:
 def serialize(graph: Graph, fmt: Format) -> str:
     """One graph as deterministic text in `fmt`."""
     if fmt == "turtle":
-        buffer = io.BytesIO()
-        _ExactTurtleSerializer(graph).serialize(buffer, encoding="utf-8")
-        return _with_newline(buffer.getvalue().decode("utf-8"))
+        # The graph's own prefixes (the project's, for new_graph()); literals keep their lexical
+        # form, so the export stays isomorphic to the stewards' files.
+        bound = ((prefix, str(ns)) for prefix, ns in graph.namespaces())
+        return document(graph, PrefixMap(bound, project=False))
     if fmt == "ntriples":
         # N-Triples has one triple per line and no prefixes, so sorting the lines is canonical
         # up to blank-node labels, which the loader already makes stable (file index + label).
@@ -107,31 +107,6 @@ def _canonical(value: Any) -> Any:
         items = [_canonical(v) for v in value]
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
     return value
-
-
-class _ExactTurtleSerializer(TurtleSerializer):
-    """rdflib's Turtle, but literals keep their lexical form.
-
-    rdflib writes "85"^^xsd:decimal as the shorthand `85.0`: the same value, yet a different
-    literal, so the export would no longer be isomorphic to the stewards' files. Only literals
-    whose shorthand spells the same lexical form (booleans, canonical integers) use it.
-    """
-
-    def label(self, node: Node, position: int) -> str:
-        if isinstance(node, RdfLiteral) and position is not VERB:
-            plain = node._literal_n3(use_plain=True)
-            use_plain = plain in {"true", "false"} or plain == str(node)
-            return str(
-                node._literal_n3(
-                    use_plain=use_plain,
-                    qname_callback=lambda dt: self.get_pname(dt, False),
-                )
-            )
-        return str(super().label(node, position))
-
-
-def _with_newline(text: str) -> str:
-    return text if text.endswith("\n") else text + "\n"
 
 
 @lru_cache(maxsize=1)

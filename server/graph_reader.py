@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -12,7 +11,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from .namespaces import CKG, SCHEMA
+from .namespaces import CKG, RDF_TYPE, SCHEMA, SKOS_IN_SCHEME
 from .records import (
     Clinic,
     Concept,
@@ -27,6 +26,7 @@ from .records import (
     Treatment,
 )
 from .registry import Kind, Registry
+from .triple_index import Index
 
 _RECORDS: dict[str, type[Entity]] = {
     "entity": Entity,
@@ -41,41 +41,33 @@ _RECORDS: dict[str, type[Entity]] = {
 class GraphReader:
     """Turns triples into frozen records, ids relative to `id_prefix`.
 
-    One pass indexes the triples by subject and predicate in plain dictionaries: at a million
-    triples that is several times faster than asking an rdflib graph, and needs no merged copy.
+    Reads through the SHACL engine's `Index` (subject → predicate → objects in plain dictionaries:
+    at a million triples several times faster than asking an rdflib graph), so a start that has
+    just validated reuses the index validation built instead of indexing the triples again.
     """
 
-    def __init__(
-        self, triples: Iterable[tuple[Node, Node, Node]], id_prefix: str, registry: Registry
-    ) -> None:
+    def __init__(self, index: Index, id_prefix: str, registry: Registry) -> None:
+        self.index = index
         self.id_prefix = id_prefix
         self.registry = registry
-        # subject -> predicate -> objects; dicts as ordered sets, so a repeated triple counts once
-        self.spo: dict[Node, dict[Node, dict[Node, None]]] = defaultdict(lambda: defaultdict(dict))
-        self.typed: dict[Node, dict[Node, None]] = defaultdict(dict)
-        rdf_type, in_scheme = RDF.type, SKOS.inScheme  # namespace lookups are slow in the loop
-        spo, typed = self.spo, self.typed
-        for s, p, o in triples:
-            spo[s][p][o] = None
-            if p == rdf_type:
-                typed[o][s] = None
-            elif p == in_scheme:
-                typed[in_scheme][s] = None
 
     def objects(self, s: Node, p: Node) -> list[Node]:
-        by_predicate = self.spo.get(s)
-        return list(by_predicate.get(p, ())) if by_predicate else []
+        return list(self.index.values(s, p))
 
     def value(self, s: Node, p: Node) -> Node | None:
         """One object; the smallest, so a (wrongly) repeated value still reads deterministically."""
-        found = self.objects(s, p)
+        found = self.index.values(s, p)
         return min(found, key=str) if found else None
 
     def subjects(self, cls: Node) -> list[Node]:
-        return sorted(self.typed.get(cls, ()), key=str)
+        """Subjects typed `cls` itself (the index's instances also hold those of its subclasses)."""
+        index = self.index
+        return sorted(
+            {s for s in index.instances.get(cls, ()) if cls in index.values(s, RDF_TYPE)}, key=str
+        )
 
     def has_type(self, s: Node, cls: Node) -> bool:
-        return cls in self.spo.get(s, {}).get(RDF.type, {})
+        return cls in self.index.values(s, RDF_TYPE)
 
     def ident(self, node: Node) -> str:
         """`<base>id/acetaminophen` -> `acetaminophen`; other IRIs stay whole."""
@@ -90,9 +82,12 @@ class GraphReader:
     def entities(self) -> Iterator[Entity]:
         """One record per subject typed with a kind of the registry, in IRI order."""
         kind_iris = {URIRef(k.iri) for k in self.registry.kinds.values()}
-        subjects = {s for c in kind_iris for s in self.typed.get(c, ()) if isinstance(s, URIRef)}
+        # Instances of a kind's subclasses too, but kind_of() reads only the direct types, so a
+        # subject typed with no kind itself is still left out.
+        instances = self.index.instances
+        subjects = {s for c in kind_iris for s in instances.get(c, ()) if isinstance(s, URIRef)}
         for s in sorted(subjects, key=str):
-            kind = self.registry.kind_of(str(t) for t in self.objects(s, RDF.type))
+            kind = self.registry.kind_of(str(t) for t in self.index.values(s, RDF_TYPE))
             if kind is not None:
                 yield self.entity(s, kind)
 
@@ -174,7 +169,7 @@ class GraphReader:
             )
 
     def concepts(self) -> Iterator[Concept]:
-        for s in self.subjects(SKOS.inScheme):
+        for s in sorted(self.index.subjects_with(SKOS_IN_SCHEME), key=str):
             scheme = self.value(s, SKOS.inScheme)
             yield Concept(
                 id=self.concept_id(s),

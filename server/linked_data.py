@@ -17,6 +17,7 @@ from rdflib.term import Node
 from .description import BlankTerm, Description, IriTerm, Term
 from .entity_page import render_error_html, render_html
 from .export import FORMATS, MEDIA_TYPES, new_graph, serialize
+from .namespaces import id_namespace
 from .store import Store
 
 HTML = "text/html"
@@ -30,11 +31,6 @@ MAX_ID_LENGTH = 200
 # An id is one path segment of IRI-unreserved ASCII; anything else (`/`, `\`, `%`, spaces,
 # control characters, non-ASCII) cannot be one of ours, so it is refused before any lookup.
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
-
-
-def id_namespace(base_iri: str) -> str:
-    """`https://clinic-kg.example/` -> `https://clinic-kg.example/id/` (where entity IRIs live)."""
-    return base_iri.rstrip("/") + "/id/"
 
 
 def safe_id(raw: str) -> str | None:

@@ -21,14 +21,12 @@ from rdflib.term import Identifier, Node
 
 from .diagnostics import Diagnostic, Severity
 from .evidence_shorthand import expand_evidence, may_hold_evidence
-from .namespaces import PREFIXES
+from .namespaces import CANONICAL_ID_NAMESPACE, PREFIXES
 from .settings import Settings
 from .turtle_scan import Comment, ScanResult, scan
 
 FOLDERS = ("ontology", "shapes", "kg")
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-# The namespace entity IRIs have in the Turtle files (`kg:`), whatever base is configured.
-CANONICAL_ID_NAMESPACE = "https://clinic-kg.example/id/"
 _RDF_REST = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest")
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _OX_ERROR = re.compile(r"^Parser error[^:]*:\s*")
@@ -90,7 +88,7 @@ class LoadResult:
     files: tuple[SourceFile, ...]
     diagnostics: tuple[Diagnostic, ...]
     version: str
-    id_namespace: str = "https://clinic-kg.example/id/"  # where entity IRIs live when served
+    id_namespace: str = CANONICAL_ID_NAMESPACE  # where entity IRIs live when served
     # Problems found while loading that leave the rest of the graph whole (an evidence block that
     # cannot be expanded is left out): reported by validation, but SHACL and the checks still run.
     findings: tuple[Diagnostic, ...] = ()
@@ -205,7 +203,7 @@ def load(
 ) -> LoadResult:
     """Parse every file; a file that fails is reported and left out, the others still load."""
     settings = settings or Settings()
-    id_namespace = settings.base_iri.rstrip("/") + "/id/"
+    id_namespace = settings.id_namespace
     root = root.resolve()
     files: list[SourceFile] = []
     diagnostics: list[Diagnostic] = []

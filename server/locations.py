@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import BNode, URIRef
+from rdflib import BNode
 from rdflib.term import Node
 
 from .loader import LoadResult, SourceFile
-
-RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+from .namespaces import RDF_TYPE
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from rdflib import Namespace
+from rdflib import Namespace, URIRef
 from rdflib.namespace import OWL, PROV, RDF, RDFS, SH, SKOS, XSD
 
 CKG = Namespace("https://clinic-kg.example/ontology#")
@@ -18,6 +18,24 @@ QUALIFIER = Namespace("https://clinic-kg.example/ontology/qualifier/")
 CATEGORY = Namespace("https://clinic-kg.example/ontology/treatment-category/")
 ROLE = Namespace("https://clinic-kg.example/ontology/cause-role/")
 DCTERMS = Namespace("http://purl.org/dc/terms/")
+# The namespace entity IRIs have in the Turtle files (`kg:`), whatever base is configured.
+CANONICAL_ID_NAMESPACE = str(KG)
+
+# Terms read per triple or per value, bound once as plain URIRefs: rdflib's Namespace attribute
+# lookup builds a new URIRef on every access, which shows in the hot loops.
+RDF_TYPE: URIRef = RDF.type
+RDF_SUBJECT: URIRef = RDF.subject
+RDF_PREDICATE: URIRef = RDF.predicate
+RDF_OBJECT: URIRef = RDF.object
+RDF_LANG_STRING: URIRef = RDF.langString
+RDFS_SUBCLASS_OF: URIRef = RDFS.subClassOf
+RDFS_LITERAL: URIRef = RDFS.Literal
+SKOS_PREF_LABEL: URIRef = SKOS.prefLabel
+SKOS_IN_SCHEME: URIRef = SKOS.inScheme
+XSD_STRING: URIRef = XSD.string
+XSD_BOOLEAN: URIRef = XSD.boolean
+XSD_DATETIME: URIRef = XSD.dateTime
+PROV_DERIVED_FROM: URIRef = PROV.wasDerivedFrom
 
 PREFIXES: dict[str, str] = {
     "category": str(CATEGORY),
@@ -41,6 +59,11 @@ PREFIXES: dict[str, str] = {
 
 # Longest namespace first, so `ckg:` wins over a shorter namespace that prefixes it.
 _BY_LENGTH = sorted(PREFIXES.items(), key=lambda kv: -len(kv[1]))
+
+
+def id_namespace(base_iri: str) -> str:
+    """`https://clinic-kg.example/` -> `https://clinic-kg.example/id/` (where entity IRIs live)."""
+    return base_iri.rstrip("/") + "/id/"
 
 
 def curie(iri: str) -> str:

@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH, SKOS
+from rdflib.namespace import SH
 from rdflib.term import Node
 
-from .namespaces import SHP
-from .shacl_engine import Index, Result
+from .namespaces import RDF_TYPE, SHP, SKOS_PREF_LABEL
+from .shacl_engine import Result
+from .triple_index import Index
 
 Solution = tuple[Node, Node, Node]  # focus, value, the other node named in the message
 
@@ -38,9 +39,9 @@ def _normalize(query: str) -> str:
 def _unique_labels(index: Index, focus: list[Node]) -> Iterator[Solution]:
     groups: dict[tuple[Node, str | None, str], list[tuple[Node, Literal]]] = defaultdict(list)
     for s in focus:
-        for label in index.values(s, SKOS.prefLabel):
+        for label in index.values(s, SKOS_PREF_LABEL):
             if isinstance(label, Literal):
-                for t in index.values(s, RDF.type):
+                for t in index.values(s, RDF_TYPE):
                     groups[(t, label.language, str(label).lower())].append((s, label))
     seen: set[Solution] = set()
     for members in groups.values():
@@ -110,7 +111,7 @@ def evaluate(
             results.append(
                 Result(
                     focus=this,
-                    path=SKOS.prefLabel,
+                    path=SKOS_PREF_LABEL,
                     value=value,
                     shape=native.shape,
                     component=SH.SPARQLConstraintComponent,

@@ -17,13 +17,13 @@ from .diffing import Side
 from .evidence_shorthand import expand_evidence
 from .formatting import turtle_files
 from .loader import (
-    CANONICAL_ID_NAMESPACE,
     FOLDERS,
     SourceFile,
     display_path,
     kind_of,
     load_file,
 )
+from .namespaces import CANONICAL_ID_NAMESPACE
 from .settings import Settings
 
 

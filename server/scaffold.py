@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from .loader import CANONICAL_ID_NAMESPACE, load
-from .namespaces import CKG, SCHEMA
+from .loader import load
+from .namespaces import CANONICAL_ID_NAMESPACE, CKG, SCHEMA
 from .turtle_terms import PrefixMap
 from .turtle_writer import TurtleWriter
 

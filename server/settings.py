@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .namespaces import id_namespace
+
 ENV_PREFIX = "CLINIC_KG_"
 
 
@@ -106,6 +108,11 @@ class Settings:
     startup_cache: bool = True
     response_cache_size: int = 1024
     content_max_age: int = 60
+
+    @property
+    def id_namespace(self) -> str:
+        """Where entity IRIs live when served: `<base_iri>id/`."""
+        return id_namespace(self.base_iri)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -16,15 +16,17 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from functools import partial
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection as RDFList
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
+
+from .shacl_paths import Walk, compile_path
+from .shacl_values import compare_values, has_datatype, has_kind, less
+from .triple_index import Index as Index  # re-exported: the engine's callers import it from here
 
 SUPPORTED_PARAMETERS = frozenset(
     {
@@ -119,109 +121,10 @@ class Result:
     node_shape: Node | None = None  # the targeted node shape this result was found under
 
 
-_SKOS_PREFLABEL = URIRef("http://www.w3.org/2004/02/skos/core#prefLabel")
-# Terms used per triple or per value: rdflib's Namespace attribute lookup is slow in hot loops.
-_TYPE: URIRef = RDF.type
-_SUBCLASS_OF: URIRef = RDFS.subClassOf
-_RDFS_LITERAL: URIRef = RDFS.Literal
-_LANG_STRING: URIRef = RDF.langString
-_XSD_STRING: URIRef = XSD.string
-_XSD_BOOLEAN: URIRef = XSD.boolean
-_XSD_DATETIME: URIRef = XSD.dateTime
 _TRUE = Literal("true", datatype=XSD.boolean)
-_NUMBER = "number"  # every numeric datatype orders in one value space
 
 
-class Index:
-    """Subject → predicate → objects, and rdf:type with the rdfs:subClassOf closure."""
-
-    def __init__(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
-        # An RDF graph is a set: the same triple stated twice (in one file or two) counts once,
-        # so objects are kept in insertion-ordered dicts.
-        out: dict[Node, dict[Node, dict[Node, None]]] = {}
-        get = out.get
-        for s, p, o in triples:  # the hottest loop of validation: plain dicts, no defaultdict
-            preds = get(s)
-            if preds is None:
-                out[s] = {p: {o: None}}
-                continue
-            objects = preds.get(p)
-            if objects is None:
-                preds[p] = {o: None}
-            else:
-                objects[o] = None
-        self.out = out
-        self._incoming: dict[tuple[Node, Node], dict[Node, None]] | None = None
-        subclass: dict[Node, set[Node]] = defaultdict(set)
-        for s, preds in out.items():
-            for o in preds.get(_SUBCLASS_OF, ()):
-                subclass[s].add(o)
-        self._supers: dict[Node, frozenset[Node]] = {}
-        self._subclass = subclass
-        self.instances: dict[Node, list[Node]] = defaultdict(list)
-        for s, preds in self.out.items():
-            for t in preds.get(_TYPE, ()):
-                for c in self.superclasses(t):
-                    self.instances[c].append(s)
-
-    def values(self, node: Node, predicate: Node) -> Collection[Node]:
-        preds = self.out.get(node)
-        if preds is None:
-            return ()
-        return preds.get(predicate, {}).keys()
-
-    def incoming(self, node: Node, predicate: Node) -> Collection[Node]:
-        """Subjects with predicate to node (an index built on first use: for sh:inversePath)."""
-        if self._incoming is None:
-            incoming: dict[tuple[Node, Node], dict[Node, None]] = {}
-            for s, preds in self.out.items():
-                for p, objects in preds.items():
-                    for o in objects:
-                        incoming.setdefault((o, p), {})[s] = None
-            self._incoming = incoming
-        return self._incoming.get((node, predicate), {}).keys()
-
-    def one(self, node: Node, predicate: Node) -> Node | None:
-        for value in self.values(node, predicate):
-            return value
-        return None
-
-    def subjects_with(self, predicate: Node) -> list[Node]:
-        """Subjects that have predicate (a scan: for the few whole-graph checks)."""
-        return [s for s, preds in self.out.items() if predicate in preds]
-
-    def label(self, node: Node) -> str:
-        """The English preferred label, else any preferred label, else ""."""
-        fallback = ""
-        for label in self.values(node, _SKOS_PREFLABEL):
-            if isinstance(label, Literal) and label.language == "en":
-                return str(label)
-            fallback = fallback or str(label)
-        return fallback
-
-    def superclasses(self, cls: Node) -> frozenset[Node]:
-        hit = self._supers.get(cls)
-        if hit is None:
-            seen: set[Node] = set()
-            todo = [cls]
-            while todo:
-                c = todo.pop()
-                if c not in seen:
-                    seen.add(c)
-                    todo.extend(self._subclass.get(c, ()))
-            hit = self._supers[cls] = frozenset(seen)
-        return hit
-
-    def is_instance(self, node: Node, cls: Node) -> bool:
-        preds = self.out.get(node)
-        types = preds.get(_TYPE) if preds is not None else None
-        return types is not None and any(cls in self.superclasses(t) for t in types)
-
-
-# One compiled constraint: (focus node, its value nodes, the index) -> its results.
 Check: TypeAlias = Callable[[Node, Collection[Node], Index], Iterator[Result]]
-# One compiled property path: (focus node, the index) -> the nodes it reaches.
-Walk: TypeAlias = Callable[[Node, Index], Collection[Node]]
 
 
 @dataclass
@@ -241,13 +144,7 @@ class Shape:
 
 # rdflib's Namespace attribute lookup is slow in hot loops: bind the terms once.
 _SH_NS = str(SH)
-_SH_BlankNode: URIRef = SH.BlankNode
-_SH_BlankNodeOrIRI: URIRef = SH.BlankNodeOrIRI
-_SH_BlankNodeOrLiteral: URIRef = SH.BlankNodeOrLiteral
 _SH_ClosedConstraintComponent: URIRef = SH.ClosedConstraintComponent
-_SH_IRI: URIRef = SH.IRI
-_SH_IRIOrLiteral: URIRef = SH.IRIOrLiteral
-_SH_Literal: URIRef = SH.Literal
 _SH_NodeShape: URIRef = SH.NodeShape
 _SH_PropertyShape: URIRef = SH.PropertyShape
 _SH_QualifiedMaxCountConstraintComponent: URIRef = SH.QualifiedMaxCountConstraintComponent
@@ -405,7 +302,7 @@ class Engine:
         path = params.get(_SH_path, [None])[0]
         walk = None
         if path is not None and not isinstance(path, URIRef):
-            walk = self._walk(path)
+            walk = compile_path(self.shapes, path)
             if walk is None:
                 self.unsupported.append(f"{node} has a path the native engine cannot follow")
         compiled = Shape(
@@ -432,37 +329,6 @@ class Engine:
             compiled.pattern = re.compile(str(params[_SH_pattern][0]), _flags(flags))
         compiled.properties = [self.shape(p) for p in params.get(_SH_property, [])]
         return compiled
-
-    def _walk(self, path: Node, depth: int = 0) -> Walk | None:
-        """A SHACL property path (SHACL 2.3.1) as a function; None for what is not implemented
-        (an inverse of anything but a predicate, a malformed path)."""
-        g = self.shapes
-        if isinstance(path, URIRef):
-            return lambda n, index: index.values(n, path)
-        if depth > 32:  # a path whose blank nodes refer to themselves
-            return None
-        if (path, RDF.first, None) in g:  # a sequence; it wins over anything else on the node
-            steps = [self._walk(m, depth + 1) for m in RDFList(g, path)]
-            known = [s for s in steps if s is not None]
-            return partial(_sequence, known) if len(known) == len(steps) else None
-        alternatives = g.value(path, SH.alternativePath)
-        if alternatives is not None:
-            options = [self._walk(m, depth + 1) for m in RDFList(g, alternatives)]
-            known = [o for o in options if o is not None]
-            return partial(_alternative, known) if len(known) == len(options) else None
-        inverse = g.value(path, SH.inversePath)
-        if inverse is not None:
-            return partial(_inverse, inverse) if isinstance(inverse, URIRef) else None
-        for key, itself, repeat in (
-            (SH.zeroOrMorePath, True, True),
-            (SH.oneOrMorePath, False, True),
-            (SH.zeroOrOnePath, True, False),
-        ):
-            inner_path = g.value(path, key)
-            if inner_path is not None:
-                inner = self._walk(inner_path, depth + 1)
-                return None if inner is None else partial(_repeat, inner, itself, repeat)
-        return None
 
     def supports(self) -> bool:
         return not self.unsupported
@@ -647,7 +513,7 @@ class Engine:
             others = index.values(focus, other)
             for v in values:
                 for w in others:
-                    if not _less(v, w, strict=strict):
+                    if not less(v, w, strict=strict):
                         yield make(focus, v)
 
         return run
@@ -732,40 +598,6 @@ class Engine:
         return run
 
 
-def _sequence(steps: list[Walk], node: Node, index: Index) -> Collection[Node]:
-    current: dict[Node, None] = {node: None}
-    for step in steps:
-        reached: dict[Node, None] = {}
-        for n in current:
-            reached.update(dict.fromkeys(step(n, index)))
-        current = reached
-    return current.keys()
-
-
-def _alternative(options: list[Walk], node: Node, index: Index) -> Collection[Node]:
-    reached: dict[Node, None] = {}
-    for option in options:
-        reached.update(dict.fromkeys(option(node, index)))
-    return reached.keys()
-
-
-def _inverse(predicate: Node, node: Node, index: Index) -> Collection[Node]:
-    return index.incoming(node, predicate)
-
-
-def _repeat(inner: Walk, itself: bool, repeat: bool, node: Node, index: Index) -> Collection[Node]:
-    """zeroOrMore (itself, repeat), oneOrMore (repeat) and zeroOrOne (itself): cycles end."""
-    reached: dict[Node, None] = {node: None} if itself else {}
-    todo = [node]
-    while todo:
-        for n in inner(todo.pop(), index):
-            if n not in reached:
-                reached[n] = None
-                if repeat:
-                    todo.append(n)
-    return reached.keys()
-
-
 _QUALIFIED_MIN: URIRef = SH.QualifiedMinCountConstraintComponent
 _QUALIFIED_MAX: URIRef = SH.QualifiedMaxCountConstraintComponent
 
@@ -787,11 +619,11 @@ def _none(passed: int, total: int) -> bool:
 
 
 def _datatype_ok(dt: Node, v: Node) -> bool:
-    return _has_datatype(v, dt)
+    return has_datatype(v, dt)
 
 
 def _kind_ok(kind: Node, v: Node) -> bool:
-    return _has_kind(v, kind)
+    return has_kind(v, kind)
 
 
 def _pattern_ok(pattern: re.Pattern[str], v: Node) -> bool:
@@ -868,82 +700,8 @@ def _le(a: int, b: int) -> bool:
     return a <= b
 
 
-def _has_datatype(v: Node, dt: Node) -> bool:
-    if not isinstance(v, Literal):
-        return False
-    if dt == _RDFS_LITERAL:
-        return True
-    if dt == _LANG_STRING:
-        return bool(v.language)
-    if v.language:
-        return False
-    actual = v.datatype or _XSD_STRING
-    if actual != dt:
-        return False
-    return getattr(v, "ill_typed", None) is not True
-
-
-def _has_kind(v: Node, kind: Node) -> bool:
-    iri, blank, literal = isinstance(v, URIRef), isinstance(v, BNode), isinstance(v, Literal)
-    allowed = {
-        _SH_IRI: iri,
-        _SH_BlankNode: blank,
-        _SH_Literal: literal,
-        _SH_BlankNodeOrIRI: blank or iri,
-        _SH_BlankNodeOrLiteral: blank or literal,
-        _SH_IRIOrLiteral: iri or literal,
-    }
-    return allowed.get(kind, False)  # type: ignore[call-overload,no-any-return]
-
-
-# XSD 1.1 (3.3.7): a date-time without a time zone may be in any zone from -14:00 to +14:00, so it
-# is before or after one with a zone only when they are more than 14 hours apart.
-_ZONE_SPREAD = timedelta(hours=14)
-
-
-def _ordered(node: Node) -> tuple[object, Any] | None:
-    """The value space a literal is ordered in (numbers, date-times, strings of one language…)
-    and its value there; None for IRIs, blank nodes and ill-typed literals, which have no order."""
-    if not isinstance(node, Literal) or getattr(node, "ill_typed", False):
-        return None
-    value = node.value
-    if isinstance(value, bool):
-        return (_XSD_BOOLEAN, value)
-    if isinstance(value, int | float | Decimal):
-        return (_NUMBER, value)
-    if isinstance(value, datetime):
-        return (_XSD_DATETIME, value)
-    if node.language:
-        return (node.language.lower(), str(node))
-    if node.datatype is None or node.datatype == _XSD_STRING:
-        return (_XSD_STRING, str(node))
-    return (node.datatype, value) if value is not None else None
-
-
-def _compare_values(v: Node, w: Node) -> int | None:
-    """-1, 0 or 1 as SPARQL's `<` orders v and w; None when they cannot be compared."""
-    a, b = _ordered(v), _ordered(w)
-    if a is None or b is None or a[0] != b[0]:
-        return None
-    x, y = a[1], b[1]
-    if a[0] == _XSD_DATETIME and (x.tzinfo is None) != (y.tzinfo is None):
-        if x.tzinfo is None:
-            flipped = _compare_values(w, v)
-            return None if flipped is None else -flipped
-        naive = y.replace(tzinfo=UTC)
-        if x < naive - _ZONE_SPREAD:
-            return -1
-        if x > naive + _ZONE_SPREAD:
-            return 1
-        return None
-    try:
-        return -1 if x < y else (1 if x > y else (0 if x == y else None))
-    except TypeError:
-        return None
-
-
 def _compare(param: Node, v: Node, bound: Node) -> bool:
-    order = _compare_values(v, bound)
+    order = compare_values(v, bound)
     if order is None:
         return False
     if param == _SH_minInclusive:
@@ -953,9 +711,3 @@ def _compare(param: Node, v: Node, bound: Node) -> bool:
     if param == _SH_minExclusive:
         return order > 0
     return order < 0
-
-
-def _less(v: Node, w: Node, *, strict: bool) -> bool:
-    """SHACL's `<` / `<=` between two value nodes; incomparable values are not less."""
-    order = _compare_values(v, w)
-    return order is not None and (order < 0 if strict else order <= 0)

@@ -24,7 +24,9 @@ from .loader import LoadResult
 from .records import Concept, Definition, Entity, ExternalCode, Fact, Relation, SearchHit
 from .registry import BROADER, Registry, read_registry
 from .settings import Settings
+from .shacl import shacl_triples
 from .store import normalize_text
+from .triple_index import Index
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -221,26 +223,31 @@ class Snapshot:
         return f"<Snapshot {self._version} entities={len(self._entities)}>"
 
 
-def build_snapshot(loaded: LoadResult, settings: Settings | None = None) -> Snapshot:
-    """Read every record out of a loaded (and validated) project into a new snapshot."""
+def build_snapshot(
+    loaded: LoadResult, settings: Settings | None = None, index: Index | None = None
+) -> Snapshot:
+    """Read every record out of a loaded (and validated) project into a new snapshot.
+
+    `index` is validation's index of the same project (`Outcome.index`), reused when given so
+    the triples are indexed once; the snapshot keeps no reference to it."""
     settings = settings or Settings()
     # The build allocates hundreds of thousands of long-lived objects and frees almost none;
     # the cyclic collector would rescan them again and again, so it pauses meanwhile.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _build(loaded, settings)
+        return _build(loaded, settings, index)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _build(loaded: LoadResult, settings: Settings) -> Snapshot:
-    id_prefix = settings.base_iri.rstrip("/") + "/id/"
-    # The data and the vocabulary (concept schemes); shapes are not part of the dataset.
+def _build(loaded: LoadResult, settings: Settings, index: Index | None) -> Snapshot:
+    id_prefix = settings.id_namespace
     registry, _ = read_registry(t for f in loaded.files if f.kind == "ontology" for t in f.triples)
-    triples = (t for f in loaded.files if f.kind in ("kg", "ontology") for t in f.triples)
-    reader = GraphReader(triples, id_prefix, registry)
+    # The data and the vocabulary (concept schemes), as SHACL sees them; shapes are not part of
+    # the dataset. The reader is local: the index is freed with it unless the caller keeps it.
+    reader = GraphReader(index or Index(shacl_triples(loaded)), id_prefix, registry)
     graphs = DatasetGraphs(loaded)
     entities = {e.id: e for e in reader.entities()}
     return Snapshot(

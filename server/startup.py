@@ -65,7 +65,7 @@ def start(root: Path, settings: Settings, cache: LoadCache | None = None) -> Sta
     outcome = validate_project(root, (), settings, cache=cache)
     if not outcome.conforms:
         return Started(outcome.report, None, False, outcome.load)
-    snapshot = build_snapshot(outcome.load, settings)
+    snapshot = build_snapshot(outcome.load, settings, outcome.index)
     if key is not None:
         _write(root, key, outcome.report, snapshot)
     return Started(outcome.report, snapshot, False, outcome.load)

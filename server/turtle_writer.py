@@ -296,6 +296,13 @@ class TurtleWriter:
         return f"[ {' ; '.join(parts)} ]" if parts else "[]"
 
 
+def document(triples: Iterable[Triple], prefixes: PrefixMap) -> str:
+    """A whole Turtle document without comments: the prefixes it uses, then every statement."""
+    statements = TurtleWriter(triples, prefixes).statements()
+    chunks = [prefixes.block(), *([st.text] for st in statements)]  # block() after: it lists used
+    return "\n\n".join("\n".join(chunk) for chunk in chunks if chunk) + "\n"
+
+
 def _relabel(statements: list[Statement]) -> list[Statement]:
     """Replace label placeholders by `_:b1`, `_:b2`, ... in order of first appearance."""
     names: dict[str, str] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import URIRef
@@ -16,15 +16,17 @@ from .namespaces import curie
 from .registry import FAMILIES, read_registry
 from .settings import Settings
 from .shacl import run_shacl, shacl_triples
-from .shacl_engine import Index
+from .triple_index import Index
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What was loaded and what validating it found."""
+    """What was loaded and what validating it found, and the triple index validation built (None
+    when a file did not parse), for the snapshot build to reuse instead of indexing again."""
 
     load: LoadResult
     report: Report
+    index: Index | None = field(default=None, compare=False, repr=False)
 
     @property
     def conforms(self) -> bool:
@@ -48,6 +50,7 @@ def validate_project(
     diagnostics: list[Diagnostic] = [*loaded.diagnostics, *loaded.findings]
     # SHACL over a graph with a broken file left out would report its absence as dangling links
     # elsewhere; the parse errors already say what is wrong, so stop there.
+    index = None
     if loaded.ok:
         index = Index(shacl_triples(loaded))
         diagnostics.extend(run_shacl(loaded, index))
@@ -65,7 +68,7 @@ def validate_project(
         files=tuple(sorted({*loaded.paths(), *(d.path for d in loaded.diagnostics)})),
         triples=triples,
     )
-    return Outcome(loaded, report)
+    return Outcome(loaded, report, index)
 
 
 def _registry_diagnostics(loaded: LoadResult) -> list[Diagnostic]:

@@ -25,6 +25,7 @@ from .settings import Settings
 from .snapshot import build_snapshot
 from .startup import settle_heap
 from .store import Store, StoreHolder
+from .triple_index import Index
 from .validation import validate_project
 
 log = logging.getLogger("clinic_kg.watch")
@@ -51,7 +52,7 @@ class Reloader:
         root: Path,
         settings: Settings,
         holder: StoreHolder,
-        build: Callable[[LoadResult, Settings], Store] = build_snapshot,
+        build: Callable[[LoadResult, Settings, Index | None], Store] = build_snapshot,
         cache: LoadCache | None = None,
     ) -> None:
         self.root = root
@@ -81,7 +82,9 @@ class Reloader:
             if version == self.holder.current.version:
                 self.holder.swap(self.holder.current)  # same content again: clear a stale error
                 return ReloadOutcome(False, version, seconds)
-            self.holder.swap(self.build(outcome.load, self.settings))
+            store = self.build(outcome.load, self.settings, outcome.index)
+            del outcome  # frees validation's index now, before the heap is settled
+            self.holder.swap(store)
             settle_heap()
             seconds = time.perf_counter() - started
             log.info("reloaded: now serving %s (%.0f ms)", version, seconds * 1000)

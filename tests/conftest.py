@@ -37,7 +37,8 @@ def reloader(project: Path) -> Reloader:
     settings = Settings()
     outcome = validate_project(project, (), settings)
     assert outcome.conforms
-    return Reloader(project, settings, StoreHolder(build_snapshot(outcome.load, settings)))
+    snapshot = build_snapshot(outcome.load, settings, outcome.index)
+    return Reloader(project, settings, StoreHolder(snapshot))
 
 
 # Markers applied from what a test reaches, so a new test is marked without anyone remembering:

@@ -77,7 +77,7 @@ def two_pages(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
     (root / "kg" / "example-page.ttl").write_text(SECOND_PAGE)
     outcome = validate_project(root)
     assert outcome.conforms, [d.render() for d in outcome.report.diagnostics]
-    return build_snapshot(outcome.load)
+    return build_snapshot(outcome.load, index=outcome.index)
 
 
 @pytest.fixture(scope="module")

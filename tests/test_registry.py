@@ -150,7 +150,7 @@ def with_new_kind(tmp_path: Path) -> Snapshot:
     )
     outcome = validate_project(root)
     assert outcome.conforms, [d.render() for d in outcome.report.diagnostics]
-    return build_snapshot(outcome.load)
+    return build_snapshot(outcome.load, index=outcome.index)
 
 
 def graphql(snap: Snapshot, query: str) -> Any:

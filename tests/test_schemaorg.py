@@ -80,7 +80,7 @@ def two_pages(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
     shutil.copy(SECOND_PAGE / "sources" / "second-page.txt", root / "kg" / "sources")
     outcome = validate_project(root, (), Settings())
     assert outcome.conforms, outcome.report
-    return build_snapshot(outcome.load)
+    return build_snapshot(outcome.load, index=outcome.index)
 
 
 @pytest.fixture(scope="module")

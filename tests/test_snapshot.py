@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+import weakref
 from pathlib import Path
 
 import pytest
@@ -11,8 +13,11 @@ from server.label_index import normalize
 from server.loader import load
 from server.records import Condition, Fact, Treatment
 from server.settings import Settings
+from server.shacl import shacl_triples
 from server.snapshot import Snapshot, build_snapshot
 from server.store import Store, StoreHolder
+from server.triple_index import Index
+from server.validation import validate_project
 
 from . import seed
 from .conftest import REPO
@@ -49,6 +54,24 @@ def test_version_and_counts_come_from_the_load() -> None:
     assert snap.version == loaded.version
     assert snap.triple_count == len(loaded.data) + len(loaded.ontology)
     assert snap.loaded_at.tzinfo is not None
+
+
+def test_validation_index_builds_the_same_snapshot(snap: Snapshot) -> None:
+    outcome = validate_project(REPO)
+    assert outcome.index is not None
+    shared = build_snapshot(outcome.load, index=outcome.index)
+    assert shared.state() == snap.state()
+
+
+def test_snapshot_does_not_keep_the_index_it_was_built_from() -> None:
+    loaded = load(REPO)
+    index = Index(shacl_triples(loaded))
+    held = weakref.ref(index)
+    snap = build_snapshot(loaded, index=index)
+    del index
+    gc.collect()
+    assert held() is None
+    assert snap.entity(FBSS) is not None
 
 
 def test_entity_by_id_and_by_iri(snap: Snapshot) -> None:
