@@ -1,5 +1,5 @@
 """`python -m server` is `clinic-kg`."""
 
-from .cli import main
+from server.cli import main
 
 main()

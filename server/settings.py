@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .namespaces import id_namespace
+from server.rdf.namespaces import id_namespace
 
 ENV_PREFIX = "CLINIC_KG_"
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from server.serve.watch import Reloader
 from server.settings import Settings
-from server.snapshot import build_snapshot
-from server.store import StoreHolder
-from server.validation import validate_project
-from server.watch import Reloader
+from server.store.protocol import StoreHolder
+from server.store.snapshot import build_snapshot
+from server.validate.validation import validate_project
 
 REPO = Path(__file__).resolve().parent.parent
 

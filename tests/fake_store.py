@@ -1,4 +1,5 @@
-"""A second implementation of `server.store.Store`, from records alone: no rdflib, no snapshot.
+"""A second implementation of `server.store.protocol.Store`, from records alone: no rdflib, no
+snapshot.
 
 It proves the seam: whatever renders content (schema.org, the HTML page, linked data) must work
 against any store that hands out the protocol's records. Lookups are linear scans; it is for tests.
@@ -10,9 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from server.description import Description
-from server.loader import load
-from server.records import (
+from server.load.loader import load
+from server.model.description import Description
+from server.model.records import (
     Concept,
     Definition,
     Entity,
@@ -21,7 +22,7 @@ from server.records import (
     Relation,
     SearchHit,
 )
-from server.registry import BROADER, Registry, read_registry
+from server.model.registry import BROADER, Registry, read_registry
 
 from .conftest import REPO
 

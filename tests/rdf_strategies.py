@@ -9,7 +9,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
 
-from server.loader import SourceFile, load_file
+from server.load.loader import SourceFile, load_file
 from server.settings import Settings
 
 NAMESPACES = (

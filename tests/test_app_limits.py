@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from server.app import create_app
-from server.loader import load
+from server.http.app import create_app
+from server.load.loader import load
 from server.settings import Settings
-from server.snapshot import Snapshot, build_snapshot
-from server.store import StoreHolder
+from server.store.protocol import StoreHolder
+from server.store.snapshot import Snapshot, build_snapshot
 
 from .conftest import REPO
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.validation import validate_project
+from server.validate.validation import validate_project
 from tests.benchmarks.generate import count_triples, edit_one_file, generate
 
 

@@ -12,8 +12,8 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from server.export import context_document, export_graph_triples
-from server.loader import load
+from server.content.export import context_document, export_graph_triples
+from server.load.loader import load
 
 from .conftest import REPO
 

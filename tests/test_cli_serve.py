@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from server.cli import cli
-from server.commands import serve as serve_module
+from server.cli import serve as serve_module
 from server.settings import Settings
-from server.store import StoreHolder
+from server.store.protocol import StoreHolder
 
 from .conftest import REPO
 

@@ -12,13 +12,13 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
-from server.app import create_app
-from server.linked_data import HTML, JSONLD, NTRIPLES, SUPPORTED, TURTLE
-from server.loader import load
-from server.namespaces import KG, SCHEMA
+from server.content.linked_data import HTML, JSONLD, NTRIPLES, SUPPORTED, TURTLE
+from server.http.app import create_app
+from server.load.loader import load
+from server.rdf.namespaces import KG, SCHEMA
 from server.settings import Settings
-from server.snapshot import Snapshot, build_snapshot
-from server.store import StoreHolder
+from server.store.protocol import StoreHolder
+from server.store.snapshot import Snapshot, build_snapshot
 
 from . import seed
 from .conftest import REPO

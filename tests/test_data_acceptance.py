@@ -20,14 +20,14 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, SKOS
 
+from server.content.facts import short_citation, statement
 from server.diagnostics import Severity
-from server.facts import short_citation, statement
-from server.loader import LoadResult
-from server.namespaces import CKG, KG, MEASURE, QUALIFIER, UNIT
-from server.records import Condition, Entity, Fact, Source
+from server.load.loader import LoadResult
+from server.model.records import Condition, Entity, Fact, Source
+from server.rdf.namespaces import CKG, KG, MEASURE, QUALIFIER, UNIT
 from server.settings import Settings
-from server.snapshot import Snapshot, build_snapshot
-from server.validation import Outcome, validate_project
+from server.store.snapshot import Snapshot, build_snapshot
+from server.validate.validation import Outcome, validate_project
 
 from . import seed
 from .conftest import REPO

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from server.dataset_graphs import DatasetGraphs
-from server.loader import load
-from server.namespaces import KG
-from server.snapshot import build_snapshot
+from server.load.loader import load
+from server.rdf.namespaces import KG
+from server.store.dataset_graphs import DatasetGraphs
+from server.store.snapshot import build_snapshot
 
 from .conftest import REPO
 

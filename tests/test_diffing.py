@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from rdflib import Graph
 
-from server.diffing import BLANK_NODES, GraphDiff, Side, ValueChange, diff_sides
-from server.formatting import format_file
-from server.revisions import SideError, load_side
+from server.steward.diffing import BLANK_NODES, GraphDiff, Side, ValueChange, diff_sides
+from server.steward.formatting import format_file
+from server.steward.revisions import SideError, load_side
 
 from .conftest import REPO
 from .kg_files import described_in

@@ -10,12 +10,12 @@ from typing import Any
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, SKOS
 
-from server.dataset_graphs import triple_of
-from server.description import Description, sorted_triples
-from server.entity_page import MAX_DIAGRAM_NODES, render_error_html, render_html
-from server.export import new_graph
-from server.namespaces import CKG, KG
-from server.records import Concept, Entity, Fact, LangText, Source
+from server.content.entity_page import MAX_DIAGRAM_NODES, render_error_html, render_html
+from server.content.export import new_graph
+from server.model.description import Description, sorted_triples
+from server.model.records import Concept, Entity, Fact, LangText, Source
+from server.rdf.namespaces import CKG, KG
+from server.store.dataset_graphs import triple_of
 
 from .fake_store import FakeStore
 

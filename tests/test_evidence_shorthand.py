@@ -12,13 +12,13 @@ from rdflib import URIRef
 from rdflib.compare import isomorphic
 
 from server.diagnostics import Diagnostic
-from server.diffing import diff_sides
-from server.evidence_shorthand import EVIDENCE
-from server.formatting import format_file
-from server.loader import load
-from server.revisions import load_side
+from server.load.evidence_shorthand import EVIDENCE
+from server.load.loader import load
 from server.settings import Settings
-from server.validation import validate_project
+from server.steward.diffing import diff_sides
+from server.steward.formatting import format_file
+from server.steward.revisions import load_side
+from server.validate.validation import validate_project
 
 from .test_cli_validate import run
 

@@ -12,7 +12,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF, RDFS, SKOS
 
-from server.export import (
+from server.content.export import (
     FORMATS,
     Format,
     context_document,
@@ -22,8 +22,8 @@ from server.export import (
     new_graph,
     serialize,
 )
-from server.loader import LoadResult, load
-from server.namespaces import CKG, KG, PREFIXES
+from server.load.loader import LoadResult, load
+from server.rdf.namespaces import CKG, KG, PREFIXES
 
 from .conftest import REPO
 
@@ -61,7 +61,8 @@ def test_shapes_are_not_exported(loaded: LoadResult) -> None:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_byte_identical_whatever_the_hash_seed(fmt: str) -> None:
     script = (
-        "import sys; from server.export import export_graph; from server.loader import load;"
+        "import sys; from server.content.export import export_graph; "
+        "from server.load.loader import load;"
         f"sys.stdout.write(export_graph(load(__import__('pathlib').Path('.')), {fmt!r}))"
     )
     outputs = {

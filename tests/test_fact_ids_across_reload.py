@@ -7,8 +7,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from server.app import create_app
-from server.watch import Reloader
+from server.http.app import create_app
+from server.serve.watch import Reloader
 
 from . import seed
 from .conftest import REPO

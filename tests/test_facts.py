@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from server import facts
-from server.loader import load
-from server.records import Fact
-from server.snapshot import Snapshot, build_snapshot
+from server.content import facts
+from server.load.loader import load
+from server.model.records import Fact
+from server.store.snapshot import Snapshot, build_snapshot
 
 from . import seed
 from .conftest import REPO

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from server.formatting import FormatResult, files_to_format, format_file, write_formatted
-from server.loader import SourceFile, load_file
+from server.load.loader import SourceFile, load_file
 from server.settings import Settings
+from server.steward.formatting import FormatResult, files_to_format, format_file, write_formatted
 
 from .conftest import REPO
 from .rdf_strategies import graphs, load_graph
@@ -85,7 +85,7 @@ def test_real_files_same_bytes_whatever_the_hash_seed() -> None:
 def _format_in_subprocess(root: Path, seed: str) -> str:
     script = (
         "import json, sys\nfrom pathlib import Path\n"
-        "from server.formatting import files_to_format, format_file\n"
+        "from server.steward.formatting import files_to_format, format_file\n"
         "root = Path(sys.argv[1])\n"
         "paths = files_to_format(root, [root]) if not (root / 'kg').is_dir() "
         "else files_to_format(root)\n"

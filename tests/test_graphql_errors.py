@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from graphql import GraphQLError
 
-from server.graphql_errors import format_error
-from server.schemaorg import PageRequired
-from server.store import DatasetChanged
+from server.content.schemaorg import PageRequired
+from server.http.graphql_errors import format_error
+from server.store.protocol import DatasetChanged
 
 
 def test_dataset_changed_is_a_coded_error_not_a_masked_one() -> None:

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.label_index import (
+from server.load.loader import load
+from server.model.records import Entity, Fact, LangText, SearchHit
+from server.store.label_index import (
     ACRONYM,
     EXACT,
     PREFERRED,
@@ -22,9 +24,7 @@ from server.label_index import (
     fold,
     normalize,
 )
-from server.loader import load
-from server.records import Entity, Fact, LangText, SearchHit
-from server.snapshot import Snapshot, build_snapshot
+from server.store.snapshot import Snapshot, build_snapshot
 from tests.benchmarks.generate import generate
 
 from .conftest import REPO

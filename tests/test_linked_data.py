@@ -9,8 +9,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from server.dataset_graphs import describe_graph
-from server.linked_data import (
+from server.content.linked_data import (
     HTML,
     JSONLD,
     MAX_ID_LENGTH,
@@ -25,9 +24,10 @@ from server.linked_data import (
     resolve,
     safe_id,
 )
-from server.loader import LoadResult, load
-from server.namespaces import CKG, KG
-from server.snapshot import Snapshot, build_snapshot
+from server.load.loader import LoadResult, load
+from server.rdf.namespaces import CKG, KG
+from server.store.dataset_graphs import describe_graph
+from server.store.snapshot import Snapshot, build_snapshot
 
 from .conftest import REPO
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from server.diagnostics import Diagnostic, Severity
-from server.loader import load, load_file
+from server.load.loader import load, load_file
 from server.settings import Settings
 
 from .conftest import REPO
@@ -134,7 +134,7 @@ def test_configured_base_moves_entity_iris(project: Path) -> None:
 
 
 def test_validation_under_a_configured_base(project: Path) -> None:
-    from server.validation import validate_project
+    from server.validate.validation import validate_project
 
     outcome = validate_project(project, (), Settings(base_iri="https://kg.clinic.test"))
     assert outcome.conforms, [d.render() for d in outcome.report.diagnostics]

@@ -6,10 +6,10 @@ from pyshacl import validate as pyshacl_validate
 from rdflib import Graph, Literal
 from rdflib.namespace import RDF, SH, SKOS
 
-from server.loader import load
-from server.namespaces import CKG, KG
-from server.native_constraints import evaluate, split_shapes
-from server.shacl_engine import Index
+from server.load.loader import load
+from server.rdf.namespaces import CKG, KG
+from server.validate.engine import Index
+from server.validate.native_constraints import evaluate, split_shapes
 
 from .conftest import REPO
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from server.loader import load
+from server.load.loader import load
 from server.schema import ClinicSchema, Context, build_schema
 from server.settings import Settings
-from server.snapshot import Snapshot, build_snapshot
-from server.store import StoreHolder
-from server.validation import validate_project
+from server.store.protocol import StoreHolder
+from server.store.snapshot import Snapshot, build_snapshot
+from server.validate.validation import validate_project
 
 from . import seed as seed_page
 from .conftest import REPO
@@ -305,7 +305,7 @@ def test_broader_and_narrower_both_ways(schema: ClinicSchema, two_pages: Snapsho
 def test_the_code_and_guess_reach_http_clients(seed: Snapshot) -> None:
     from starlette.testclient import TestClient
 
-    from server.app import create_app
+    from server.http.app import create_app
 
     with TestClient(create_app(Settings(), StoreHolder(seed))) as client:
         r = client.post(

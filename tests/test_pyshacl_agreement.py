@@ -12,11 +12,16 @@ from rdflib import Graph
 from rdflib.namespace import SH
 from rdflib.term import Node
 
-from server.loader import load
-from server.native_constraints import split_shapes
-from server.shacl import _fallback_results, _pyshacl_results, shacl_data_graph, shacl_triples
-from server.shacl_engine import Index, Result
-from server.validation import validate_project
+from server.load.loader import load
+from server.validate.engine import Index, Result
+from server.validate.native_constraints import split_shapes
+from server.validate.shacl import (
+    _fallback_results,
+    _pyshacl_results,
+    shacl_data_graph,
+    shacl_triples,
+)
+from server.validate.validation import validate_project
 
 from .conftest import REPO
 

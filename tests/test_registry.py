@@ -12,18 +12,18 @@ from rdflib import URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from starlette.testclient import TestClient
 
-from server.app import create_app
-from server.loader import load
-from server.records import Condition, Entity, Fact, Source, Treatment
-from server.registry import FAMILIES, STRUCTURAL, Registry, read_registry
+from server.content.schemaorg import condition_markup
+from server.http.app import create_app
+from server.load.loader import load
+from server.model.records import Condition, Entity, Fact, Source, Treatment
+from server.model.registry import FAMILIES, STRUCTURAL, Registry, read_registry
 from server.schema import Context, build_schema
 from server.schema.base import graphql_type
 from server.schema.kinds import NodeType, classes_of
-from server.schemaorg import condition_markup
 from server.settings import Settings
-from server.snapshot import Snapshot, build_snapshot
-from server.store import StoreHolder
-from server.validation import validate_project
+from server.store.protocol import StoreHolder
+from server.store.snapshot import Snapshot, build_snapshot
+from server.validate.validation import validate_project
 
 from .conftest import REPO
 
@@ -199,4 +199,4 @@ def test_an_unregistered_class_is_refused_where_it_is_declared(tmp_path: Path) -
     assert not outcome.conforms
     [found] = [d for d in outcome.report.diagnostics if d.code == "KG-UNREGISTERED-KIND"]
     assert (found.path, found.line, found.subject) == ("ontology/stray.ttl", 4, "ckg:Gadget")
-    assert "server/registry.py" in found.hint
+    assert "server/model/registry.py" in found.hint

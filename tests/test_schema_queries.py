@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from server.loader import load
-from server.records import Source
+from server.load.loader import load
+from server.model.records import Source
 from server.schema import ClinicSchema, Context, build_schema
 from server.settings import Settings
-from server.snapshot import Snapshot, build_snapshot
-from server.store import StoreHolder
+from server.store.protocol import StoreHolder
+from server.store.snapshot import Snapshot, build_snapshot
 
 from .conftest import REPO
 
@@ -218,7 +218,7 @@ def test_negative_first_is_refused(schema: ClinicSchema, snap: Snapshot) -> None
 def test_condition_schema_org_is_the_exported_document(
     schema: ClinicSchema, snap: Snapshot
 ) -> None:
-    from server.schemaorg import condition_markup
+    from server.content.schemaorg import condition_markup
 
     query = '{ condition(id: "failed-back-surgery-syndrome") { schemaOrg } }'
     document = run(schema, snap, query)["condition"]["schemaOrg"]

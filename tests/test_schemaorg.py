@@ -16,11 +16,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from server.app import create_app
-from server.loader import LoadResult, load
-from server.namespaces import KG, SCHEMA
-from server.records import Condition, Source
-from server.schemaorg import (
+from server.content.schemaorg import (
     NotACondition,
     PageNotAbout,
     PageRequired,
@@ -28,10 +24,14 @@ from server.schemaorg import (
     conditions,
     pages_about,
 )
+from server.http.app import create_app
+from server.load.loader import LoadResult, load
+from server.model.records import Condition, Source
+from server.rdf.namespaces import KG, SCHEMA
 from server.settings import Settings
-from server.snapshot import Snapshot, build_snapshot
-from server.store import StoreHolder
-from server.validation import validate_project
+from server.store.protocol import StoreHolder
+from server.store.snapshot import Snapshot, build_snapshot
+from server.validate.validation import validate_project
 
 from . import seed
 from .conftest import REPO

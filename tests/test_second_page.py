@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 
-from server.facts import statement
-from server.loader import load
-from server.records import Condition, Fact, Treatment
-from server.snapshot import Snapshot, build_snapshot
+from server.content.facts import statement
+from server.load.loader import load
+from server.model.records import Condition, Fact, Treatment
+from server.store.snapshot import Snapshot, build_snapshot
 
 from . import live_server as live
 from . import seed

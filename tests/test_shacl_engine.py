@@ -16,10 +16,10 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH, SKOS, XSD
 from rdflib.term import Node
 
-from server.loader import LoadResult, load
-from server.native_constraints import split_shapes
-from server.shacl import _pyshacl_results
-from server.shacl_engine import Engine, Index, Result, ShapeRecursion
+from server.load.loader import LoadResult, load
+from server.validate.engine import Engine, Index, Result, ShapeRecursion
+from server.validate.native_constraints import split_shapes
+from server.validate.shacl import _pyshacl_results
 
 from .conftest import REPO
 
@@ -187,7 +187,7 @@ def test_unsupported_shapes_are_detected(shape: str, reason: str) -> None:
 
 
 def test_engine_fallback_is_used_for_unsupported_shapes(caplog: pytest.LogCaptureFixture) -> None:
-    from server.shacl import run_shacl, shacl_triples
+    from server.validate.shacl import run_shacl, shacl_triples
 
     loaded = load(REPO)
     loaded.shapes.parse(
@@ -215,7 +215,7 @@ def test_engine_fallback_is_used_for_unsupported_shapes(caplog: pytest.LogCaptur
 
 
 def test_no_warning_when_the_engine_runs(caplog: pytest.LogCaptureFixture) -> None:
-    from server.shacl import run_shacl, shacl_triples
+    from server.validate.shacl import run_shacl, shacl_triples
 
     loaded = load(REPO)
     with caplog.at_level("WARNING", logger="clinic_kg.shacl"):
@@ -241,7 +241,7 @@ def test_recursive_shapes_on_acyclic_data_validate() -> None:
 
 def test_recursive_shapes_on_cyclic_data_stop_with_a_failure() -> None:
     """SHACL leaves recursion undefined (3.4.1): the engine ends with a failure, not a loop."""
-    from server.shacl import validate_graph
+    from server.validate.shacl import validate_graph
 
     graph = Graph().parse(data=_KNOWS + "ex:c a ex:Person ; ex:knows ex:a .", format="turtle")
     with pytest.raises(ShapeRecursion) as failure:
@@ -274,7 +274,7 @@ def test_datetime_bounds_follow_xsd_time_zones(value: str, conforms: bool) -> No
 
 
 def test_a_shape_loop_is_a_located_error_not_a_crash(tmp_path: Path) -> None:
-    from server.validation import validate_project
+    from server.validate.validation import validate_project
 
     for name in ("ontology", "shapes", "kg"):
         shutil.copytree(REPO / name, tmp_path / name)

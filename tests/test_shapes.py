@@ -11,7 +11,7 @@ for one violation, and says in its header comment what it expects and what it co
 The fixture must produce exactly its expect lines (code, path, line, shape, property, severity),
 nothing more, and its report must contain every says text (what the steward reads: a wrong-type
 link names the type, a value outside a vocabulary names the scheme and the file to extend, …).
-Project checks (server/checks.py) have fixtures too: check.*.ttl.
+Project checks (server/validate/checks.py) have fixtures too: check.*.ttl.
 
 All fixtures are validated in one call: each has fresh IRIs and its own labels, and diagnostics are
 reported per file, so they cannot interfere (test_batch_matches_a_lone_run spot-checks that). A
@@ -36,8 +36,8 @@ from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from server.diagnostics import Diagnostic
-from server.namespaces import curie
-from server.validation import Outcome, validate_project
+from server.rdf.namespaces import curie
+from server.validate.validation import Outcome, validate_project
 
 from .conftest import REPO
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from server.label_index import normalize
-from server.loader import load
-from server.records import Condition, Fact, Treatment
+from server.load.loader import load
+from server.model.records import Condition, Fact, Treatment
+from server.rdf.triple_index import Index
 from server.settings import Settings
-from server.shacl import shacl_triples
-from server.snapshot import Snapshot, build_snapshot
-from server.store import Store, StoreHolder
-from server.triple_index import Index
-from server.validation import validate_project
+from server.store.label_index import normalize
+from server.store.protocol import Store, StoreHolder
+from server.store.snapshot import Snapshot, build_snapshot
+from server.validate.shacl import shacl_triples
+from server.validate.validation import validate_project
 
 from . import seed
 from .conftest import REPO

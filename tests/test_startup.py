@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from server.app import create_app
-from server.schemaorg import condition_markup
+from server.content.schemaorg import condition_markup
+from server.http.app import create_app
+from server.serve.startup import CACHE_DIR, KEEP, cache_key, start
 from server.settings import Settings
-from server.startup import CACHE_DIR, KEEP, cache_key, start
-from server.store import DatasetChanged, StoreHolder
+from server.store.protocol import DatasetChanged, StoreHolder
 
 with warnings.catch_warnings():
     # Starlette would rather its TestClient ran on httpx2; httpx is what the project has.

@@ -10,14 +10,14 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
-from server.description import Description, IriTerm, LiteralTerm
-from server.linked_data import HTML, TURTLE, resolve
-from server.loader import load
-from server.namespaces import CKG, KG
-from server.records import Condition, LangText
-from server.registry import Registry
-from server.snapshot import Snapshot, build_snapshot
-from server.store import Store
+from server.content.linked_data import HTML, TURTLE, resolve
+from server.load.loader import load
+from server.model.description import Description, IriTerm, LiteralTerm
+from server.model.records import Condition, LangText
+from server.model.registry import Registry
+from server.rdf.namespaces import CKG, KG
+from server.store.protocol import Store
+from server.store.snapshot import Snapshot, build_snapshot
 
 from .conftest import REPO
 from .fake_store import FakeStore

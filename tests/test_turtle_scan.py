@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from server.turtle_scan import scan
+from server.turtle.scan import scan
 
 TEXT = """@prefix a: <http://a/> .
 # header note

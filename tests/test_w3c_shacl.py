@@ -1,4 +1,4 @@
-"""The W3C SHACL test suite (tests/w3c/shacl) against server/shacl.py's `validate_graph`.
+"""The W3C SHACL test suite (tests/w3c/shacl) against server/validate/shacl.py's `validate_graph`.
 
 Every entry either passes on our engine, or the engine declares it unsupported and the run is
 handed to the fallback: FALLBACK lists those entries, each with the reason. An entry that the
@@ -21,10 +21,10 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
-from server.loader import SourceFile, load_file
+from server.load.loader import SourceFile, load_file
 from server.settings import Settings
-from server.shacl import validate_graph
-from server.shacl_engine import Index, Result
+from server.validate.engine import Index, Result
+from server.validate.shacl import validate_graph
 
 from .conftest import REPO
 
@@ -145,7 +145,7 @@ def _actual(graph: Graph, results: tuple[Result, ...]) -> tuple[bool, Counter[Ro
 
 
 def _graph(path: Path) -> tuple[Graph, tuple[tuple[Node, Node, Node], ...]]:
-    """A file of the suite, read as the project reads its own (server/loader.py)."""
+    """A file of the suite, read as the project reads its own (server/load/loader.py)."""
     loaded = load_file(path, path.name, "kg", Settings())
     assert isinstance(loaded, SourceFile), loaded
     graph = Graph(bind_namespaces="none")
@@ -162,7 +162,7 @@ class Outcome:
 
 
 def run(entry: Entry) -> Outcome:
-    """Validate one entry through server/shacl.py's public entry point and judge the report."""
+    """Validate one entry through server/validate/shacl.py's public entry; judge the report."""
     data, triples = _graph(entry.data)
     shapes = data if entry.shapes == entry.data else _graph(entry.shapes)[0]
     manifest = data if entry.manifest == entry.data else _graph(entry.manifest)[0]

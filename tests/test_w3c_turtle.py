@@ -1,10 +1,10 @@
 """The W3C RDF 1.1 Turtle test suite (tests/w3c/turtle) against our strict parse and our formatter.
 
-Positive entries load (server/loader.py's per-file parse) to the expected graph (isomorphic to the
-entry's N-Triples, literals compared as written), the lexical scan (server/turtle_scan.py) finds
-their subjects without a problem, and the canonical text (server/formatting.py, written by
-server/turtle_writer.py) holds the same graph and formats to itself. Negative entries are refused
-with a diagnostic that names the file and a line.
+Positive entries load (server/load/loader.py's per-file parse) to the expected graph (isomorphic
+to the entry's N-Triples, literals compared as written), the lexical scan (server/turtle/scan.py)
+finds their subjects without a problem, and the canonical text (server/steward/formatting.py,
+written by server/turtle/writer.py) holds the same graph and formats to itself. Negative entries
+are refused with a diagnostic that names the file and a line.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from rdflib.namespace import RDF
 from rdflib.term import Node
 
 from server.diagnostics import Diagnostic
-from server.formatting import format_file, layout
-from server.loader import SourceFile, load_file
+from server.load.loader import SourceFile, load_file
 from server.settings import Settings
-from server.turtle_scan import scan
+from server.steward.formatting import format_file, layout
+from server.turtle.scan import scan
 
 from .conftest import REPO
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.watch import Reloader
+from server.serve.watch import Reloader
 
 from . import live_server
 from .conftest import REPO

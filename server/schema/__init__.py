@@ -23,15 +23,19 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from ..lookup import UserInputError
-from ..settings import Settings
-from . import entities, fact_types, pages  # noqa: F401  (their types register themselves)
-from .base import (
+from server.content.lookup import UserInputError
+from server.schema import (
+    entities,  # noqa: F401  (their types register themselves)
+    fact_types,  # noqa: F401  (their types register themselves)
+    pages,  # noqa: F401  (their types register themselves)
+)
+from server.schema.base import (
     Context,
     Node,
     registered_types,
 )
-from .query import Query
+from server.schema.query import Query
+from server.settings import Settings
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
 REGENERATE = "python -m server.schema > server/schema.graphql"

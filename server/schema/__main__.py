@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from . import sdl
+from server.schema import sdl
 
 sys.stdout.write(sdl())

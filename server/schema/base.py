@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import strawberry
 
-from .. import records
-from ..registry import BROADER
-from ..settings import Settings
-from ..store import StoreHolder
+from server.model import records
+from server.model.registry import BROADER
+from server.settings import Settings
+from server.store.protocol import StoreHolder
 
 if TYPE_CHECKING:
-    from ..store import Store
-    from .fact_types import Fact
-    from .pages import Page
+    from server.schema.fact_types import Fact
+    from server.schema.pages import Page
+    from server.store.protocol import Store
 
 PAGE_ARG = strawberry.argument(
     description='Only what this clinic page states (a page id, e.g. "clinic-page").'
@@ -52,7 +52,7 @@ def store_of(info: Info) -> Store:
 
 
 # -- Node wrappers: every kind of entity maps to exactly one GraphQL object type, the one
-# registered for its own ontology class or the nearest class above it (server/registry.py).
+# registered for its own ontology class or the nearest class above it (server/model/registry.py).
 
 _N = TypeVar("_N", bound="Node")
 _BY_CLASS: dict[str, type[Node]] = {}

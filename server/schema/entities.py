@@ -8,10 +8,10 @@ from typing import Annotated, TypeVar, cast
 import strawberry
 from strawberry.scalars import JSON
 
-from .. import records
-from ..lookup import require_concept, require_entity, require_page
-from ..schemaorg import condition_markup
-from .base import (
+from server.content.lookup import require_concept, require_entity, require_page
+from server.content.schemaorg import condition_markup
+from server.model import records
+from server.schema.base import (
     PAGE_ARG,
     Concept,
     Info,
@@ -24,9 +24,9 @@ from .base import (
     store_of,
     wrap,
 )
-from .fact_types import Fact
-from .pagination import AFTER, FIRST, After, First, PageInfo, paginate
-from .relations import (
+from server.schema.fact_types import Fact
+from server.schema.pagination import AFTER, FIRST, After, First, PageInfo, paginate
+from server.schema.relations import (
     EdgeEvidence,
     RelationConnection,
     referrers,

@@ -7,9 +7,10 @@ from typing import Annotated, cast
 
 import strawberry
 
-from .. import facts as render
-from .. import lookup, records
-from .base import (
+from server.content import facts as render
+from server.content import lookup
+from server.model import records
+from server.schema.base import (
     Concept,
     Evidence,
     Info,
@@ -22,7 +23,7 @@ from .base import (
     store_of,
     wrap,
 )
-from .kinds import FactKind
+from server.schema.kinds import FactKind
 
 
 def _fact(node: Node) -> records.Fact:
@@ -226,7 +227,7 @@ def find_facts(
     kind: FactKind | None = None,
     measure: str | None = None,
 ) -> Sequence[records.Fact]:
-    """The facts matching every filter (server/lookup.py checks the ids)."""
+    """The facts matching every filter (server/content/lookup.py checks the ids)."""
     return lookup.find_facts(
         store_of(info),
         about=about,

@@ -8,13 +8,13 @@ from typing import cast
 
 import strawberry
 
-from ..store import Store
+from server.store.protocol import Store
 
 
 @strawberry.enum(description="Kinds of entity, for filtering `search`.")
 class NodeType(Enum):
     # Each value names ontology classes; a member stands for them and every class below them, as
-    # the ontology of the version being served says (server/registry.py).
+    # the ontology of the version being served says (server/model/registry.py).
     CONDITION = strawberry.enum_value(("Condition",), description="Conditions.")
     SYMPTOM = strawberry.enum_value(("Symptom",), description="Signs and symptoms.")
     CAUSE = strawberry.enum_value(("Cause",), description="Causes of conditions.")

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import strawberry
 
-from .. import records
-from .base import Info, Node, Source, field, register, sources_of, store_of, wrap
-from .entities import Condition
-from .fact_types import (
+from server.model import records
+from server.schema.base import Info, Node, Source, field, register, sources_of, store_of, wrap
+from server.schema.entities import Condition
+from server.schema.fact_types import (
     AboutArg,
     Fact,
     KindArg,
@@ -20,8 +20,8 @@ from .fact_types import (
     find_facts,
     wrap_fact,
 )
-from .kinds import NodeType, kinds_of
-from .pagination import After, Connection, First, connection, paginate
+from server.schema.kinds import NodeType, kinds_of
+from server.schema.pagination import After, Connection, First, connection, paginate
 
 
 @register("WebPage")

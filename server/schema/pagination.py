@@ -14,8 +14,8 @@ from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
-from ..lookup import UserInputError
-from ..settings import Settings
+from server.content.lookup import UserInputError
+from server.settings import Settings
 
 T = TypeVar("T")
 X = TypeVar("X")

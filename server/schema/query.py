@@ -7,9 +7,9 @@ from typing import Annotated, cast
 
 import strawberry
 
-from .. import records
-from ..lookup import UserInputError, require_concept, unknown
-from .base import (
+from server.content.lookup import UserInputError, require_concept, unknown
+from server.model import records
+from server.schema.base import (
     Concept,
     Info,
     Node,
@@ -18,8 +18,8 @@ from .base import (
     store_of,
     wrap,
 )
-from .entities import TREATMENT_CATEGORIES, Clinic, Condition, Treatment
-from .fact_types import (
+from server.schema.entities import TREATMENT_CATEGORIES, Clinic, Condition, Treatment
+from server.schema.fact_types import (
     AboutArg,
     Fact,
     KindArg,
@@ -30,9 +30,9 @@ from .fact_types import (
     find_facts,
     wrap_fact,
 )
-from .kinds import NodeType, kinds_of
-from .pages import Page
-from .pagination import After, Connection, Edge, First, PageInfo, connection, paginate
+from server.schema.kinds import NodeType, kinds_of
+from server.schema.pages import Page
+from server.schema.pagination import After, Connection, Edge, First, PageInfo, connection, paginate
 
 ID_ARG = strawberry.argument(description='An id ("acetaminophen") or full IRI.')
 IDS_ARG = strawberry.argument(description="Ids or IRIs; at most max_page_size of them.")

@@ -7,11 +7,11 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from .. import records
-from ..store import Store
-from .base import Evidence, Info, Source, concept, sources_of, store_of
-from .fact_types import Fact, wrap_fact
-from .pagination import PageInfo, paginate
+from server.model import records
+from server.schema.base import Evidence, Info, Source, concept, sources_of, store_of
+from server.schema.fact_types import Fact, wrap_fact
+from server.schema.pagination import PageInfo, paginate
+from server.store.protocol import Store
 
 T = TypeVar("T")
 

@@ -3,7 +3,7 @@
     python -m tests.benchmarks.phases PHASE ROOT   →  one JSON line on stdout
 
 Phases: parse (load), validate (load + SHACL + checks), snapshot (load + build the snapshot),
-cold (`server.startup.start`: validate + snapshot, what a server start costs), warm (the same
+cold (`server.serve.startup.start`: validate + snapshot, what a server start costs), warm (the same
 again with nothing changed: from the core's start-up cache), reload (cold start, then the time to
 validate and rebuild after a one-file edit, in the same warm process).
 """
@@ -26,9 +26,9 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def run(phase: str, root: Path) -> dict[str, Any]:
-    from server.loader import load
-    from server.snapshot import build_snapshot
-    from server.validation import validate_project
+    from server.load.loader import load
+    from server.store.snapshot import build_snapshot
+    from server.validate.validation import validate_project
 
     out: dict[str, Any] = {"phase": phase}
     if phase == "parse":
@@ -45,8 +45,8 @@ def run(phase: str, root: Path) -> dict[str, Any]:
     elif phase in ("cold", "warm"):
         # What `clinic-kg serve` does before it listens: validate + build, or reuse both from the
         # start-up cache when nothing changed (cold runs after the cache folder was removed).
+        from server.serve.startup import start
         from server.settings import Settings
-        from server.startup import start
 
         out["seconds"], started = _timed(lambda: start(root, Settings()))
         out["conforms"] = started.snapshot is not None
@@ -62,16 +62,16 @@ def run(phase: str, root: Path) -> dict[str, Any]:
 def _reload(root: Path) -> dict[str, Any]:
     """Serve-like start, one-file edit, then the reload `clinic-kg serve --watch` would do."""
     from server.settings import Settings
-    from server.snapshot import build_snapshot
-    from server.store import StoreHolder
-    from server.validation import validate_project
+    from server.store.protocol import StoreHolder
+    from server.store.snapshot import build_snapshot
+    from server.validate.validation import validate_project
     from tests.benchmarks.generate import edit_one_file
 
     out: dict[str, Any] = {}
     settings = Settings()
     try:  # the watcher's Reloader, with the parse cache `serve` shares with it
-        from server.loader import LoadCache
-        from server.watch import Reloader
+        from server.load.loader import LoadCache
+        from server.serve.watch import Reloader
 
         cache = LoadCache()
         outcome = validate_project(root, (), settings, cache=cache)
@@ -82,7 +82,7 @@ def _reload(root: Path) -> dict[str, Any]:
             done = reloader.reload()
             return done.swapped
 
-        out["via"] = "server.watch.Reloader"
+        out["via"] = "server.serve.watch.Reloader"
     except ImportError:  # older core: a reload is a full validate + build
         build_snapshot(validate_project(root).load)
 

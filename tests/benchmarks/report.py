@@ -336,7 +336,8 @@ def render(results: dict[str, Any], findings: Path) -> str:
         "",
         "parse = `loader.load`; validate = `validate_project` (parse + SHACL + project checks); "
         "snapshot = load, then `build_snapshot` (time of the build alone); cold start = "
-        "`server.startup.start` (validate + snapshot) with the core's cache folder removed first; "
+        "`server.serve.startup.start` (validate + snapshot) with the core's cache folder removed "
+        "first; "
         "restart = the same again in a new process with nothing changed (from the start-up "
         "cache); reload = validate + snapshot again in the warm process "
         "after a one-label edit to one file.",

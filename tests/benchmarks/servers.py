@@ -1,6 +1,6 @@
 """ASGI apps the HTTP benchmark serves with uvicorn (`--factory`), configured by environment:
 
-- `ours`: the real app (`server.app.create_app`) over a snapshot of BENCH_ROOT;
+- `ours`: the real app (`server.http.app.create_app`) over a snapshot of BENCH_ROOT;
 - `ceiling`: bare Starlette answering POST /<name> with the bytes of BENCH_BODIES/<name>.json;
 - `naive`: bare Starlette running the SPARQL in the request body with rdflib over BENCH_ROOT.
 """
@@ -18,12 +18,12 @@ from starlette.routing import Route
 
 
 def ours() -> Starlette:
-    from server.app import create_app
-    from server.loader import load
+    from server.http.app import create_app
+    from server.load.loader import load
+    from server.serve.startup import settle_heap
     from server.settings import Settings
-    from server.snapshot import build_snapshot
-    from server.startup import settle_heap
-    from server.store import StoreHolder
+    from server.store.protocol import StoreHolder
+    from server.store.snapshot import build_snapshot
 
     # The snapshot of a project the cold-start phases already validated; loaded, not revalidated.
     settings = Settings.from_env()
@@ -45,7 +45,7 @@ def ceiling() -> Starlette:
 
 
 def naive() -> Starlette:
-    from server.loader import load
+    from server.load.loader import load
 
     loaded = load(Path(os.environ["BENCH_ROOT"]))
     graph = loaded.data + loaded.ontology

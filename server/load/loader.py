@@ -1,0 +1,437 @@
+"""Load Turtle files strictly, one file at a time.
+
+Each file is parsed on its own (its prefixes, its blank nodes) by Oxigraph's W3C-conformant parser,
+which rejects what rdflib lets through (spaces in IRIs, for one), after the size limits are
+checked. Its triples become rdflib terms, which the rest of the core uses; where each subject is
+described (file and line) is found by a lexical scan only when a diagnostic needs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Identifier, Node
+
+from server.diagnostics import Diagnostic, Severity
+from server.load.evidence_shorthand import expand_evidence, may_hold_evidence
+from server.rdf.namespaces import CANONICAL_ID_NAMESPACE, PREFIXES
+from server.settings import Settings
+from server.turtle.scan import Comment, ScanResult, scan
+
+FOLDERS = ("ontology", "shapes", "kg")
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_REST = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest")
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_OX_ERROR = re.compile(r"^Parser error[^:]*:\s*")
+_UNDECLARED = re.compile(r"The prefix (\S*): has not been declared")
+
+Triple = tuple[Node, Node, Node]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One Turtle file as loaded: its kind, content hash and triples.
+
+    Where its subjects start, its prefixes and its comments come from a lexical scan that runs
+    only when someone asks (a diagnostic to locate, a file to format): loading never pays for it.
+    """
+
+    path: str
+    kind: str
+    sha256: str
+    triples: tuple[Triple, ...]
+    location: Path
+    base_iri: str
+    # Subjects the text does not name, with the line to report them at: the assertions expanded
+    # from evidence blocks (server/load/evidence_shorthand.py), at the statement holding the block.
+    placed: tuple[tuple[str, int], ...] = ()
+    # Whether the text may hold such blocks: a byte test at parse time, so loading a large graph
+    # does not look through every triple for them.
+    may_hold_evidence: bool = False
+
+    @cached_property
+    def scanned(self) -> ScanResult:
+        try:
+            text = self.location.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):  # changed since it was loaded: nothing to locate
+            text = ""
+        return scan(text, base_iri=self.base_iri)
+
+    @property
+    def subject_lines(self) -> Mapping[str, int]:
+        lines = self.scanned.first_line_of()
+        lines.update(self.placed)
+        return lines
+
+    @property
+    def prefixes(self) -> tuple[tuple[str, str], ...]:
+        return self.scanned.prefixes
+
+    @property
+    def comments(self) -> tuple[Comment, ...]:
+        return self.scanned.comments
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Every file that parsed, the diagnostics of those that did not, and (on first use) one rdflib
+    graph per folder."""
+
+    root: Path
+    files: tuple[SourceFile, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    version: str
+    id_namespace: str = CANONICAL_ID_NAMESPACE  # where entity IRIs live when served
+    # Problems found while loading that leave the rest of the graph whole (an evidence block that
+    # cannot be expanded is left out): reported by validation, but SHACL and the checks still run.
+    findings: tuple[Diagnostic, ...] = ()
+
+    def _graph(self, kind: str) -> Graph:
+        graph = Graph(bind_namespaces="none")
+        for prefix, ns in PREFIXES.items():
+            graph.bind(prefix, ns)
+        for f in self.files:
+            if f.kind == kind:
+                for triple in f.triples:
+                    graph.add(triple)
+        return graph
+
+    # rdflib graphs per folder, built on first use: validation works on the triples alone.
+    @cached_property
+    def data(self) -> Graph:
+        return self._graph("kg")
+
+    @cached_property
+    def ontology(self) -> Graph:
+        return self._graph("ontology")
+
+    @cached_property
+    def shapes(self) -> Graph:
+        return self._graph("shapes")
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    def paths(self) -> tuple[str, ...]:
+        return tuple(f.path for f in self.files)
+
+
+def discover(root: Path, paths: Iterable[Path] = ()) -> list[Path]:
+    """The project's ontology/, shapes/ and kg/ Turtle files, plus any extra files or folders."""
+    found: dict[Path, None] = {}
+    for folder in [root / name for name in FOLDERS] + list(paths):
+        if folder.is_dir():
+            for p in sorted(folder.rglob("*.ttl")):
+                found[p.resolve()] = None
+        else:
+            found[folder.resolve()] = None
+    return list(found)
+
+
+def kind_of(path: Path, root: Path) -> str:
+    try:
+        first = path.resolve().relative_to(root.resolve()).parts[0]
+    except (ValueError, IndexError):
+        return "kg"
+    return first if first in FOLDERS else "kg"
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def rebase(source: SourceFile, id_namespace: str) -> SourceFile:
+    """The file's triples with entity IRIs moved from the `kg:` namespace the files use to the
+    configured base (CLINIC_KG_BASE_IRI), so a deployment serves IRIs under its own domain."""
+
+    def move(node: Node) -> Node:
+        if isinstance(node, URIRef) and node.startswith(CANONICAL_ID_NAMESPACE):
+            return URIRef(id_namespace + node[len(CANONICAL_ID_NAMESPACE) :])
+        return node
+
+    triples = tuple((move(s), move(p), move(o)) for s, p, o in source.triples)
+    return replace(source, triples=triples)
+
+
+class LoadCache:
+    """Files already parsed, by path, reused while their size and mtime are unchanged.
+
+    A reload after one file is saved re-parses that file only.
+    """
+
+    def __init__(self) -> None:
+        self._files: dict[tuple[Path, str], tuple[tuple[int, int], SourceFile | Diagnostic]] = {}
+
+    def get(self, path: Path, shown: str) -> SourceFile | Diagnostic | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        hit = self._files.get((path, shown))
+        if hit is not None and hit[0] == (st.st_mtime_ns, st.st_size):
+            return hit[1]
+        return None
+
+    def put(self, path: Path, shown: str, result: SourceFile | Diagnostic) -> None:
+        try:
+            st = path.stat()
+        except OSError:
+            return
+        self._files[(path, shown)] = ((st.st_mtime_ns, st.st_size), result)
+
+    def forget_missing(self, present: set[Path]) -> None:
+        for key in [k for k in self._files if k[0] not in present]:
+            del self._files[key]
+
+
+def load(
+    root: Path,
+    paths: Iterable[Path] = (),
+    settings: Settings | None = None,
+    cache: LoadCache | None = None,
+) -> LoadResult:
+    """Parse every file; a file that fails is reported and left out, the others still load."""
+    settings = settings or Settings()
+    id_namespace = settings.id_namespace
+    root = root.resolve()
+    files: list[SourceFile] = []
+    diagnostics: list[Diagnostic] = []
+    digest = hashlib.sha256()
+    found = discover(root, paths)
+    if cache is not None:
+        cache.forget_missing(set(found))
+    for path in found:
+        shown = display_path(path, root)
+        loaded = cache.get(path, shown) if cache is not None else None
+        if loaded is None:
+            loaded = load_file(path, shown, kind_of(path, root), settings)
+            if isinstance(loaded, SourceFile) and id_namespace != CANONICAL_ID_NAMESPACE:
+                loaded = rebase(loaded, id_namespace)
+            if cache is not None:
+                cache.put(path, shown, loaded)
+        if isinstance(loaded, Diagnostic):
+            diagnostics.append(loaded)
+            digest.update(f"{shown}\0<invalid>\0".encode())
+            continue
+        files.append(loaded)
+        digest.update(f"{shown}\0{loaded.sha256}\0".encode())
+    # Evidence blocks become assertions once every file is read: a block's relation may be
+    # stated in another file.
+    expanded = expand_evidence(files, id_namespace)
+    if id_namespace != CANONICAL_ID_NAMESPACE:  # the IRIs served differ: so does the version
+        digest.update(f"base\0{id_namespace}".encode())
+    version = digest.hexdigest()[:16]
+    return LoadResult(
+        root, expanded.files, tuple(diagnostics), version, id_namespace, expanded.diagnostics
+    )
+
+
+def load_file(path: Path, shown: str, kind: str, settings: Settings) -> SourceFile | Diagnostic:
+    """One file, strictly: size, encoding, limits, then Oxigraph's parser."""
+    try:
+        size = path.stat().st_size
+        if size > settings.max_file_bytes:
+            return _error(
+                shown,
+                0,
+                "KG-FILE-SIZE",
+                f"file is {size:,} bytes, more than the {settings.max_file_bytes:,} allowed",
+                "split the file by topic, or raise CLINIC_KG_MAX_FILE_BYTES",
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return _error(shown, 0, "KG-NO-FILE", "no such file", "check the path")
+    except IsADirectoryError:
+        return _error(shown, 0, "KG-NO-FILE", "is a directory, not a Turtle file", "")
+    except OSError as exc:
+        return _error(shown, 0, "KG-NO-FILE", f"cannot be read: {exc.strerror}", "")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return _error(
+            shown,
+            line,
+            "KG-ENCODING",
+            f"is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            "save the file as UTF-8 (in most editors: Save with encoding → UTF-8)",
+        )
+    base_iri = path.resolve().as_uri()
+    try:
+        triples = tuple(
+            _to_rdflib(
+                ox.parse(raw, format=ox.RdfFormat.TURTLE, base_iri=base_iri),
+                # Blank nodes are local to their file: label them by the file, stably.
+                hashlib.sha1(shown.encode()).hexdigest()[:8],
+                settings.max_literal_bytes,
+            )
+        )
+    except SyntaxError as exc:
+        return _syntax_error(shown, exc)
+    except (_LiteralTooLarge, MemoryError):
+        # Oxigraph refuses single tokens over 16 MiB with MemoryError: a literal that large is
+        # over our limit too.
+        return _limit_error(shown, text, base_iri, settings, "KG-LITERAL-SIZE")
+    if _nesting_depth(triples) > settings.max_nesting_depth:
+        return _limit_error(shown, text, base_iri, settings, "KG-DEPTH")
+    if not triples:
+        return _error(
+            shown,
+            1,
+            "KG-EMPTY",
+            "file holds no triples",
+            "delete the file, or add the statements it was meant to hold",
+        )
+    return SourceFile(
+        path=shown,
+        kind=kind,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        triples=triples,
+        location=path.resolve(),
+        base_iri=base_iri,
+        may_hold_evidence=may_hold_evidence(raw),
+    )
+
+
+class _LiteralTooLarge(Exception):
+    pass
+
+
+def _limit_error(shown: str, text: str, base_iri: str, settings: Settings, code: str) -> Diagnostic:
+    """Locate a literal or nesting over the limit with the lexical scan, which words the message."""
+    scanned = scan(
+        text,
+        base_iri=base_iri,
+        max_literal=settings.max_literal_bytes,
+        max_depth=settings.max_nesting_depth,
+    )
+    for p in scanned.problems:
+        if p.code == code:
+            return _error(shown, p.line, p.code, p.message, p.hint)
+    if code == "KG-DEPTH":
+        return _error(
+            shown,
+            0,
+            code,
+            f"blank nodes or lists nested deeper than {settings.max_nesting_depth} levels",
+            "give deeply nested nodes IRIs of their own, or raise CLINIC_KG_MAX_NESTING_DEPTH",
+        )
+    return _error(
+        shown,
+        0,
+        code,
+        f"a literal is larger than the {settings.max_literal_bytes:,} bytes allowed",
+        "keep long texts outside the graph, or raise CLINIC_KG_MAX_LITERAL_BYTES",
+    )
+
+
+def _nesting_depth(triples: tuple[Triple, ...]) -> int:
+    """How deep blank nodes nest (`[ [ ] ]`); the links of one list `( … )` count once."""
+    parent: dict[Node, tuple[Node, bool]] = {}
+    for s, p, o in triples:
+        if isinstance(o, BNode) and o not in parent:
+            parent[o] = (s, p == _RDF_REST)
+    if not parent:
+        return 0
+    depth: dict[Node, int] = {}
+    deepest = 0
+    for node in parent:
+        chain: list[Node] = []
+        current: Node = node
+        while current in parent and current not in depth and len(chain) <= len(parent):
+            chain.append(current)
+            current = parent[current][0]
+        base = depth.get(current, 1 if isinstance(current, BNode) else 0)
+        for n in reversed(chain):
+            base += 0 if parent[n][1] else 1
+            depth[n] = base
+        deepest = max(deepest, base)
+    return deepest
+
+
+def _to_rdflib(
+    quads: Iterator[ox.Triple | ox.Quad], scope: str, max_literal: int
+) -> Iterator[Triple]:
+    cache: dict[object, Identifier] = {}
+
+    def term(t: object) -> Identifier:
+        hit = cache.get(t)
+        if hit is not None:
+            return hit
+        made: Identifier
+        if isinstance(t, ox.NamedNode):
+            # Oxigraph has already checked the IRI strictly: skip rdflib's slower re-check.
+            made = str.__new__(URIRef, t.value)
+        elif isinstance(t, ox.BlankNode):
+            made = str.__new__(BNode, f"f{scope}b{t.value}")
+        elif isinstance(t, ox.Literal):
+            value = t.value
+            if len(value) * 4 > max_literal and len(value.encode("utf-8")) > max_literal:
+                raise _LiteralTooLarge
+            dt = t.datatype.value
+            if t.language:
+                made = Literal(value, lang=t.language)
+            elif dt == _XSD_STRING:
+                made = Literal(value)
+            else:
+                # Keep the lexical form as written: rdflib would rewrite "01"^^xsd:integer as
+                # "1" and "1"^^xsd:boolean as "true", which are other RDF terms.
+                made = Literal(value, datatype=URIRef(dt), normalize=False)
+        else:  # RDF-star quoted triples are not Turtle 1.1; the parser never yields them here
+            raise TypeError(f"unsupported term {t!r}")
+        cache[t] = made
+        return made
+
+    for q in quads:
+        yield term(q.subject), term(q.predicate), term(q.object)
+
+
+def _syntax_error(shown: str, exc: SyntaxError) -> Diagnostic:
+    text = str(exc)
+    message = _OX_ERROR.sub("", text)
+    message = re.sub(r"\s*\(line \d+\)$", "", message)
+    line = exc.lineno or 0
+    undeclared = _UNDECLARED.search(message)
+    if undeclared:
+        prefix = undeclared.group(1)
+        known = PREFIXES.get(prefix)
+        hint = (
+            f"add `@prefix {prefix}: <{known}> .` at the top of the file"
+            if known
+            else f"declare it at the top of the file (`@prefix {prefix}: <...> .`) "
+            "or fix its spelling"
+        )
+        return _error(
+            shown, line, "KG-PREFIX", f"prefix {prefix}: is used but never declared", hint
+        )
+    if "IRI" in message:
+        return _error(
+            shown,
+            line,
+            "KG-IRI",
+            message if message.startswith("Invalid IRI") else f"invalid IRI: {message}",
+            'IRIs may not contain spaces or <>"{}|^`\\ — percent-encode them '
+            "or use a prefixed name",
+        )
+    return _error(
+        shown,
+        line,
+        "KG-PARSE",
+        f"Turtle syntax error: {message}",
+        "each statement ends with ' .', pairs are separated by ';', objects by ','",
+    )
+
+
+def _error(path: str, line: int, code: str, message: str, hint: str) -> Diagnostic:
+    return Diagnostic(path, line, Severity.ERROR, code, message, hint=hint)

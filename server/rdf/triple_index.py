@@ -1,0 +1,116 @@
+"""The triples of a project indexed for reading: subject → predicate → objects, and instances.
+
+Built once per dataset version over the kg/ data and the ontology; validation (SHACL and the
+project's checks) and the snapshot build both read it, so a start indexes the triples once.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+
+from rdflib import Literal
+from rdflib.term import Node
+
+from server.rdf.namespaces import RDF_TYPE, RDFS_SUBCLASS_OF, SKOS_PREF_LABEL
+
+
+class Index:
+    """Subject → predicate → objects, and rdf:type with the rdfs:subClassOf closure."""
+
+    def __init__(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
+        # Hundreds of thousands of long-lived dicts and none freed: the cyclic collector would
+        # rescan them again and again while they are made (several times the cost of the build).
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(triples)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _build(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
+        # An RDF graph is a set: the same triple stated twice (in one file or two) counts once,
+        # so objects are kept in insertion-ordered dicts.
+        out: dict[Node, dict[Node, dict[Node, None]]] = {}
+        get = out.get
+        for s, p, o in triples:  # the hottest loop of validation: plain dicts, no defaultdict
+            preds = get(s)
+            if preds is None:
+                out[s] = {p: {o: None}}
+                continue
+            objects = preds.get(p)
+            if objects is None:
+                preds[p] = {o: None}
+            else:
+                objects[o] = None
+        self.out = out
+        self._incoming: dict[tuple[Node, Node], dict[Node, None]] | None = None
+        subclass: dict[Node, set[Node]] = defaultdict(set)
+        for s, preds in out.items():
+            for o in preds.get(RDFS_SUBCLASS_OF, ()):
+                subclass[s].add(o)
+        self._supers: dict[Node, frozenset[Node]] = {}
+        self._subclass = subclass
+        self.instances: dict[Node, list[Node]] = defaultdict(list)
+        for s, preds in self.out.items():
+            for t in preds.get(RDF_TYPE, ()):
+                for c in self.superclasses(t):
+                    self.instances[c].append(s)
+
+    def values(self, node: Node, predicate: Node) -> Collection[Node]:
+        preds = self.out.get(node)
+        if preds is None:
+            return ()
+        return preds.get(predicate, {}).keys()
+
+    def incoming(self, node: Node, predicate: Node) -> Collection[Node]:
+        """Subjects with predicate to node (an index built on first use: for sh:inversePath)."""
+        if self._incoming is None:
+            incoming: dict[tuple[Node, Node], dict[Node, None]] = {}
+            for s, preds in self.out.items():
+                for p, objects in preds.items():
+                    for o in objects:
+                        incoming.setdefault((o, p), {})[s] = None
+            self._incoming = incoming
+        return self._incoming.get((node, predicate), {}).keys()
+
+    def one(self, node: Node, predicate: Node) -> Node | None:
+        for value in self.values(node, predicate):
+            return value
+        return None
+
+    def subjects_with(self, predicate: Node) -> list[Node]:
+        """Subjects that have predicate (a scan: for the few whole-graph checks)."""
+        return [s for s, preds in self.out.items() if predicate in preds]
+
+    def label(self, node: Node) -> str:
+        """The English preferred label, else any preferred label, else ""."""
+        fallback = ""
+        for label in self.values(node, SKOS_PREF_LABEL):
+            if isinstance(label, Literal) and label.language == "en":
+                return str(label)
+            fallback = fallback or str(label)
+        return fallback
+
+    def superclasses(self, cls: Node) -> frozenset[Node]:
+        hit = self._supers.get(cls)
+        if hit is None:
+            seen: set[Node] = set()
+            todo = [cls]
+            while todo:
+                c = todo.pop()
+                if c not in seen:
+                    seen.add(c)
+                    todo.extend(self._subclass.get(c, ()))
+            hit = self._supers[cls] = frozenset(seen)
+        return hit
+
+    def is_instance(self, node: Node, cls: Node) -> bool:
+        preds = self.out.get(node)
+        types = preds.get(RDF_TYPE) if preds is not None else None
+        return types is not None and any(cls in self.superclasses(t) for t in types)
+
+
+# One compiled constraint: (focus node, its value nodes, the index) -> its results.
