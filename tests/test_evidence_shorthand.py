@@ -300,3 +300,16 @@ def test_diff_of_the_long_and_the_short_form_is_empty(project: Path, tmp_path: P
     [changed] = diff_sides(old.side, load_side(str(project), project).side).subjects
     assert changed.name == "kg:failed-back-surgery-syndrome-has-cause-smoking-clinic-page"
     assert changed.location.startswith(f"{PAGE.as_posix()}:")
+
+
+@pytest.mark.parametrize(
+    ("target", "relation"),
+    [("kg:back-pain", "ckg:hasSymptom"), ("kg:stretching", "ckg:possibleTreatment")],
+)
+def test_the_hint_proposes_a_relation_that_fits(project: Path, target: str, relation: str) -> None:
+    # Regression: the hint always suggested ckg:hasSymptom, whatever the object was.
+    [d] = errors(
+        project, f"\nkg:failed-back-surgery-syndrome ckg:evidence [ ckg:for {target} ] .\n"
+    )
+    assert d.code == "KG-EVIDENCE-TARGET"
+    assert f"`kg:failed-back-surgery-syndrome {relation} {target}`" in d.hint

@@ -25,7 +25,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import PROV, RDF
+from rdflib.namespace import PROV, RDF, RDFS
 from rdflib.term import Node
 
 from server.diagnostics import Diagnostic, Severity
@@ -139,6 +139,40 @@ class _Graph:
         }
         return sorted(found)
 
+    def fitting(self, subject: Node, obj: Node) -> list[str]:
+        """The evidence-requiring relations whose domain the subject's type and whose range the
+        object's type fall in (for a hint; read only when a block's relation is missing)."""
+        parents: dict[Node, set[Node]] = {}
+        domains: dict[Node, set[Node]] = {}
+        ranges: dict[Node, set[Node]] = {}
+        types: dict[Node, set[Node]] = {subject: set(), obj: set()}
+        for f in self.files:
+            for s, p, o in f.triples:
+                if f.kind == "ontology" and p == RDFS.subClassOf:
+                    parents.setdefault(s, set()).add(o)
+                elif (
+                    f.kind == "ontology" and s in self.evidenced and p in (RDFS.domain, RDFS.range)
+                ):
+                    (domains if p == RDFS.domain else ranges).setdefault(s, set()).add(o)
+                elif f.kind == "kg" and s in types and p == _TYPE:
+                    types[s].add(o)
+
+        def above(classes: set[Node]) -> set[Node]:
+            seen, stack = set(classes), list(classes)
+            while stack:
+                for parent in parents.get(stack.pop(), ()):
+                    if parent not in seen:
+                        seen.add(parent)
+                        stack.append(parent)
+            return seen
+
+        mine, its = above(types[subject]), above(types[obj])
+        return sorted(
+            curie(str(p))
+            for p in self.evidenced
+            if domains.get(p, mine) & mine and ranges.get(p, its) & its
+        )
+
 
 class _Expander:
     def __init__(self, files: Sequence[SourceFile], id_namespace: str, graph: _Graph) -> None:
@@ -248,10 +282,11 @@ class _Expander:
             if close
             else "state the relation"
         )
-        return (
-            f"{fix} (for example `{holder} ckg:hasSymptom {curie(str(obj))}`), in this file "
-            "or the subject's own"
-        )
+        fitting = self.graph.fitting(block.holder, obj) or ["ckg:hasSymptom"]
+        example = f"`{holder} {fitting[0]} {curie(str(obj))}`"
+        if len(fitting) > 1:
+            example += f" or another of {', '.join(fitting[1:])}"
+        return f"{fix} (for example {example}), in this file or the subject's own"
 
     # ------------------------------------------------------------------ refusals
 
