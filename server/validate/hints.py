@@ -98,11 +98,19 @@ def _scheme_hint(
         text = f"{shown} is not a concept of {name} (nothing in the graph describes it)"
     listed = ", ".join(candidates) if len(candidates) <= _MAX_LISTED else f"the concepts of {name}"
     where = _declared_in(loaded, scheme) or "ontology/"
+    # Concepts of some schemes are typed with a class of their own too (a share of a whole is a
+    # ckg:ProportionMeasure): a new one needs the same type to pass the shapes that ask for it.
+    members = [s for s in index.subjects_with(_IN_SCHEME) if scheme in index.values(s, _IN_SCHEME)]
+    kinds = sorted(
+        {curie(str(t)) for m in members for t in index.values(m, RDF.type)} - {"skos:Concept"}
+    )
+    also = f", and `a {' or '.join(kinds)}` where it is one of those" if kinds else ""
     return _join(
         text,
         did_you_mean,
         f"the allowed values are {listed}",
-        f"to add one, declare it in {where} with skos:inScheme {name} (see README 'Adding a page')",
+        f"to add one, declare it in {where} with skos:inScheme {name}{also} "
+        "(see README 'Adding a page')",
     )
 
 
