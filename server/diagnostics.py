@@ -75,8 +75,8 @@ class Report:
         c = self.counts()
         verdict = "conforms" if self.conforms else "does not conform"
         return (
-            f"{len(self.files)} files, {self.triples} triples: {verdict} — "
-            f"{c['error']} errors, {c['warning']} warnings, {c['info']} info"
+            f"{_count(len(self.files), 'file')}, {self.triples} triples: {verdict} — "
+            f"{_count(c['error'], 'error')}, {_count(c['warning'], 'warning')}, {c['info']} info"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -87,3 +87,7 @@ class Report:
             "triples": self.triples,
             "results": [d.to_json() for d in self.diagnostics],
         }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -210,7 +210,7 @@ def test_warnings_alone_still_conform(project: Path) -> None:
     done = run("validate", cwd=project)
     assert done.returncode == 0, done.stdout
     assert "warning KG-MINCOUNT kg:failed-back-surgery-syndrome" in done.stdout
-    assert "1 warnings" in done.stdout
+    assert "1 warning," in done.stdout
 
 
 def test_every_code_is_documented() -> None:
