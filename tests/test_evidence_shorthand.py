@@ -109,9 +109,10 @@ def test_findings_about_an_expanded_assertion_point_at_its_block(project: Path) 
     [finding] = validate_project(project).report.diagnostics
     lines = (project / PAGE).read_text(encoding="utf-8").splitlines()
     holder = lines.index("kg:failed-back-surgery-syndrome") + 1
+    # The block's own line (its ckg:for), one below the subject that holds it.
     assert (finding.path, finding.line, finding.code) == (
         PAGE.as_posix(),
-        holder,
+        holder + 1,
         "KG-QUOTE-NOT-VERBATIM",
     )
     assert finding.subject == (
@@ -156,8 +157,8 @@ kg:failed-back-surgery-syndrome
     ckg:evidence [ ckg:for kg:infectio ; ckg:quote "x" ; prov:wasDerivedFrom kg:clinic-page ] .
 """
     [d] = errors(project, text)
-    # The second statement about the subject holds the block: line 6 + 4.
-    assert (d.path, d.line, d.code) == ("kg/pages/bad.ttl", 10, "KG-EVIDENCE-TARGET")
+    # The second statement about the subject holds the block, on its second line: 6 + 5.
+    assert (d.path, d.line, d.code) == ("kg/pages/bad.ttl", 11, "KG-EVIDENCE-TARGET")
     assert d.subject == "kg:failed-back-surgery-syndrome"
     assert "has no relation that needs evidence to kg:infectio" in d.message
     assert "did you mean ckg:for kg:infection?" in d.hint
@@ -170,7 +171,7 @@ kg:failed-back-surgery-syndrome ckg:hasRiskFactor kg:smoking ;
                    prov:wasDerivedFrom kg:clinic-page ] .
 """
     [d] = errors(project, text)
-    assert (d.path, d.line, d.code) == ("kg/pages/bad.ttl", 7, "KG-EVIDENCE-TARGET")
+    assert (d.path, d.line, d.code) == ("kg/pages/bad.ttl", 8, "KG-EVIDENCE-TARGET")
     assert "through ckg:hasCause and ckg:hasRiskFactor" in d.message
     assert "rdf:predicate ckg:hasCause" in d.hint
 
@@ -203,7 +204,7 @@ def test_a_name_already_used(project: Path) -> None:
     long = LONG.split("\n\n")[0]  # the long form of the symptom's evidence, under the block's name
     block = SHORT.split(",")[0] + " ."
     [d] = errors(project, long + "\n" + block)
-    assert (d.code, d.line) == ("KG-EVIDENCE-ID", 14)
+    assert (d.code, d.line) == ("KG-EVIDENCE-ID", 15)
     assert "kg:failed-back-surgery-syndrome-has-symptom-dull-aching-pain-clinic-page" in d.message
     assert "already describes" in d.message
 
@@ -213,7 +214,7 @@ def test_two_blocks_for_the_same_relation(project: Path) -> None:
     assert errors(project, block, name="a.ttl") == []
     (project / "kg" / "pages" / "b.ttl").write_text(PREFIXES + block, encoding="utf-8")
     [d] = [d for d in load(project).findings if d.code.startswith("KG-EVIDENCE")]
-    assert (d.path, d.line, d.code) == ("kg/pages/b.ttl", 7, "KG-EVIDENCE-ID")
+    assert (d.path, d.line, d.code) == ("kg/pages/b.ttl", 8, "KG-EVIDENCE-ID")
     assert "the first is in kg/pages/a.ttl" in d.message
 
 

@@ -411,9 +411,9 @@ def _written(node: Node | None, namespace: str) -> str | None:
 def _statement_lines(
     f: SourceFile, wanted: Iterable[tuple[Node, Node | None]], namespace: str
 ) -> list[int]:
-    """For each (subject, object of ckg:for), the line where the statement of the subject holding
-    that block starts: the subject's statement whose text names the object after a `for`, else
-    the subject's first statement in the file."""
+    """For each (subject, object of ckg:for), the line of the block: where the subject's statement
+    names the object after a `ckg:for` (the block's own line in a long statement), else the
+    subject's first statement in the file."""
     scanned = f.scanned
     text_lines = _text_lines(f)
     starts = sorted({st.line for st in scanned.statements})
@@ -429,8 +429,9 @@ def _statement_lines(
         line = mine[0] if mine else 1
         for start in mine:
             chunk = "\n".join(text_lines[start - 1 : ends[start] - 1])
-            if target is not None and _names_target(chunk, target, spelled):
-                line = start
+            at = _names_target(chunk, target, spelled) if target is not None else None
+            if at is not None:
+                line = start + chunk.count("\n", 0, at)
                 break
         out.append(line)
     return out
@@ -446,16 +447,17 @@ def _text_lines(f: SourceFile) -> list[str]:
 _FOR_TOKEN = r"(?<![\w:])(?:{names})\s+(<[^>\s]*>|[^\s;,\[\]()]+)"
 
 
-def _names_target(chunk: str, target: str, prefixes: dict[str, str]) -> bool:
+def _names_target(chunk: str, target: str, prefixes: dict[str, str]) -> int | None:
+    """The offset in `chunk` where a `ckg:for` names `target`, else None."""
     names = [re.escape(f"<{FOR}>")]
     names += [re.escape(f"{name}:for") for name, ns in prefixes.items() if ns == str(CKG)]
     for match in re.finditer(_FOR_TOKEN.format(names="|".join(names)), chunk):
         token = match.group(1)
         if token.startswith("<"):
             if token[1:-1] == target:
-                return True
+                return match.start()
             continue
         name, _, local = token.partition(":")
         if name in prefixes and prefixes[name] + local == target:
-            return True
-    return False
+            return match.start()
+    return None
