@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import fields
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -94,7 +94,7 @@ class GraphReader:
     def entity(self, s: URIRef, kind: Kind) -> Entity:
         """The record of `s`, of the class its kind's family is read into."""
         record = _RECORDS[kind.family.record]
-        common = _Common(
+        common = Entity(
             id=self.ident(s),
             iri=str(s),
             kind=kind.name,
@@ -108,9 +108,10 @@ class GraphReader:
             broader=self.ids(s, SKOS.broader),
         )
         if record is Condition:
-            return common.make(Condition, authoritative_definitions=self.ids(s, CKG.hasDefinition))
+            return _as(common, Condition, authoritative_definitions=self.ids(s, CKG.hasDefinition))
         if record is Treatment:
-            return common.make(
+            return _as(
+                common,
                 Treatment,
                 category=self.concept(s, CKG.category),
                 brand_names=self.texts(s, CKG.brandName),
@@ -118,7 +119,8 @@ class GraphReader:
         if record is Source:
             publisher = self.value(s, CKG.publisher)
             url = self.value(s, SCHEMA.url)  # an IRI, as the shapes ask (a literal is read too)
-            return common.make(
+            return _as(
+                common,
                 Source,
                 publisher=self.ident(publisher) if publisher is not None else None,
                 local_copy=self.string(s, CKG.localCopy),
@@ -126,16 +128,17 @@ class GraphReader:
             )
         if record is Fact:
             return self.fact(s, common)
-        return common.make(record)
+        return _as(common, record)
 
     def links(self, s: URIRef) -> tuple[tuple[str, tuple[str, ...]], ...]:
         found = ((r.name, self.ids(s, URIRef(r.iri))) for r in self.registry.relations.values())
         return tuple(sorted((name, ids) for name, ids in found if ids))
 
-    def fact(self, s: URIRef, common: _Common) -> Fact:
+    def fact(self, s: URIRef, common: Entity) -> Fact:
         about = sorted(self.objects(s, CKG.about), key=str)
         relations = {o for o in about if self.has_type(o, CKG.Assertion)}
-        return common.make(
+        return _as(
+            common,
             Fact,
             about=tuple(self.ident(o) for o in about if o not in relations),
             about_relations=tuple(self.ident(o) for o in about if o in relations),
@@ -241,34 +244,10 @@ class GraphReader:
 E = TypeVar("E", bound=Entity)
 
 
-@dataclass(frozen=True)
-class _Common:
-    """The fields every record shares, read once and passed to the record of the kind."""
+_COMMON_FIELDS = tuple(f.name for f in fields(Entity))
 
-    id: str
-    iri: str
-    kind: str
-    lineage: tuple[str, ...]
-    labels: tuple[LangText, ...]
-    alt_labels: tuple[LangText, ...]
-    definitions: tuple[LangText, ...]
-    codes: tuple[str, ...]
-    sources: tuple[str, ...]
-    links: tuple[tuple[str, tuple[str, ...]], ...]
-    broader: tuple[str, ...]
 
-    def make(self, record: type[E], **fields: Any) -> E:
-        return record(
-            id=self.id,
-            iri=self.iri,
-            kind=self.kind,
-            lineage=self.lineage,
-            labels=self.labels,
-            alt_labels=self.alt_labels,
-            definitions=self.definitions,
-            codes=self.codes,
-            sources=self.sources,
-            links=self.links,
-            broader=self.broader,
-            **fields,
-        )
+def _as(common: Entity, record: type[E], **own: Any) -> E:
+    """The fields every record shares, read once into `common`, in a record of the kind's class
+    with the fields of its own."""
+    return record(**{name: getattr(common, name) for name in _COMMON_FIELDS}, **own)
