@@ -72,7 +72,13 @@ def start(
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            # The checkout itself is served without a start-up cache: tests leave it as they
+            # found it (a copy of the project may keep one).
+            env={
+                **os.environ,
+                **({"CLINIC_KG_STARTUP_CACHE": "false"} if root == REPO else {}),
+                **(env or {}),
+            },
         )
     server = LiveServer(f"http://127.0.0.1:{port}", process, log)
     try:

@@ -17,10 +17,12 @@ from server.store.protocol import StoreHolder
 from .conftest import REPO
 
 
-def test_serves_a_snapshot_of_valid_data(monkeypatch: pytest.MonkeyPatch) -> None:
+# On a copy: serve keeps a start-up cache in the project folder, and tests leave the checkout as
+# they found it.
+def test_serves_a_snapshot_of_valid_data(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     served: list[tuple[Settings, StoreHolder]] = []
     monkeypatch.setattr(serve_module, "run", lambda s, h: served.append((s, h)))
-    result = CliRunner().invoke(cli, ["serve", "--root", str(REPO), "--port", "8123"])
+    result = CliRunner().invoke(cli, ["serve", "--root", str(project), "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert "conforms" in result.output
     [(settings, holder)] = served
@@ -28,12 +30,14 @@ def test_serves_a_snapshot_of_valid_data(monkeypatch: pytest.MonkeyPatch) -> Non
     assert holder.current.entity("failed-back-surgery-syndrome") is not None
 
 
-def test_host_and_port_default_to_loopback_8000(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_host_and_port_default_to_loopback_8000(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     served: list[Settings] = []
     monkeypatch.setattr(serve_module, "run", lambda s, h: served.append(s))
     monkeypatch.delenv("CLINIC_KG_HOST", raising=False)
     monkeypatch.delenv("CLINIC_KG_PORT", raising=False)
-    assert CliRunner().invoke(cli, ["serve", "--root", str(REPO)]).exit_code == 0
+    assert CliRunner().invoke(cli, ["serve", "--root", str(project)]).exit_code == 0
     assert (served[0].host, served[0].port) == ("127.0.0.1", 8000)
 
 
