@@ -160,6 +160,49 @@ def test_chunked_body_without_length_is_cut_at_the_limit(
     assert_still_serving(client, snap)
 
 
+TOO_DEEP = (
+    "request is not valid JSON: arrays and objects are nested too deeply to read; "
+    "nest them less deeply"
+)
+
+
+def nested(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+@pytest.mark.parametrize("levels", [1_000, 30_000])  # the 2 kB of the report; 60 kB, under the cap
+def test_json_nested_too_deep_to_decode_is_a_400(
+    client: TestClient, snap: Snapshot, levels: int
+) -> None:
+    bodies = [nested(levels), f'{{"query": "{DATASET}", "variables": {{"v": {nested(levels)}}}}}']
+    for body in bodies:
+        r = client.post("/graphql", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 400, r.text
+        assert messages(r) == [TOO_DEEP]
+        assert r.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert_still_serving(client, snap)
+
+
+def test_get_variables_nested_too_deep_to_decode_are_a_400(
+    client: TestClient, snap: Snapshot
+) -> None:
+    r = client.get("/graphql", params={"query": DATASET, "variables": nested(1_000)})
+    assert r.status_code == 400, r.text
+    assert messages(r) == [TOO_DEEP]
+    assert_still_serving(client, snap)
+
+
+def test_json_number_too_long_to_decode_is_a_400(client: TestClient, snap: Snapshot) -> None:
+    body = f'{{"query": "{DATASET}", "variables": {{"n": {"1" * 5000}}}}}'
+    r = client.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert messages(r) == [
+        "request is not valid JSON: Exceeds the limit (4300 digits) for integer string "
+        "conversion: value has 5000 digits"
+    ]
+    assert_still_serving(client, snap)
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [

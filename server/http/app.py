@@ -273,14 +273,17 @@ def _json_bytes(value: Any) -> bytes:
 
 
 def json_text(text: str | bytes) -> Any:
+    """The decoded JSON of a request; anything `json` cannot decode is the client's 400."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RequestError(
-            400,
-            f"request is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-            "BAD_REQUEST",
-        ) from None
+        reason = f"{exc.msg} (line {exc.lineno}, column {exc.colno})"
+    except RecursionError:
+        # The decoder recurses once per level: about 1,000 levels (a 2 kB body) exhaust the stack.
+        reason = "arrays and objects are nested too deeply to read; nest them less deeply"
+    except ValueError as exc:  # e.g. an integer longer than Python converts (4,300 digits)
+        reason = str(exc).split(";")[0]
+    raise RequestError(400, f"request is not valid JSON: {reason}", "BAD_REQUEST")
 
 
 def _operation(payload: Any) -> tuple[str, dict[str, Any] | None, str | None]:
