@@ -48,6 +48,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_aliases", 30, "Most aliases accepted in one GraphQL query."),
     Setting("max_tokens", 2000, "Most lexical tokens accepted in one GraphQL query."),
     Setting("max_body_bytes", 64 * 1024, "Largest HTTP request body accepted, in bytes."),
+    Setting(
+        "http_header_timeout",
+        10,
+        "Seconds a client has to send a request's line and headers, from connecting (or from "
+        "the first byte of its next request on a kept-alive connection); then 408 and closed.",
+    ),
+    Setting(
+        "http_keep_alive_timeout",
+        5,
+        "Seconds an idle kept-alive connection waits for its next request before it is closed.",
+    ),
     Setting("max_page_size", 100, "Largest `first` accepted on a GraphQL connection."),
     Setting(
         "default_page_size", 20, "Page size of a GraphQL connection when `first` is not given."
@@ -98,6 +109,8 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 2000
     max_body_bytes: int = 64 * 1024
+    http_header_timeout: int = 10
+    http_keep_alive_timeout: int = 5
     max_page_size: int = 100
     default_page_size: int = 20
     allow_batching: bool = False

@@ -71,6 +71,7 @@ def run(settings: Settings, holder: StoreHolder) -> None:
     import uvicorn
 
     from server.http.app import create_app
+    from server.http.slow_clients import header_timeout_protocol
 
     # Masked errors are logged with their request id and traceback; make sure they show.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
@@ -79,4 +80,14 @@ def run(settings: Settings, holder: StoreHolder) -> None:
         f"serving dataset {holder.current.version} on "
         f"http://{settings.host}:{settings.port}/graphql"
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", server_header=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        server_header=False,
+        timeout_keep_alive=settings.http_keep_alive_timeout,
+        # uvicorn's h11 protocol (the one the project runs) with a deadline on request heads,
+        # which uvicorn does not have: slow clients would otherwise hold their sockets forever.
+        http=header_timeout_protocol(settings.http_header_timeout),
+    )
