@@ -5,7 +5,9 @@ a burst of saves into one set of changes), then loads and validates the project 
 snapshot being served. Only a graph that conforms becomes a new snapshot, swapped in with one
 reference assignment; otherwise the old snapshot keeps serving and the validation report is
 logged and shown in /healthz and in the `dataset { lastReloadError }` field. Requests in flight
-keep the snapshot they started with.
+keep the snapshot they started with. A watched folder that is deleted, recreated, renamed or
+swapped (a branch switch, `rsync --delete`) is watched again as it is now, and what it holds is
+reloaded; which files changed is decided by their bytes (server/load/loader.py, LoadCache).
 """
 
 from __future__ import annotations
