@@ -165,34 +165,59 @@ def rebase(source: SourceFile, id_namespace: str) -> SourceFile:
 
 
 class LoadCache:
-    """Files already parsed, by path, reused while their size and mtime are unchanged.
+    """Files already parsed, by path, reused while their bytes are unchanged.
 
-    A reload after one file is saved re-parses that file only.
+    What changed is decided by content (a SHA-256 of the bytes), never by mtime and size: a
+    same-size edit that keeps its mtime (`cp -p`, `rsync -t`) is parsed again. A file that cannot
+    be read is never served from the cache and its read error is never kept, so the error shows
+    while the file is unreadable and goes once it is readable. A reload after one file is saved
+    re-parses that file only.
     """
 
     def __init__(self) -> None:
-        self._files: dict[tuple[Path, str], tuple[tuple[int, int], SourceFile | Diagnostic]] = {}
+        self._files: dict[tuple[Path, str], tuple[str, SourceFile | Diagnostic]] = {}
+        self._seen: dict[Path, str] = {}  # the digest get() read, checked again by put()
 
     def get(self, path: Path, shown: str) -> SourceFile | Diagnostic | None:
-        try:
-            st = path.stat()
-        except OSError:
+        digest = _digest(path)
+        if digest is None:
+            self._seen.pop(path, None)
+            self._files.pop((path, shown), None)
             return None
+        self._seen[path] = digest
         hit = self._files.get((path, shown))
-        if hit is not None and hit[0] == (st.st_mtime_ns, st.st_size):
+        if hit is not None and hit[0] == digest:
             return hit[1]
         return None
 
     def put(self, path: Path, shown: str, result: SourceFile | Diagnostic) -> None:
-        try:
-            st = path.stat()
-        except OSError:
-            return
-        self._files[(path, shown)] = ((st.st_mtime_ns, st.st_size), result)
+        seen = self._seen.pop(path, None)
+        if isinstance(result, SourceFile):
+            digest: str | None = result.sha256  # the very bytes that were parsed
+        elif result.code == "KG-NO-FILE" or seen is None or _digest(path) != seen:
+            # A read error, or bytes that changed while being parsed: the diagnostic may not
+            # describe what the file holds now, so it is found again next time.
+            digest = None
+        else:
+            digest = seen
+        if digest is None:
+            self._files.pop((path, shown), None)
+        else:
+            self._files[(path, shown)] = (digest, result)
 
     def forget_missing(self, present: set[Path]) -> None:
         for key in [k for k in self._files if k[0] not in present]:
             del self._files[key]
+
+
+def _digest(path: Path) -> str | None:
+    """The SHA-256 of the file's bytes (streamed: an oversized file is not held in memory),
+    or None when it cannot be read."""
+    try:
+        with path.open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 def load(

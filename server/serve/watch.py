@@ -5,12 +5,16 @@ a burst of saves into one set of changes), then loads and validates the project 
 snapshot being served. Only a graph that conforms becomes a new snapshot, swapped in with one
 reference assignment; otherwise the old snapshot keeps serving and the validation report is
 logged and shown in /healthz and in the `dataset { lastReloadError }` field. Requests in flight
-keep the snapshot they started with.
+keep the snapshot they started with. A watched folder that is deleted, recreated, renamed or
+swapped (a branch switch, `rsync --delete`) is watched again as it is now, and what it holds is
+reloaded; which files changed is decided by their bytes (server/load/loader.py, LoadCache).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +36,8 @@ log = logging.getLogger("clinic_kg.watch")
 
 # Shown in lastReloadError; the full report goes to the log.
 MAX_REPORTED_DIAGNOSTICS = 20
+# How often a quiet watcher checks that the folders it watches are still the project's.
+REARM_CHECK_MS = 250
 
 
 @dataclass(frozen=True)
@@ -108,23 +114,78 @@ class Watcher:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        folders = [str(self.reloader.root / name) for name in FOLDERS]
-        for changes in watchfiles.watch(
-            *folders,
-            watch_filter=_relevant,
-            debounce=self.debounce_ms,
-            step=50,
-            stop_event=self._stop,
-            raise_interrupt=False,
-        ):
-            log.info("%d file change(s); reloading", len(changes))
+        # The folders are watched by what they are when armed; a folder deleted, recreated,
+        # renamed or swapped (a branch switch, `rsync --delete`) is another folder, so the
+        # watch is armed again on what is there now, and the project reloaded once it is.
+        reload_due = False
+        while not self._stop.is_set():
+            armed = _identities(self.reloader.root)
+            present = [os.path.abspath(self.reloader.root / n) for n, i in armed.items() if i]
+            if not present:  # nothing to watch yet: look again shortly
+                if reload_due:
+                    self._reload("the watched folders are gone")
+                    reload_due = False
+                self._stop.wait(REARM_CHECK_MS / 1000)
+                reload_due = reload_due or _identities(self.reloader.root) != armed
+                continue
+            watched = set(present)
             try:
-                self.reloader.reload()
-            except Exception:  # a bug in a reload must not kill the watcher or the server
-                log.exception("reload failed unexpectedly; still serving the last good version")
-                self.reloader.holder.fail(
-                    "internal error during reload (see the server log)", datetime.now(UTC)
-                )
+                for changes in watchfiles.watch(
+                    *present,
+                    watch_filter=_relevant_or(watched),
+                    debounce=self.debounce_ms,
+                    step=50,
+                    stop_event=self._stop,
+                    rust_timeout=REARM_CHECK_MS,
+                    yield_on_timeout=True,  # so that a replaced folder is noticed while quiet
+                    raise_interrupt=False,
+                ):
+                    # A watched folder itself deleted or moved: its watch is gone with it (the
+                    # identity alone misses a recreated folder that reuses the inode number).
+                    if _identities(self.reloader.root) != armed or any(
+                        path in watched for _, path in changes
+                    ):
+                        reload_due = True
+                        break
+                    if changes or reload_due:
+                        # The first batch after arming: whatever changed while re-arming is read.
+                        self._reload(f"{len(changes)} file change(s)")
+                        reload_due = False
+            except OSError as exc:  # a folder vanished while being armed: arm again
+                log.info("re-arming the watch: %s", exc)
+                reload_due = True
+                self._stop.wait(REARM_CHECK_MS / 1000)
+            else:
+                if reload_due:
+                    log.info("a watched folder was replaced; watching it again")
+
+    def _reload(self, why: str) -> None:
+        log.info("%s; reloading", why)
+        try:
+            self.reloader.reload()
+        except Exception:  # a bug in a reload must not kill the watcher or the server
+            log.exception("reload failed unexpectedly; still serving the last good version")
+            self.reloader.holder.fail(
+                "internal error during reload (see the server log)", datetime.now(UTC)
+            )
+
+
+def _identities(root: Path) -> dict[str, tuple[int, int] | None]:
+    """Each watched folder's (device, inode), None where it is missing or not a folder."""
+    found: dict[str, tuple[int, int] | None] = {}
+    for name in FOLDERS:
+        try:
+            st = (root / name).stat()
+        except OSError:
+            found[name] = None
+            continue
+        found[name] = (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+    return found
+
+
+def _relevant_or(folders: set[str]) -> Callable[[watchfiles.Change, str], bool]:
+    """The filter, letting through what happens to a watched folder itself (deleted, moved)."""
+    return lambda change, path: path in folders or _relevant(change, path)
 
 
 def _relevant(change: watchfiles.Change, path: str) -> bool:
