@@ -120,6 +120,7 @@ def test_fmt_refuses_to_split_hard_links(project: Path) -> None:
     done = run("fmt", "kg/linked.ttl", cwd=project)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "kg/linked.ttl: error KG-FMT-HARDLINK" in done.stdout, done.stdout
+    assert "0 reformatted, 0 unchanged, 1 could not be formatted" in done.stdout
     assert path.stat().st_ino == other.stat().st_ino  # still one file with two names
     assert path.read_text(encoding="utf-8") == UNCANONICAL
 
