@@ -166,7 +166,7 @@ def test_diff_usage_and_unreadable_sides(tmp_path: Path) -> None:
     (tmp_path / "good.ttl").write_text(PREFIXES + "kg:a ckg:p kg:b .\n", encoding="utf-8")
     broken = run("diff", "good.ttl", "bad.ttl", cwd=tmp_path)
     assert broken.returncode == 1
-    assert "bad.ttl:4: error KG-PARSE" in broken.stderr
+    assert "bad.ttl:3: error KG-PARSE" in broken.stderr  # where the unfinished statement starts
 
 
 # ---------------------------------------------------------------------- pre-commit

@@ -30,7 +30,10 @@ def fmt(paths: tuple[Path, ...], check: bool, root: Path) -> int:
     inlined and long lists wrap at 100 columns. A file is written only if the result holds the
     same graph and every comment. Comments on a line of their own between statements are kept
     above the statement that follows; a comment at the end of a line or inside a statement is
-    refused (KG-FMT-COMMENT) with its line, never dropped.
+    refused (KG-FMT-COMMENT) with its line, never dropped. Also refused, and left as they are: a
+    file with a relative IRI and no @base (KG-FMT-RELATIVE-IRI: it would become a file:/// IRI of
+    this machine), a file with several names (KG-FMT-HARDLINK: replacing it would split them), a
+    link out of the project or in a loop (KG-SYMLINK) and a file starting with a BOM (KG-ENCODING).
 
     Exit codes: 0 all files formatted (or, with --check, already canonical); 1 a file would change
     (--check) or could not be formatted (it does not parse, or holds a comment fmt cannot keep);
@@ -48,6 +51,7 @@ def fmt(paths: tuple[Path, ...], check: bool, root: Path) -> int:
     files = files_to_format(root, paths)
     results = [format_file(p, root, settings) for p in files]
     problems = [d for r in results for d in r.diagnostics]
+    unwritten = 0  # formatted, but the write was refused or failed
     for path, r in zip(files, results, strict=True):
         if not r.changed:
             continue
@@ -60,9 +64,10 @@ def fmt(paths: tuple[Path, ...], check: bool, root: Path) -> int:
             click.echo(f"reformatted {r.path}")
         else:
             problems.append(failure)
+            unwritten += 1
     for d in problems:
         click.echo(d.render())
-    click.echo(_summary(results, check))
+    click.echo(_summary(results, check, unwritten))
     changed = [r for r in results if r.changed]
     if any(r.internal_error for r in results):
         return EXIT_INTERNAL
@@ -79,9 +84,9 @@ def _would_change(result: FormatResult) -> Diagnostic:
     )  # fmt: skip
 
 
-def _summary(results: list[FormatResult], check: bool) -> str:
-    changed = sum(r.changed for r in results)
-    refused = sum(r.formatted is None for r in results)
+def _summary(results: list[FormatResult], check: bool, unwritten: int = 0) -> str:
+    changed = sum(r.changed for r in results) - unwritten
+    refused = sum(r.formatted is None for r in results) + unwritten
     verb = "would be reformatted" if check else "reformatted"
     text = f"{len(results)} files: {changed} {verb}, {len(results) - changed - refused} unchanged"
     if refused:

@@ -9,7 +9,9 @@ described (file and line) is found by a lexical scan only when a diagnostic need
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -29,6 +31,7 @@ FOLDERS = ("ontology", "shapes", "kg")
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_REST = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest")
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_BOM = b"\xef\xbb\xbf"
 _OX_ERROR = re.compile(r"^Parser error[^:]*:\s*")
 _UNDECLARED = re.compile(r"The prefix (\S*): has not been declared")
 
@@ -130,16 +133,32 @@ def discover(root: Path, paths: Iterable[Path] = ()) -> list[Path]:
     for folder in [root / name for name in FOLDERS] + list(paths):
         if folder.is_dir():
             for p in sorted(folder.rglob("*.ttl")):
-                found[p.resolve()] = None
+                found[locate(p, root)] = None
         else:
-            found[folder.resolve()] = None
+            found[locate(folder, root)] = None
     return list(found)
+
+
+def locate(path: Path, root: Path) -> Path:
+    """Where a file really is, or, for a link that loops or leads out of the project, where it
+    sits in the project: load_file then reports the link instead of following it."""
+    try:
+        real = path.resolve()
+    except (RuntimeError, OSError):  # a symlink loop: Python raises RuntimeError
+        return Path(os.path.abspath(path))
+    if _inside(real, root.resolve()) or not _inside(Path(os.path.abspath(path)), root):
+        return real
+    return Path(os.path.abspath(path))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or Path(os.path.abspath(folder)) in path.parents
 
 
 def kind_of(path: Path, root: Path) -> str:
     try:
-        first = path.resolve().relative_to(root.resolve()).parts[0]
-    except (ValueError, IndexError):
+        first = Path(display_path(path, root)).parts[0]
+    except IndexError:
         return "kg"
     return first if first in FOLDERS else "kg"
 
@@ -147,6 +166,10 @@ def kind_of(path: Path, root: Path) -> str:
 def display_path(path: Path, root: Path) -> str:
     try:
         return str(path.resolve().relative_to(root.resolve()))
+    except (ValueError, RuntimeError, OSError):
+        pass
+    try:  # a link out of the project or in a loop: shown where it sits
+        return str(Path(os.path.abspath(path)).relative_to(os.path.abspath(root)))
     except ValueError:
         return str(path)
 
@@ -240,7 +263,7 @@ def load(
         shown = display_path(path, root)
         loaded = cache.get(path, shown) if cache is not None else None
         if loaded is None:
-            loaded = load_file(path, shown, kind_of(path, root), settings)
+            loaded = load_file(path, shown, kind_of(path, root), settings, root=root)
             if isinstance(loaded, SourceFile) and id_namespace != CANONICAL_ID_NAMESPACE:
                 loaded = rebase(loaded, id_namespace)
             if cache is not None:
@@ -262,10 +285,19 @@ def load(
     )
 
 
-def load_file(path: Path, shown: str, kind: str, settings: Settings) -> SourceFile | Diagnostic:
-    """One file, strictly: size, encoding, limits, then Oxigraph's parser."""
+def load_file(
+    path: Path, shown: str, kind: str, settings: Settings, *, root: Path | None = None
+) -> SourceFile | Diagnostic:
+    """One file, strictly: what it is (a file, not a link out of `root` or in a loop), size,
+    encoding, limits, then Oxigraph's parser."""
+    refused = _not_a_project_file(path, shown, root)
+    if refused is not None:
+        return refused
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return _not_a_file(shown, st.st_mode)
+        size = st.st_size
         if size > settings.max_file_bytes:
             return _error(
                 shown,
@@ -278,9 +310,19 @@ def load_file(path: Path, shown: str, kind: str, settings: Settings) -> SourceFi
     except FileNotFoundError:
         return _error(shown, 0, "KG-NO-FILE", "no such file", "check the path")
     except IsADirectoryError:
-        return _error(shown, 0, "KG-NO-FILE", "is a directory, not a Turtle file", "")
+        return _not_a_file(shown, stat.S_IFDIR)
     except OSError as exc:
         return _error(shown, 0, "KG-NO-FILE", f"cannot be read: {exc.strerror}", "")
+    if raw.startswith(_BOM):
+        return _error(
+            shown,
+            1,
+            "KG-ENCODING",
+            "starts with a UTF-8 byte order mark (BOM, U+FEFF), an invisible character the "
+            "strict Turtle parser refuses",
+            "save the file as UTF-8 without BOM (in most editors: Save with encoding → UTF-8, "
+            "not 'UTF-8 with BOM'); fmt refuses the file too, it never guesses",
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -303,7 +345,7 @@ def load_file(path: Path, shown: str, kind: str, settings: Settings) -> SourceFi
             )
         )
     except SyntaxError as exc:
-        return _syntax_error(shown, exc)
+        return _syntax_error(shown, exc, text)
     except (_LiteralTooLarge, MemoryError):
         # Oxigraph refuses single tokens over 16 MiB with MemoryError: a literal that large is
         # over our limit too.
@@ -326,6 +368,45 @@ def load_file(path: Path, shown: str, kind: str, settings: Settings) -> SourceFi
         location=path.resolve(),
         base_iri=base_iri,
         may_hold_evidence=may_hold_evidence(raw),
+    )
+
+
+def _not_a_project_file(path: Path, shown: str, root: Path | None) -> Diagnostic | None:
+    """A symlink in a loop, or (given the project's root) one leading out of the project."""
+    if not path.is_symlink():
+        return None
+    try:
+        real = path.resolve(strict=True)
+    except (RuntimeError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            return None  # a dangling link: the read below reports KG-NO-FILE
+        return _error(
+            shown,
+            0,
+            "KG-SYMLINK",
+            "is a symbolic link that loops (it leads back to itself)",
+            f"delete the link, or point it at a Turtle file: `ls -l {shown}` shows its target",
+        )
+    inside_root = root is not None and _inside(Path(os.path.abspath(path)), root)
+    if root is not None and inside_root and not _inside(real, root.resolve()):
+        return _error(
+            shown,
+            0,
+            "KG-SYMLINK",
+            f"is a symbolic link to {real}, outside the project; it was not read",
+            "copy the file into the project instead of linking to it, or delete the link",
+        )
+    return None
+
+
+def _not_a_file(shown: str, mode: int) -> Diagnostic:
+    what = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a device, pipe or socket)"
+    return _error(
+        shown,
+        0,
+        "KG-NOT-A-FILE",
+        f"is {what}, where a Turtle file was expected",
+        "rename it so its name does not end in .ttl, or move it out of the project",
     )
 
 
@@ -422,11 +503,12 @@ def _to_rdflib(
         yield term(q.subject), term(q.predicate), term(q.object)
 
 
-def _syntax_error(shown: str, exc: SyntaxError) -> Diagnostic:
-    text = str(exc)
-    message = _OX_ERROR.sub("", text)
+def _syntax_error(shown: str, exc: SyntaxError, source: str) -> Diagnostic:
+    message = _OX_ERROR.sub("", str(exc))
     message = re.sub(r"\s*\(line \d+\)$", "", message)
     line = exc.lineno or 0
+    if message == "Unexpected end":
+        return _unfinished(shown, source, line)
     undeclared = _UNDECLARED.search(message)
     if undeclared:
         prefix = undeclared.group(1)
@@ -455,6 +537,21 @@ def _syntax_error(shown: str, exc: SyntaxError) -> Diagnostic:
         "KG-PARSE",
         f"Turtle syntax error: {message}",
         "each statement ends with ' .', pairs are separated by ';', objects by ','",
+    )
+
+
+def _unfinished(shown: str, source: str, end_line: int) -> Diagnostic:
+    """The file ends inside a statement: the parser names the end, the steward needs its start."""
+    statements = scan(source).statements
+    start = statements[-1].line if statements else end_line
+    return _error(
+        shown,
+        start,
+        "KG-PARSE",
+        "Turtle syntax error: the file ends inside the statement that starts on this line "
+        "(its final ' .' is missing)",
+        "end the statement with ' .' after its last object; if a '[' or '(' in it is still "
+        "open, close it first",
     )
 
 

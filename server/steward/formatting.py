@@ -26,7 +26,7 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from server.diagnostics import Diagnostic, Severity
-from server.load.loader import FOLDERS, SourceFile, display_path, kind_of, load_file
+from server.load.loader import FOLDERS, SourceFile, display_path, kind_of, load_file, locate
 from server.settings import Settings
 from server.turtle.scan import Comment, ScanResult, scan
 from server.turtle.terms import PrefixMap
@@ -79,7 +79,7 @@ def files_to_format(root: Path, paths: Sequence[Path] = ()) -> list[Path]:
     found: dict[Path, None] = {}
     for target in paths or [root]:
         for p in turtle_files(target) if target.is_dir() else [target]:
-            found[p.resolve()] = None
+            found[locate(p, root)] = None
     return list(found)
 
 
@@ -104,7 +104,7 @@ def format_file(path: Path, root: Path, settings: Settings | None = None) -> For
         original = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         raw, original = b"", ""  # load_file below says precisely what is wrong
-    loaded = load_file(path, shown, kind_of(path, root), settings)
+    loaded = load_file(path, shown, kind_of(path, root), settings, root=root)
     if isinstance(loaded, Diagnostic):
         return FormatResult(shown, original, None, (loaded,))
     if loaded.sha256 != hashlib.sha256(raw).hexdigest():
@@ -122,6 +122,8 @@ def format_file(path: Path, root: Path, settings: Settings | None = None) -> For
 def layout(source: SourceFile, text: str, base_iri: str = "") -> str | tuple[Diagnostic, ...]:
     """The canonical text of a loaded file, or why its comments cannot be kept."""
     scanned = scan(text, base_iri=base_iri)
+    if scanned.relative_iris:
+        return tuple(_relative(source.path, line) for line in scanned.relative_iris)
     refused = [c for c in scanned.comments if c.inside or not c.standalone]
     if refused:
         return tuple(_refuse(source.path, c, scanned) for c in refused)
@@ -148,12 +150,23 @@ def layout(source: SourceFile, text: str, base_iri: str = "") -> str | tuple[Dia
 
 
 def write_formatted(result: FormatResult, path: Path) -> Diagnostic | None:
-    """Replace the file by its canonical text atomically, unless it changed since it was read."""
+    """Replace the file by its canonical text atomically, unless it changed since it was read or
+    has other names (hard links), which an atomic replace would split from it."""
     if result.formatted is None or not result.changed:
         return None
     try:
         if path.read_bytes().decode("utf-8", "replace") != result.original:
             return _conflict(result.path)
+        links = path.stat().st_nlink
+        if links > 1:
+            return Diagnostic(
+                result.path, 0, Severity.ERROR, "KG-FMT-HARDLINK",
+                f"the file has {links} names (hard links); fmt replaces a file by a new one, "
+                "which would split them, so it was left as it is",
+                hint="format a copy and write it back over every name yourself "
+                f"(`clinic-kg fmt --check {result.path}` shows the change), or replace the "
+                "hard links by one file and symbolic links inside the project",
+            )  # fmt: skip
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
@@ -213,6 +226,16 @@ def _comment_lines(
         if gap and (trailing_gap or i < len(comments) - 1):
             out.append("")
     return out
+
+
+def _relative(path: str, line: int) -> Diagnostic:
+    return Diagnostic(
+        path, line, Severity.ERROR, "KG-FMT-RELATIVE-IRI",
+        "a relative IRI, which fmt would write out as an absolute file:/// IRI naming this "
+        "machine's folders; the file was left as it is",
+        hint="write the IRI in full (`<https://…>`) or as a prefixed name (`kg:…`), or declare "
+        "`@base <https://…> .` at the top of the file",
+    )  # fmt: skip
 
 
 def _refuse(path: str, comment: Comment, scanned: ScanResult) -> Diagnostic:

@@ -66,6 +66,9 @@ class ScanResult:
     prefixes: tuple[tuple[str, str], ...]
     comments: tuple[Comment, ...]
     problems: tuple[ScanProblem, ...]
+    # Lines of IRIs written relative (`<foo>`) with no `@base` before them: resolved against
+    # the file's own location, which names the machine's folders.
+    relative_iris: tuple[int, ...] = ()
 
     def first_line_of(self) -> dict[str, int]:
         """Subject IRI -> line where its first description in this file starts."""
@@ -98,6 +101,8 @@ def scan(
     at_start = True  # the next token begins a statement
     directive: list[str] | None = None  # tokens of a @prefix / PREFIX / @base / BASE directive
     last_token_end_line = 0
+    relative: list[int] = []
+    declared_base = False
 
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup
@@ -120,9 +125,12 @@ def scan(
                     )
                 )
                 break
+        if kind == "iri" and not declared_base and not _SCHEME.match(_unescape(tok[1:-1])):
+            relative.append(lines.line(m.start()))
         if directive is not None:
             directive.append(tok)
             if len(directive) >= _DIRECTIVE_LENGTH[directive[0]]:
+                declared_base = declared_base or directive[0] in ("@base", "base")
                 base = _apply_directive(directive, prefixes, base)
                 directive = None
                 at_start = True
@@ -158,16 +166,26 @@ def scan(
                 continue
             statements.append(Statement(lines.line(m.start()), _resolve(kind, tok, prefixes, base)))
 
-    return ScanResult(tuple(statements), tuple(prefixes.items()), tuple(comments), tuple(problems))
+    return ScanResult(
+        tuple(statements),
+        tuple(prefixes.items()),
+        tuple(comments),
+        tuple(problems),
+        tuple(dict.fromkeys(relative)),
+    )
 
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
+def _unescape(written: str) -> str:
+    return _UCHAR.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), written)
+
+
 def _iri(written: str, base: str) -> str:
     """An IRIREF's text (between < and >) unescaped and resolved against base (RFC 3986)."""
-    iri = _UCHAR.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), written)
+    iri = _unescape(written)
     if not base or _SCHEME.match(iri):
         return iri  # absolute: urljoin would drop an empty fragment (`ns#` -> `ns`)
     joined = urljoin(base, iri)
