@@ -203,7 +203,12 @@ class _Vocabulary:
         self.values: dict[tuple[Node, Node], list[Node]] = defaultdict(list)
         self.classes: set[Node] = set()
         self.object_properties: set[Node] = set()
+        vocabulary = str(CKG)
         for s, p, o in triples:
+            # Only ckg: classes and properties are ever asked about: data triples (a diff hands
+            # in whole graphs) are passed over, not indexed.
+            if not (isinstance(s, URIRef) and s.startswith(vocabulary)):
+                continue
             self.values[(s, p)].append(o)
             if p == RDFS.subClassOf or p == RDFS.subPropertyOf:
                 self.parents[s].append(o)
