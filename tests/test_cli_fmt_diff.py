@@ -190,3 +190,21 @@ def test_fmt_of_a_project_folder_skips_hidden_folders(project: Path) -> None:
     done = run("fmt", "--check", ".", cwd=project)
     assert "vendored" not in done.stdout
     assert "internal error" not in done.stdout
+
+
+def test_two_data_files_still_single_out_facts(tmp_path: Path) -> None:
+    # Regression: files without the ontology beside them lost the fact classes, so a changed
+    # statistic was listed as a plain subject. The project's ontology (--root) tells them apart.
+    page = (REPO / "kg" / "pages" / "clinic-page.ttl").read_text(encoding="utf-8")
+    old, new = tmp_path / "a.ttl", tmp_path / "b.ttl"
+    old.write_text(page, encoding="utf-8")
+    changed = page.replace('ckg:value "85"^^xsd:decimal ;', 'ckg:value "86"^^xsd:decimal ;', 1)
+    assert changed != page
+    new.write_text(changed, encoding="utf-8")
+    done = run("diff", "--root", str(REPO), "--format", "json", str(old), str(new), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    [subject] = json.loads(done.stdout)["subjects"]
+    assert (subject["subject"], subject["fact"]) == (
+        "https://clinic-kg.example/id/back-pain-lifetime-prevalence",
+        True,
+    )

@@ -13,7 +13,7 @@ import click
 from server.cli.options import root_option
 from server.settings import Settings
 from server.steward.diffing import GraphDiff, Status, SubjectDiff, ValueChange, diff_sides
-from server.steward.revisions import SideError, load_side
+from server.steward.revisions import SideError, load_side, vocabulary
 
 EXIT_OK, EXIT_UNREADABLE = 0, 1
 _STATUSES: tuple[Status, ...] = ("changed", "added", "removed")
@@ -62,7 +62,7 @@ def diff(old: str, new: str | None, output: str, root: Path) -> int:
             err=True,
         )
         return EXIT_UNREADABLE
-    result = diff_sides(before.side, after.side)
+    result = diff_sides(before.side, after.side, vocabulary(root, settings))
     if output == "json":
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     elif output == "markdown":

@@ -122,10 +122,11 @@ class GraphDiff:
         }
 
 
-def diff_sides(old: Side, new: Side) -> GraphDiff:
-    """Compare two versions subject by subject."""
+def diff_sides(old: Side, new: Side, vocabulary: Iterable[Triple] = ()) -> GraphDiff:
+    """Compare two versions subject by subject. Facts are told apart by the ontology on either
+    side, or by `vocabulary` (the project's ontology) when the sides are data files alone."""
     before, after = _Described(old.triples), _Described(new.triples)
-    classes = _fact_classes((*old.triples, *new.triples))
+    classes = _fact_classes((*old.triples, *new.triples, *vocabulary))
     facts = _fact_subjects(old.triples, classes) | _fact_subjects(new.triples, classes)
     prefixes = PrefixMap()
     out: list[SubjectDiff] = []

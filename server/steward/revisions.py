@@ -17,6 +17,7 @@ from server.load.evidence_shorthand import expand_evidence
 from server.load.loader import (
     FOLDERS,
     SourceFile,
+    Triple,
     display_path,
     kind_of,
     load_file,
@@ -61,6 +62,18 @@ def load_side(arg: str, root: Path, settings: Settings | None = None) -> LoadedS
     with tempfile.TemporaryDirectory(prefix="clinic-kg-rev-") as tmp:
         _export(root, commit.decode().strip(), Path(tmp))
         return _load_folder(arg, Path(tmp), settings)
+
+
+def vocabulary(root: Path, settings: Settings | None = None) -> tuple[Triple, ...]:
+    """The triples of the project's ontology/ (those that parse), for telling facts apart when
+    both sides of a diff are data files without it."""
+    settings = settings or Settings()
+    found: list[Triple] = []
+    for path in turtle_files(root / "ontology") if (root / "ontology").is_dir() else []:
+        loaded = load_file(path, display_path(path, root), "ontology", settings)
+        if not isinstance(loaded, Diagnostic):
+            found.extend(loaded.triples)
+    return tuple(found)
 
 
 def _load_folder(name: str, folder: Path, settings: Settings) -> LoadedSide:
