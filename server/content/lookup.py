@@ -43,13 +43,12 @@ def require_entity(store: Store, id: str, roots: tuple[str, ...], what: str) -> 
     found = store.entity(id)
     if found is not None and any(found.is_a(r) for r in roots):
         return found
-    kinds = sorted(store.registry.kinds_under(roots))
-    candidates = [e.id for e in store.entities(kinds)]
     if found is not None:
         raise UserInputError(
             f'"{id}" is a {found.kind}, not a {what}', "WRONG_KIND", argumentValue=id
         )
-    raise unknown(what, id, candidates, "UNKNOWN_ID")
+    kinds = sorted(store.registry.kinds_under(roots))
+    raise unknown(what, id, [e.id for e in store.entities(kinds)], "UNKNOWN_ID")
 
 
 def require_page(store: Store, id: str) -> records.Entity:
