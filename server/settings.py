@@ -47,6 +47,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_query_depth", 12, "Deepest GraphQL selection accepted."),
     Setting("max_aliases", 30, "Most aliases accepted in one GraphQL query."),
     Setting("max_tokens", 2000, "Most lexical tokens accepted in one GraphQL query."),
+    Setting(
+        "max_query_cost",
+        100000,
+        "Most work one GraphQL operation may ask for, computed before execution: each field "
+        "counts once per object it is selected on, a connection multiplies by its page size, "
+        "`nodes(ids)` by its ids, other lists by 5, aliases add (README: Query cost).",
+    ),
+    Setting(
+        "execution_timeout_ms",
+        5000,
+        "Milliseconds one GraphQL execution may run; then it stops with EXECUTION_TIMEOUT.",
+    ),
+    Setting(
+        "max_response_bytes",
+        8 * 1024 * 1024,
+        "Largest GraphQL response body, in bytes; a larger result is refused with "
+        "RESPONSE_TOO_LARGE.",
+    ),
+    Setting(
+        "execution_threads",
+        4,
+        "GraphQL executions run at once, each in a worker thread off the event loop (more wait).",
+    ),
     Setting("max_body_bytes", 64 * 1024, "Largest HTTP request body accepted, in bytes."),
     Setting(
         "http_header_timeout",
@@ -87,6 +110,16 @@ SETTINGS: tuple[Setting, ...] = (
         "rendered /id pages kept (0 turns both off).",
     ),
     Setting(
+        "response_cache_bytes",
+        64 * 1024 * 1024,
+        "Most bytes the response cache (and, separately, the /id page cache) holds per process.",
+    ),
+    Setting(
+        "response_cache_entry_bytes",
+        1024 * 1024,
+        "Largest single response kept in the response cache, in bytes; bigger ones are not cached.",
+    ),
+    Setting(
         "content_max_age",
         60,
         "Cache-Control max-age, in seconds, of /id and /facts answers; after it, clients "
@@ -108,6 +141,10 @@ class Settings:
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    max_query_cost: int = 100000
+    execution_timeout_ms: int = 5000
+    max_response_bytes: int = 8 * 1024 * 1024
+    execution_threads: int = 4
     max_body_bytes: int = 64 * 1024
     http_header_timeout: int = 10
     http_keep_alive_timeout: int = 5
@@ -120,6 +157,8 @@ class Settings:
     watch_debounce_ms: int = 300
     startup_cache: bool = True
     response_cache_size: int = 1024
+    response_cache_bytes: int = 64 * 1024 * 1024
+    response_cache_entry_bytes: int = 1024 * 1024
     content_max_age: int = 60
 
     @property

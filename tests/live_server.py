@@ -136,8 +136,13 @@ def refused(client: Any, query: str, **variables: Any) -> list[str]:
     return [e["message"] for e in caught.value.errors or []]
 
 
-def raw(server: LiveServer, body: bytes | str, content_type: str = "application/json") -> Any:
-    """POST a body as is: for requests a GraphQL client would never send."""
-    return httpx.post(
-        server.graphql, content=body, headers={"content-type": content_type}, timeout=30
-    )
+def raw(
+    server: LiveServer,
+    body: bytes | str,
+    content_type: str = "application/json",
+    accept: str = "application/graphql-response+json",
+) -> Any:
+    """POST a body as is: for requests a GraphQL client would never send. By default as a
+    client accepting the spec's media type, whose status codes say what was executed."""
+    headers = {"content-type": content_type, "accept": accept}
+    return httpx.post(server.graphql, content=body, headers=headers, timeout=30)

@@ -78,7 +78,11 @@ class ContentRoutes:
         self.cache_control = f"public, max-age={settings.content_max_age}"
         # Rendering a condition's page takes tens of milliseconds; the bytes never change
         # within a version, so the most requested pages are kept.
-        self.pages: LRUCache[PageKey, LinkedDataResponse] = LRUCache(settings.response_cache_size)
+        self.pages: LRUCache[PageKey, LinkedDataResponse] = LRUCache(
+            settings.response_cache_size,
+            max_bytes=settings.response_cache_bytes,
+            max_entry_bytes=settings.response_cache_entry_bytes,
+        )
 
     def routes(self) -> list[Route]:
         return [

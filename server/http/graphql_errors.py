@@ -69,6 +69,9 @@ def request_error(message: str, code: str) -> dict[str, Any]:
 
 
 def _code(error: GraphQLError) -> str:
+    given = (error.extensions or {}).get("code")
+    if isinstance(given, str):  # errors raised with their code (the cost limit, ...)
+        return given
     original = error.original_error
     if isinstance(original, UserInputError | MarkupError):
         return original.code

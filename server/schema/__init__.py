@@ -34,6 +34,8 @@ from server.schema.base import (
     Node,
     registered_types,
 )
+from server.schema.cost import CostLimiter, QueryCost
+from server.schema.execution import BoundedExecutionContext
 from server.schema.query import Query
 from server.settings import Settings
 
@@ -64,18 +66,23 @@ def build_schema(settings: Settings | None = None) -> ClinicSchema:
     ]
     if not settings.introspection:
         rules.extend(DisableIntrospection().validation_rules)
+    cost: list[QueryCost] = []  # the cost model needs the built schema; filled in below
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=256),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
+        lambda: CostLimiter(cost[0], settings.max_query_cost),
     ]
-    return ClinicSchema(
+    schema = ClinicSchema(
         query=Query,
         types=CONCRETE_TYPES,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=True),
+        execution_context_class=BoundedExecutionContext,
     )
+    cost.append(QueryCost(schema._schema, settings))
+    return schema
 
 
 def sdl() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import strawberry
@@ -42,6 +43,20 @@ class Context:
     settings: Settings
     holder: StoreHolder
     request_id: str
+    # time.monotonic() after which execution stops (server.schema.execution); None: no deadline
+    deadline: float | None = None
+    usage: Usage = dataclass_field(default_factory=lambda: Usage())
+
+    def record_cost(self, cost: int) -> None:
+        """Called by the cost limiter before execution (server.schema.cost)."""
+        self.usage.cost = cost
+
+
+@dataclass
+class Usage:
+    """What one request used, for logs and metrics: its cost (None until computed)."""
+
+    cost: int | None = None
 
 
 Info = strawberry.Info[Context, None]
