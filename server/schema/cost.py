@@ -13,7 +13,9 @@ resolve, as an upper estimate:
   what the estimate cannot;
 - aliases and fragments add up: every selection counts, even two fragments for different types
   (the estimate never sees which objects the data will hold);
-- introspection (`__schema`, `__type`) costs 1: it is bounded by the schema, not by the data.
+- introspection (`__schema`, `__type`) costs 1: it is bounded by the schema, not by the data;
+- a leaf that renders a document (`schemaOrg`: about 10 kB of JSON-LD, a millisecond to render)
+  costs `LEAF_WEIGHTS` instead of 1.
 
 An operation whose cost exceeds `max_query_cost` is refused before any resolver runs, with the
 cost and the limit in the error (code QUERY_TOO_COSTLY). The cost of an accepted operation is kept
@@ -50,6 +52,9 @@ from strawberry.extensions import SchemaExtension
 from server.settings import Settings
 
 ASSUMED_LIST_SIZE = 5
+# Leaves that cost far more than a field: what a render weighs against an ordinary field,
+# by the time it takes (a condition's ~10 kB of JSON-LD renders in about 200 fields' time).
+LEAF_WEIGHTS = {"schemaOrg": 200}
 COST_CODE = "QUERY_TOO_COSTLY"
 
 
@@ -140,7 +145,7 @@ class _Walk:
             return 1  # __typename, and introspection: bounded by the schema
         definition = _field(owner, name)
         if definition is None or node.selection_set is None:
-            return 1  # a leaf (or a field validation refused already)
+            return LEAF_WEIGHTS.get(name, 1)  # a leaf (or a field validation refused already)
         target, is_list = _unwrap(definition.type)
         if is_list:
             return 1 + self.items(node) * self.selection_cost(target, node.selection_set, set())

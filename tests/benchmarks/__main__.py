@@ -28,6 +28,7 @@ import pyoxigraph as ox
 from . import httpload, report, tools
 from .generate import DATA, ensure
 from .queries import (
+    CHEAP,
     CONDITION_PAGE,
     FACTS,
     FACTS_PER_PULL,
@@ -36,6 +37,7 @@ from .queries import (
     SEARCH_TEXT,
     condition_sparql,
     graphql_body,
+    heavy,
     ids_in,
     search_sparql,
 )
@@ -180,6 +182,8 @@ def http(root: Path, work: Path, seconds: int, rounds: int, timeout: float) -> d
         "search_gql": ([graphql_body(SEARCH, {"text": SEARCH_TEXT})], GRAPHQL, GRAPHQL),
         "search_sparql": ([search_sparql(SEARCH_TEXT)], SPARQL, SPARQL_JSON),
         "facts_gql": ([graphql_body(FACTS, {"ids": ids}) for ids in pulls], GRAPHQL, GRAPHQL),
+        "cheap_gql": ([graphql_body(CHEAP, {"id": SEED_CONDITION})], GRAPHQL, GRAPHQL),
+        "heavy_gql": ([graphql_body(heavy(SEED_CONDITION), {})], GRAPHQL, GRAPHQL),
     }
     scripts = {
         name: httpload.lua_script(work / f"{name}.lua", items, ctype, accept)
@@ -254,6 +258,9 @@ def http(root: Path, work: Path, seconds: int, rounds: int, timeout: float) -> d
             ("search", "naive", by["naive"].url("/query"), "search_sparql"),
             ("facts", "ours_nocache", by["ours_nocache"].url("/graphql"), "facts_gql"),
             ("facts", "ceiling", by["ceiling"].url("/facts_gql"), "facts_gql"),
+            ("cheap_beside_heavy", "alone", by["ours_nocache"].url("/graphql"), "cheap_gql"),
+            ("cheap_beside_heavy", "beside_heavy", by["ours_nocache"].url("/graphql"),
+             "cheap_gql"),
         ]  # fmt: skip
         runs: dict[str, dict[str, list[dict[str, float]]]] = {}
         for r in range(rounds):
@@ -261,7 +268,12 @@ def http(root: Path, work: Path, seconds: int, rounds: int, timeout: float) -> d
             for scenario in dict.fromkeys(s for s, *_ in plan):
                 contenders = [p for p in plan if p[0] == scenario]
                 for _, name, url, script in contenders[:: -1 if r % 2 else 1]:
-                    got = httpload.wrk(url, scripts[script], seconds)
+                    # "beside_heavy": 2 connections stream the most expensive allowed query
+                    # meanwhile (a little longer than the measured run, so it spans it).
+                    with httpload.background(
+                        url, scripts["heavy_gql"], seconds + 2, active=name == "beside_heavy"
+                    ):
+                        got = httpload.wrk(url, scripts[script], seconds)
                     runs.setdefault(scenario, {}).setdefault(name, []).append(got.__dict__)
                     log(
                         f"  {scenario:<18} {name:<12} {got.rps:>9.0f} req/s  "

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -186,3 +187,18 @@ def wrk(url: str, script: Path, seconds: int, connections: int = 32) -> WrkResul
         load_before=load_before,
         load_after=os.getloadavg()[0],
     )
+
+
+@contextmanager
+def background(url: str, script: Path, seconds: int, *, active: bool = True) -> Iterator[None]:
+    """A wrk run of `script` on 2 connections in a thread while the body runs (when `active`)."""
+    if not active:
+        yield
+        return
+    thread = threading.Thread(target=wrk, args=(url, script, seconds, 2), daemon=True)
+    thread.start()
+    time.sleep(0.5)  # let the heavy stream start before the measured run
+    try:
+        yield
+    finally:
+        thread.join(timeout=seconds + 90)

@@ -54,6 +54,22 @@ FACTS = f"""query Facts($ids: [ID!]!) {{
   facts(ids: $ids, first: 100) {{ edges {{ node {{ {_FACT} }} }} }}
 }}"""
 
+# A cheap question, and the most expensive kind the cost limit allows (about 99,000 of 100,000:
+# four aliases of 100 condition pages, ~1 MB of answer): `make bench` measures the first alone and
+# beside a stream of the second (executions run off the event loop; issue 11).
+CHEAP = """query Cheap($id: ID!) { condition(id: $id) { id label } }"""
+
+
+def heavy(condition: str) -> str:
+    ids = ", ".join([f'"{condition}"'] * 100)
+    one = (
+        f"nodes(ids: [{ids}]) {{ ... on Condition {{ id label altLabels definition "
+        "symptoms(first: 30) { edges { node { id label } quote } } "
+        "causes(first: 30) { edges { node { id label } quote } } } }"
+    )
+    return "query Heavy { " + " ".join(f"a{i}: {one}" for i in range(4)) + " }"
+
+
 _SPARQL_PREFIXES = f"""PREFIX ckg: <{CKG}>
 PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>

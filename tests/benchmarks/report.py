@@ -13,12 +13,15 @@ NAMES = {
     "ceiling": "bare Starlette, same bytes (ceiling)",
     "oxigraph": "Oxigraph server, SPARQL",
     "naive": "rdflib SPARQL per request (naive)",
+    "alone": "clinic-kg (cache off), alone",
+    "beside_heavy": "clinic-kg (cache off), beside 2 connections of the costliest allowed query",
 }
 SCENARIOS = {
     "condition": "condition page, same id every request",
     "condition_rotating": "condition page, rotating over every condition id",
     "search": 'search "pain" (first 20)',
     "facts": "facts(ids), 50 ids per request, rotating",
+    "cheap_beside_heavy": "a cheap query (condition id and label)",
 }
 
 
@@ -166,6 +169,7 @@ RATIOS = (
     ("search", "ours_nocache", "oxigraph", "search: ours / Oxigraph"),
     ("search", "ours_nocache", "naive", "search: ours / naive"),
     ("facts", "ours_nocache", "ceiling", "facts(ids): ours / ceiling"),
+    ("cheap_beside_heavy", "beside_heavy", "alone", "cheap query: beside expensive ones / alone"),
 )
 
 
@@ -232,6 +236,16 @@ def targets(results: dict[str, Any]) -> list[str]:
                 f"| {size}: condition page, rotating ids ≥ Oxigraph (1 CPU each) | "
                 f"{ratio:.2f}× ({_f(rot['ours_nocache']['rps'], 0)} vs "
                 f"{_f(rot['oxigraph']['rps'], 0)} req/s) | {_verdict(ratio, 1.0, True)} |"
+            )
+        cheap = summ.get("cheap_beside_heavy", {})
+        if "alone" in cheap and "beside_heavy" in cheap:
+            slower = cheap["beside_heavy"]["p99_ms"] / cheap["alone"]["p99_ms"]
+            rows.append(
+                f"| {size}: cheap queries beside the costliest allowed, p99 ≤ 2× alone | "
+                f"{slower:.2f}× ({_f(cheap['beside_heavy']['p99_ms'], 1)} vs "
+                f"{_f(cheap['alone']['p99_ms'], 1)} ms; "
+                f"{_f(cheap['beside_heavy']['rps'], 0)} vs {_f(cheap['alone']['rps'], 0)} req/s) | "
+                f"{_verdict(slower, 2.0, False)} |"
             )
         tails = [
             (row["p99_ms"] / row["p50_ms"], scenario, name)
