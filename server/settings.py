@@ -92,6 +92,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Cache-Control max-age, in seconds, of /id and /facts answers; after it, clients "
         "revalidate with If-None-Match (304 while the dataset version is the same).",
     ),
+    Setting(
+        "publish_timeout",
+        120,
+        "Seconds `clinic-kg publish` waits on the store for each step (connecting, sending a "
+        "chunk of the upload, each answer) before giving up with KG-PUBLISH-UNREACHABLE.",
+    ),
 )
 
 
@@ -121,6 +127,7 @@ class Settings:
     startup_cache: bool = True
     response_cache_size: int = 1024
     content_max_age: int = 60
+    publish_timeout: int = 120
 
     @property
     def id_namespace(self) -> str:
