@@ -8,6 +8,7 @@ Credentials come from the environment only (HTTP basic or a bearer token). They 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -83,7 +84,9 @@ def credentials_from_env(environ: Mapping[str, str]) -> Credentials:
     if user or password:
         if not (user and password):
             raise UsageProblem(f"{ENV_USER} and {ENV_PASSWORD} go together: set both")
-        return Credentials(auth=httpx.BasicAuth(user, password), secrets=(password,))
+        # The header's form too: a store that echoes request headers must not show it either.
+        encoded = base64.b64encode(f"{user}:{password}".encode()).decode()
+        return Credentials(auth=httpx.BasicAuth(user, password), secrets=(password, encoded))
     return Credentials()
 
 
@@ -170,8 +173,7 @@ class GraphStore:
                 "KG-PUBLISH-UNREACHABLE",
                 url,
                 f"{method} failed: {self._clean(_describe(exc))}",
-                hint="is the store running, and is the URL right? (nothing was switched "
-                "unless said above)",
+                hint="check that the store is running and the URL is right, then publish again",
             ) from None
         if response.status_code == 404 and missing_ok:
             return response
