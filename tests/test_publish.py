@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,8 +22,14 @@ from rdflib.compare import isomorphic
 from server.content.export import export_graph_triples
 from server.settings import Settings
 from server.steward.graph_store import GraphStore, credentials_from_env, endpoints
-from server.steward.publish import Publication, publish
-from server.store.published import CREATED, CURRENT_VERSION, pointer_graph, version_graph
+from server.steward.publish import Publication, publish, versions_to_prune
+from server.store.published import (
+    CREATED,
+    CURRENT_VERSION,
+    pointer_graph,
+    version_graph,
+    version_of,
+)
 from server.validate.validation import validate_project
 
 from . import oxigraph_server
@@ -292,6 +299,26 @@ def test_a_project_that_does_not_validate_is_refused_and_nothing_is_sent(
     assert "error KG-MINCOUNT kg:x" in done.stderr
     assert "not published: fix the errors above; nothing was sent to the store" in done.stderr
     assert quads(oxigraph) == 0
+    # Refused before any request: a store that is not there makes no difference.
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+    assert run(f"http://127.0.0.1:{port}", root=project).returncode == 1
+
+
+def test_version_graph_names_round_trip() -> None:
+    assert version_of(version_graph(BASE, "0123456789abcdef"), BASE) == "0123456789abcdef"
+    assert version_of(version_graph("https://other.example/", "0123456789abcdef"), BASE) is None
+    assert version_of(version_graph(BASE, "not-a-version"), BASE) is None
+    assert version_of(pointer_graph(BASE), BASE) is None
+
+
+def test_prune_keeps_the_k_newest_and_the_current() -> None:
+    day = [datetime(2026, 1, d, tzinfo=UTC) for d in (1, 2, 3, 4)]
+    created = {"a": day[0], "b": day[1], "c": day[2], "d": day[3]}
+    assert versions_to_prune(created, "d", 2) == ["a", "b"]
+    assert versions_to_prune(created, "a", 1) == ["b", "c"]  # an old current stays
+    assert versions_to_prune(created, "a", 0) == ["b", "c", "d"]
+    assert versions_to_prune(created, "d", 9) == []
 
 
 def test_an_unreachable_store_is_a_coded_error() -> None:

@@ -177,7 +177,7 @@ class GraphStore:
             ) from None
         if response.status_code == 404 and missing_ok:
             return response
-        if response.status_code >= 400:
+        if not response.is_success:  # a redirect too: a store's endpoints do not move
             raise StoreError(
                 "KG-PUBLISH-HTTP",
                 url,
@@ -214,6 +214,6 @@ def _hint_for(status: int) -> str:
         return (
             f"set {ENV_USER} and {ENV_PASSWORD}, or {ENV_TOKEN}, to credentials the store accepts"
         )
-    if status in (404, 405):
+    if status in (404, 405) or 300 <= status < 400:
         return "is the URL the store's Graph Store Protocol (--gsp) or query (--query) endpoint?"
     return ""
