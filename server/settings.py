@@ -125,6 +125,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Cache-Control max-age, in seconds, of /id and /facts answers; after it, clients "
         "revalidate with If-None-Match (304 while the dataset version is the same).",
     ),
+    Setting(
+        "publish_timeout",
+        120,
+        "Seconds `clinic-kg publish` waits on the store for each step (connecting, sending a "
+        "chunk of the upload, each answer) before giving up with KG-PUBLISH-UNREACHABLE.",
+    ),
 )
 
 
@@ -160,6 +166,7 @@ class Settings:
     response_cache_bytes: int = 64 * 1024 * 1024
     response_cache_entry_bytes: int = 1024 * 1024
     content_max_age: int = 60
+    publish_timeout: int = 120
 
     @property
     def id_namespace(self) -> str:
