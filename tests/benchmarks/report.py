@@ -137,7 +137,10 @@ def _http(results: dict[str, Any]) -> list[str]:
             "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for scenario, contenders in summary.items():
-            ours_name = "ours" if "ours" in contenders else "ours_nocache"
+            # "vs ours": against our cached server, else the uncached one, else the first row
+            ours_name = next(
+                (n for n in ("ours", "ours_nocache") if n in contenders), next(iter(contenders))
+            )
             ours = contenders[ours_name]["rps"]
             for name, row in contenders.items():
                 lines.append(
