@@ -78,6 +78,12 @@ SETTINGS: tuple[Setting, ...] = (
         "the first byte of its next request on a kept-alive connection); then 408 and closed.",
     ),
     Setting(
+        "http_body_timeout",
+        10,
+        "Seconds a client has to send a request's body once its headers are in; then 408 "
+        "REQUEST_TIMEOUT and the connection is closed.",
+    ),
+    Setting(
         "http_keep_alive_timeout",
         5,
         "Seconds an idle kept-alive connection waits for its next request before it is closed.",
@@ -153,6 +159,7 @@ class Settings:
     execution_threads: int = 4
     max_body_bytes: int = 64 * 1024
     http_header_timeout: int = 10
+    http_body_timeout: int = 10
     http_keep_alive_timeout: int = 5
     max_page_size: int = 100
     default_page_size: int = 20

@@ -16,6 +16,7 @@ from .live_server import LiveServer, raw
 # Lowered for the test; every wait below is bounded by a few times these.
 HEADER_TIMEOUT = 1
 KEEP_ALIVE_TIMEOUT = 1
+BODY_TIMEOUT = 1
 BOUND = 10.0  # seconds a timed-out connection may take to close, far above either timeout
 HEAD = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 
@@ -26,6 +27,7 @@ def live_server() -> Iterator[LiveServer]:
         env={
             "CLINIC_KG_HTTP_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
             "CLINIC_KG_HTTP_KEEP_ALIVE_TIMEOUT": str(KEEP_ALIVE_TIMEOUT),
+            "CLINIC_KG_HTTP_BODY_TIMEOUT": str(BODY_TIMEOUT),
         }
     )
 
@@ -131,3 +133,29 @@ def test_normal_clients_are_served(live_server: LiveServer) -> None:
             r = client.post("/graphql", json={"query": "{ dataset { version } }"})
             assert r.status_code == 200
             assert r.json()["data"]["dataset"]["version"]
+
+
+def test_a_body_that_trickles_in_is_cut_off_with_408(live_server: LiveServer) -> None:
+    body = b'{"query": "{ __typename }"}'
+    head = (
+        b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    )
+    with connect(live_server) as sock:
+        sock.sendall(head)
+        started = time.monotonic()
+        answer = b""
+        try:
+            for byte in body[:-1]:  # a byte every 0.2 s: the body would take 5 s
+                sock.sendall(bytes([byte]))
+                time.sleep(0.2)
+                if time.monotonic() - started > BOUND:
+                    break
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"REQUEST_TIMEOUT" in answer
+    assert b"(http_body_timeout)" in answer
+    # the server is still serving
+    assert httpx.get(f"{live_server.url}/healthz", timeout=30).status_code == 200

@@ -100,6 +100,8 @@ class GraphQLEndpoint:
         except RequestError as exc:
             body = self.body(store, request_id, errors=[request_error(exc.message, exc.code)])
             headers = {"Allow": "GET, POST"} if exc.status == 405 else None
+            if exc.status == 408:  # the rest of a late body may still come: do not read it
+                headers = {"Connection": "close"}
             return self.respond(exc.status, body, request_id, media, headers)
         except Exception:
             log.exception("request %s: unexpected error", request_id)
@@ -205,11 +207,21 @@ class GraphQLEndpoint:
             raise too_big
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:  # a chunked body declares no length; stop reading at the limit
-                raise too_big
-            chunks.append(chunk)
+        # A body trickling in a byte at a time would hold the connection (and its buffers) for
+        # hours: the whole body must arrive within http_body_timeout of the headers.
+        with anyio.move_on_after(self.settings.http_body_timeout) as waited:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:  # a chunked body declares no length; stop reading at the limit
+                    raise too_big
+                chunks.append(chunk)
+        if waited.cancelled_caught:
+            raise RequestError(
+                408,
+                f"the request body did not arrive within {self.settings.http_body_timeout} s "
+                "(http_body_timeout); send it at once",
+                "REQUEST_TIMEOUT",
+            )
         return b"".join(chunks)
 
     def state(self, store: Store) -> str:
