@@ -24,6 +24,9 @@ on the request's `Context` for logs.
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -56,6 +59,7 @@ ASSUMED_LIST_SIZE = 5
 # by the time it takes (a condition's ~10 kB of JSON-LD renders in about 200 fields' time).
 LEAF_WEIGHTS = {"schemaOrg": 200}
 COST_CODE = "QUERY_TOO_COSTLY"
+RECENT = 512  # distinct requests whose cost is remembered (keys hold the query text: ≤ 64 kB each)
 
 
 class CostError(GraphQLError):
@@ -78,6 +82,34 @@ class QueryCost:
         self.schema = schema
         self.default_page = settings.default_page_size
         self.max_page = settings.max_page_size
+        # The cost of recent requests by their text: a client repeats the same few operations,
+        # and the walk costs as much as a fifth of executing a page.
+        self._recent: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+        self._lock = threading.Lock()  # executions (and so this) run in several threads
+
+    def of_request(
+        self,
+        query: str,
+        operation: OperationDefinitionNode,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any] | None,
+    ) -> int:
+        """`of()`, remembered for the last `RECENT` distinct (query, operation, variables)."""
+        try:
+            canonical = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError):  # not JSON-like: never cached
+            return self.of(operation, fragments, variables)
+        name = operation.name.value if operation.name else ""
+        key = (query, name, canonical)
+        with self._lock:
+            cost = self._recent.get(key)
+        if cost is None:
+            cost = self.of(operation, fragments, variables)
+            with self._lock:
+                self._recent[key] = cost
+                while len(self._recent) > RECENT:
+                    self._recent.popitem(last=False)
+        return cost
 
     def of(
         self,
@@ -257,7 +289,9 @@ class CostLimiter(SchemaExtension):
                     for d in document.definitions
                     if isinstance(d, FragmentDefinitionNode)
                 }
-                cost = self.cost.of(operation, fragments, context.variables)
+                cost = self.cost.of_request(
+                    context.query or "", operation, fragments, context.variables
+                )
                 record = getattr(context.context, "record_cost", None)
                 if record is not None:
                     record(cost)
