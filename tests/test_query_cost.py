@@ -166,3 +166,14 @@ def test_benchmark_queries_are_allowed(schema: ClinicSchema) -> None:
         (bench.FACTS, {"ids": ids}),
     ):
         assert cost(schema, query, variables) < SETTINGS.max_query_cost
+
+
+def test_remembered_costs_are_keyed_by_the_variables_too(schema: ClinicSchema) -> None:
+    query = "query Q($n: Int) { conditions(first: $n) { edges { node { id } } } }"
+    document = parse(query)
+    [operation] = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    model = QueryCost(schema._schema, SETTINGS)
+    small = model.of_request(query, operation, {}, {"n": 1})
+    big = model.of_request(query, operation, {}, {"n": 90})
+    assert (small, big) == (2 + 1 * 2, 2 + 90 * 2)
+    assert model.of_request(query, operation, {}, {"n": 1}) == small
