@@ -5,8 +5,10 @@ Bounded in time: the load runs for a few seconds; the latency bounds are the iss
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,18 +56,28 @@ def post(server: LiveServer, query: str, variables: dict[str, Any] | None = None
     )
 
 
+def server_cpu_seconds(server: LiveServer) -> float:
+    """CPU time the server process has used so far (user + system), from /proc."""
+    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def test_the_fan_out_is_refused_with_its_cost_in_milliseconds(live_server: LiveServer) -> None:
     post(live_server, "{ __typename }")  # warm: the first request imports and compiles
-    started = time.perf_counter()
+    cpu_before, started = server_cpu_seconds(live_server), time.perf_counter()
     r = post(live_server, fan_out(), {"ids": [FBSS] * 100})
     elapsed_ms = (time.perf_counter() - started) * 1000
+    cpu_ms = (server_cpu_seconds(live_server) - cpu_before) * 1000
     assert r.status_code == 400
     [error] = r.json()["errors"]
     assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
     assert error["extensions"]["cost"] > error["extensions"]["maxCost"] == 100_000
-    # The issue's run took 30.1 s and answered 53.7 MB; refused before execution, it is a parse,
-    # a validation and a walk of the document (a generous bound for a shared machine).
-    assert elapsed_ms < 1_000, f"refused in {elapsed_ms:.0f} ms"
+    # The issue's run took 30.1 s and answered 53.7 MB. Refused before execution, it costs a
+    # parse, a validation and a walk of the document: about 80 ms of CPU the first time (the
+    # server's own CPU time, which a loaded machine does not inflate the way it does wall time).
+    print(f"fan-out refused in {elapsed_ms:.0f} ms wall, {cpu_ms:.0f} ms server CPU")
+    assert cpu_ms < 500, f"refused after {cpu_ms:.0f} ms of server CPU"
+    assert elapsed_ms < 5_000, f"refused in {elapsed_ms:.0f} ms"
     assert len(r.content) < 2_000
 
 
@@ -106,4 +118,5 @@ def test_healthz_stays_fast_while_the_most_expensive_allowed_requests_run(
     latencies.sort()
     p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)]
     assert len(latencies) >= 50
+    print(f"/healthz p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms, beside {len(answered)} answers")
     assert p99 < HEALTHZ_P99_MS, f"/healthz p99 {p99:.1f} ms beside {len(answered)} heavy answers"

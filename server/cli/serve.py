@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -73,6 +74,10 @@ def run(settings: Settings, holder: StoreHolder) -> None:
     from server.http.app import create_app
     from server.http.slow_clients import header_timeout_protocol
 
+    # Executions run in worker threads; the event loop thread must get the GIL back quickly to
+    # answer /healthz and cached queries meanwhile: switch threads every millisecond (Python's
+    # default, 5 ms, let a probe wait behind several slices of a long execution).
+    sys.setswitchinterval(0.001)
     # Masked errors are logged with their request id and traceback; make sure they show.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     app = create_app(settings, holder)
