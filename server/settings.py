@@ -92,6 +92,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Cache-Control max-age, in seconds, of /id and /facts answers; after it, clients "
         "revalidate with If-None-Match (304 while the dataset version is the same).",
     ),
+    Setting(
+        "lsp_debounce_ms",
+        250,
+        "clinic-kg lsp: how long edits must pause before the project is validated again "
+        "(a burst of keystrokes is one run).",
+    ),
 )
 
 
@@ -121,6 +127,7 @@ class Settings:
     startup_cache: bool = True
     response_cache_size: int = 1024
     content_max_age: int = 60
+    lsp_debounce_ms: int = 250
 
     @property
     def id_namespace(self) -> str:

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "serve": "server.cli.serve:serve",
     "export": "server.cli.export:export",
     "new": "server.cli.new:new",
+    "lsp": "server.cli.lsp:lsp",
 }
 
 
@@ -39,7 +40,8 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="clinic-kg")
 def cli() -> None:
-    """Validate, format, diff, export and serve the clinic knowledge graph; start a new page."""
+    """Validate, format, diff, export and serve the clinic knowledge graph; start a new page;
+    show its diagnostics in an editor (lsp)."""
 
 
 def main(argv: list[str] | None = None) -> None:
