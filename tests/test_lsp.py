@@ -4,17 +4,22 @@ the fix's edits) in process."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pygls.exceptions import JsonRpcInternalError
 
 from server.diagnostics import Diagnostic, Severity
 from server.lsp.convert import Fix, Text, fix_edits, to_lsp
+from server.lsp.server import build
+from server.settings import Settings
 
 from .kg_files import described_in
 from .lsp_client import LspClient
@@ -118,6 +123,17 @@ def test_misspelt_predicate_is_shown_fixed_and_cleared(editor: LspClient, projec
     )
     assert [a["title"] for a in actions] == ["Replace ckg:hasSymtom with ckg:hasSymptom"]
     assert actions[0]["kind"] == "quickfix"
+    # A client that does not keep a diagnostic's `data` gets the same fix.
+    stripped = [{k: v for k, v in d.items() if k != "data"} for d in closed]
+    again = editor.request(
+        "textDocument/codeAction",
+        {
+            "textDocument": {"uri": uri},
+            "range": first["range"],
+            "context": {"diagnostics": stripped},
+        },
+    )
+    assert [a["edit"] for a in again] == [actions[0]["edit"]]
     edits = actions[0]["edit"]["changes"][uri]
     assert [(e["range"]["start"]["line"], e["newText"]) for e in edits] == [(at, "ckg:hasSymptom")]
     lines[at] = lines[at][:column] + lines[at][column + 1 :]  # what the editor now holds
@@ -141,15 +157,48 @@ def test_landed_files_open_without_diagnostics(editor: LspClient, project: Path)
     assert editor.shutdown() == 0
 
 
+def test_a_burst_of_edits_is_one_validation(project: Path) -> None:
+    """Keystrokes closer together than lsp_debounce_ms are validated once, at the last one (a
+    long debounce here, so that a slow machine cannot split the burst)."""
+    client = LspClient(project, env={**os.environ, "CLINIC_KG_LSP_DEBOUNCE_MS": "1500"})
+    try:
+        client.initialize(project)
+        uri, text = _open(client, project / "kg/symptoms.ttl")
+        client.diagnostics_for(uri)
+        before = len(client.published())
+        for version in range(2, 7):
+            _change(client, uri, version, text + "\n" * version)
+        client.diagnostics_for(uri)
+        burst = client.published()[before:]
+        assert [(p["uri"], p.get("version")) for p in burst] == [(uri, 6)]
+        assert client.shutdown() == 0
+    finally:
+        client.close()
+
+
 def test_a_syntax_error_is_shown_where_it_is(editor: LspClient, project: Path) -> None:
-    uri, text = _open(editor, project / "kg/symptoms.ttl")
+    """A file that does not parse shows its parse error; what other files showed stands until
+    it parses again (a half-typed statement does not clear the project's findings)."""
+    relative, _ = described_in(project, FBSS)
+    uri, text = _open(editor, project / relative)
     editor.diagnostics_for(uri)
-    broken = text.replace(" ;", " ;;", 1).replace(" .\n", " \n", 1)
-    _change(editor, uri, 2, broken)
-    shown = editor.diagnostics_for(uri, lambda ds: bool(ds))
+    page = (project / "kg/pages/clinic-page.ttl").as_uri()
+    misspelt = text.replace("ckg:hasSymptom", "ckg:hasSymtom", 1)
+    _change(editor, uri, 2, misspelt)
+    editor.until(
+        lambda: any(p["uri"] == page and p["diagnostics"] for p in editor.published()),
+        "the page's orphan assertions",
+    )
+    before = len(editor.published())
+    broken = misspelt.rstrip("\n") + "\n\nkg:x kg:y kg:z kg:w .\n"  # one object too many
+    _change(editor, uri, 3, broken)
+    shown = editor.diagnostics_for(uri, lambda ds: any(d["code"] == "KG-PARSE" for d in ds))
     assert [d["code"] for d in shown] == ["KG-PARSE"]
-    _change(editor, uri, 3, text)
+    assert shown[0]["range"]["start"]["line"] == broken.count("\n") - 1
+    assert [p["uri"] for p in editor.published()[before:]] == [uri]  # the page was left alone
+    _change(editor, uri, 4, text)
     assert editor.diagnostics_for(uri, lambda ds: not ds) == []
+    assert editor.diagnostics_for(page, lambda ds: not ds) == []
     assert editor.shutdown() == 0
 
 
@@ -283,3 +332,26 @@ def test_no_fix_without_a_did_you_mean() -> None:
     plain = Diagnostic("kg/x.ttl", 4, Severity.WARNING, "KG-MINCOUNT", "needs a symptom")
     assert to_lsp(plain, Text(STATEMENT), "file:///x.ttl").data is None
     assert re.fullmatch(r"— needs a symptom", to_lsp(plain, Text(STATEMENT), "u").message)
+
+
+def test_an_error_response_carries_no_traceback() -> None:
+    """pygls puts the traceback of a request that failed in its error's data: it is dropped."""
+    written: list[bytes] = []
+
+    class Writer:
+        def write(self, data: bytes) -> None:
+            written.append(data)
+
+        def close(self) -> None:
+            pass
+
+    server = build(Settings())
+    server.protocol.set_writer(Writer(), include_headers=False)
+    try:
+        raise KeyError("boom")
+    except KeyError:
+        error = JsonRpcInternalError.of(sys.exc_info()).to_response_error()
+    assert error.data  # what pygls would have sent
+    server.protocol._send_response(7, error=error)
+    sent = json.loads(b"".join(written))
+    assert sent["error"] == {"code": -32603, "message": "KeyError: 'boom'"}
