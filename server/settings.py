@@ -137,6 +137,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds `clinic-kg publish` waits on the store for each step (connecting, sending a "
         "chunk of the upload, each answer) before giving up with KG-PUBLISH-UNREACHABLE.",
     ),
+    Setting(
+        "lsp_debounce_ms",
+        250,
+        "clinic-kg lsp: how long edits must pause before the project is validated again "
+        "(a burst of keystrokes is one run).",
+    ),
 )
 
 
@@ -174,6 +180,7 @@ class Settings:
     response_cache_entry_bytes: int = 1024 * 1024
     content_max_age: int = 60
     publish_timeout: int = 120
+    lsp_debounce_ms: int = 250
 
     @property
     def id_namespace(self) -> str:

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "export": "server.cli.export:export",
     "new": "server.cli.new:new",
     "publish": "server.cli.publish:publish_command",
+    "lsp": "server.cli.lsp:lsp",
 }
 
 
@@ -41,7 +42,7 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="clinic-kg")
 def cli() -> None:
     """Validate, format, diff, export, publish and serve the clinic knowledge graph; start a new
-    page."""
+    page; show its diagnostics in an editor (lsp)."""
 
 
 def main(argv: list[str] | None = None) -> None:

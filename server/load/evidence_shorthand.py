@@ -439,7 +439,7 @@ def _statement_lines(
 
 def _text_lines(f: SourceFile) -> list[str]:
     try:
-        return f.location.read_text(encoding="utf-8").split("\n")
+        return f.read_text().split("\n")
     except (OSError, UnicodeDecodeError):
         return []
 

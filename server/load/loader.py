@@ -13,7 +13,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -58,11 +58,20 @@ class SourceFile:
     # Whether the text may hold such blocks: a byte test at parse time, so loading a large graph
     # does not look through every triple for them.
     may_hold_evidence: bool = False
+    # The text it was parsed from when that was not the disk's (an editor's unsaved buffer, given
+    # to load() as an overlay by `clinic-kg lsp`): lines are then found in that text.
+    text: str | None = field(default=None, compare=False, repr=False)
+
+    def read_text(self) -> str:
+        """The file's text: the overlay it was parsed from, else the file on disk."""
+        if self.text is not None:
+            return self.text
+        return self.location.read_text(encoding="utf-8")
 
     @cached_property
     def scanned(self) -> ScanResult:
         try:
-            text = self.location.read_text(encoding="utf-8")
+            text = self.read_text()
         except (OSError, UnicodeDecodeError):  # changed since it was loaded: nothing to locate
             text = ""
         return scan(text, base_iri=self.base_iri)
@@ -248,26 +257,34 @@ def load(
     paths: Iterable[Path] = (),
     settings: Settings | None = None,
     cache: LoadCache | None = None,
+    overlay: Mapping[Path, str] | None = None,
 ) -> LoadResult:
-    """Parse every file; a file that fails is reported and left out, the others still load."""
+    """Parse every file; a file that fails is reported and left out, the others still load.
+
+    overlay maps resolved file paths to text read instead of the disk (an editor's unsaved
+    buffers); its paths are loaded too, like extra paths, even when not saved yet.
+    """
     settings = settings or Settings()
     id_namespace = settings.id_namespace
     root = root.resolve()
+    overlay = overlay or {}
     files: list[SourceFile] = []
     diagnostics: list[Diagnostic] = []
     digest = hashlib.sha256()
-    found = discover(root, paths)
+    found = discover(root, [*paths, *overlay])
     if cache is not None:
         cache.forget_missing(set(found))
     for path in found:
         shown = display_path(path, root)
-        loaded = cache.get(path, shown) if cache is not None else None
+        text = overlay.get(path)
+        kept = cache if text is None else None  # an overlay is parsed anew, never kept
+        loaded = kept.get(path, shown) if kept is not None else None
         if loaded is None:
-            loaded = load_file(path, shown, kind_of(path, root), settings, root=root)
+            loaded = load_file(path, shown, kind_of(path, root), settings, root=root, text=text)
             if isinstance(loaded, SourceFile) and id_namespace != CANONICAL_ID_NAMESPACE:
                 loaded = rebase(loaded, id_namespace)
-            if cache is not None:
-                cache.put(path, shown, loaded)
+            if kept is not None:
+                kept.put(path, shown, loaded)
         if isinstance(loaded, Diagnostic):
             diagnostics.append(loaded)
             digest.update(f"{shown}\0<invalid>\0".encode())
@@ -286,33 +303,28 @@ def load(
 
 
 def load_file(
-    path: Path, shown: str, kind: str, settings: Settings, *, root: Path | None = None
+    path: Path,
+    shown: str,
+    kind: str,
+    settings: Settings,
+    *,
+    root: Path | None = None,
+    text: str | None = None,
 ) -> SourceFile | Diagnostic:
     """One file, strictly: what it is (a file, not a link out of `root` or in a loop), size,
-    encoding, limits, then Oxigraph's parser."""
+    encoding, limits, then Oxigraph's parser. Given text, that is parsed instead of the disk's."""
     refused = _not_a_project_file(path, shown, root)
     if refused is not None:
         return refused
-    try:
-        st = path.stat()
-        if not stat.S_ISREG(st.st_mode):
-            return _not_a_file(shown, st.st_mode)
-        size = st.st_size
-        if size > settings.max_file_bytes:
-            return _error(
-                shown,
-                0,
-                "KG-FILE-SIZE",
-                f"file is {size:,} bytes, more than the {settings.max_file_bytes:,} allowed",
-                "split the file by topic, or raise CLINIC_KG_MAX_FILE_BYTES",
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return _error(shown, 0, "KG-NO-FILE", "no such file", "check the path")
-    except IsADirectoryError:
-        return _not_a_file(shown, stat.S_IFDIR)
-    except OSError as exc:
-        return _error(shown, 0, "KG-NO-FILE", f"cannot be read: {exc.strerror}", "")
+    if text is not None:
+        raw = text.encode("utf-8")
+        if len(raw) > settings.max_file_bytes:
+            return _too_large(shown, len(raw), settings)
+    else:
+        read = _read(path, shown, settings)
+        if isinstance(read, Diagnostic):
+            return read
+        raw = read
     if raw.startswith(_BOM):
         return _error(
             shown,
@@ -324,7 +336,7 @@ def load_file(
             "not 'UTF-8 with BOM'); fmt refuses the file too, it never guesses",
         )
     try:
-        text = raw.decode("utf-8")
+        decoded = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return _error(
@@ -345,13 +357,13 @@ def load_file(
             )
         )
     except SyntaxError as exc:
-        return _syntax_error(shown, exc, text)
+        return _syntax_error(shown, exc, decoded)
     except (_LiteralTooLarge, MemoryError):
         # Oxigraph refuses single tokens over 16 MiB with MemoryError: a literal that large is
         # over our limit too.
-        return _limit_error(shown, text, base_iri, settings, "KG-LITERAL-SIZE")
+        return _limit_error(shown, decoded, base_iri, settings, "KG-LITERAL-SIZE")
     if _nesting_depth(triples) > settings.max_nesting_depth:
-        return _limit_error(shown, text, base_iri, settings, "KG-DEPTH")
+        return _limit_error(shown, decoded, base_iri, settings, "KG-DEPTH")
     if not triples:
         return _error(
             shown,
@@ -368,6 +380,33 @@ def load_file(
         location=path.resolve(),
         base_iri=base_iri,
         may_hold_evidence=may_hold_evidence(raw),
+        text=text,
+    )
+
+
+def _read(path: Path, shown: str, settings: Settings) -> bytes | Diagnostic:
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return _not_a_file(shown, st.st_mode)
+        if st.st_size > settings.max_file_bytes:
+            return _too_large(shown, st.st_size, settings)
+        return path.read_bytes()
+    except FileNotFoundError:
+        return _error(shown, 0, "KG-NO-FILE", "no such file", "check the path")
+    except IsADirectoryError:
+        return _not_a_file(shown, stat.S_IFDIR)
+    except OSError as exc:
+        return _error(shown, 0, "KG-NO-FILE", f"cannot be read: {exc.strerror}", "")
+
+
+def _too_large(shown: str, size: int, settings: Settings) -> Diagnostic:
+    return _error(
+        shown,
+        0,
+        "KG-FILE-SIZE",
+        f"file is {size:,} bytes, more than the {settings.max_file_bytes:,} allowed",
+        "split the file by topic, or raise CLINIC_KG_MAX_FILE_BYTES",
     )
 
 

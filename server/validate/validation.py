@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,15 +38,17 @@ def validate_project(
     paths: Iterable[Path] = (),
     settings: Settings | None = None,
     cache: LoadCache | None = None,
+    overlay: Mapping[Path, str] | None = None,
 ) -> Outcome:
     """Load ontology/, shapes/, kg/ under root (plus extra paths) and validate them.
 
     When paths are given, only diagnostics about those files are reported; the rest of the project
-    is loaded as context so references into it resolve.
+    is loaded as context so references into it resolve. overlay: text to read instead of the disk
+    for some files (see load()).
     """
     settings = settings or Settings()
     extra = [Path(p) for p in paths]
-    loaded = load(root, extra, settings, cache)
+    loaded = load(root, extra, settings, cache, overlay)
     diagnostics: list[Diagnostic] = [*loaded.diagnostics, *loaded.findings]
     # SHACL over a graph with a broken file left out would report its absence as dangling links
     # elsewhere; the parse errors already say what is wrong, so stop there.
