@@ -131,6 +131,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds `clinic-kg publish` waits on the store for each step (connecting, sending a "
         "chunk of the upload, each answer) before giving up with KG-PUBLISH-UNREACHABLE.",
     ),
+    Setting(
+        "metrics",
+        True,
+        "Serve Prometheus metrics at /metrics (requests, latency, GraphQL outcomes and refusals, "
+        "cache, reloads, dataset version).",
+    ),
+    Setting(
+        "log_format",
+        "text",
+        "`text`: plain log lines and uvicorn's access log; `json`: every log line a JSON object, "
+        "with one access line per request (request id, route, status, duration, dataset "
+        "version, GraphQL operation, cost, cache hit, error codes).",
+    ),
 )
 
 
@@ -167,6 +180,8 @@ class Settings:
     response_cache_entry_bytes: int = 1024 * 1024
     content_max_age: int = 60
     publish_timeout: int = 120
+    metrics: bool = True
+    log_format: str = "text"
 
     @property
     def id_namespace(self) -> str:

@@ -66,15 +66,16 @@ def serve(root: Path, host: str | None, port: int | None, watch: bool | None) ->
 
 def run(settings: Settings, holder: StoreHolder) -> None:
     """Serve until interrupted."""
-    import logging
-
     import uvicorn
 
     from server.http.app import create_app
+    from server.http.request_log import configure_logging
     from server.http.slow_clients import header_timeout_protocol
 
     # Masked errors are logged with their request id and traceback; make sure they show.
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    configure_logging(settings)
+    # JSON logs: our access line replaces uvicorn's, and its own lines go through our handler.
+    json_logs = settings.log_format == "json"
     app = create_app(settings, holder)
     click.echo(
         f"serving dataset {holder.current.version} on "
@@ -86,6 +87,8 @@ def run(settings: Settings, holder: StoreHolder) -> None:
         port=settings.port,
         log_level="info",
         server_header=False,
+        access_log=not json_logs,
+        log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
         timeout_keep_alive=settings.http_keep_alive_timeout,
         # uvicorn's h11 protocol (the one the project runs) with a deadline on request heads,
         # which uvicorn does not have: slow clients would otherwise hold their sockets forever.
