@@ -239,6 +239,11 @@ def test_reloads_and_the_dataset_version_follow_the_holder(
         samples = metrics(client)
         assert labelled(samples, "clinic_kg_dataset_info") == [{"version": first}]
         assert value(samples, "clinic_kg_dataset_info", version=first) == 1
+        # Both outcomes are series from the start (0), so rates and alerts work at once.
+        assert sorted(labelled(samples, "clinic_kg_reloads_total"), key=str) == [
+            {"outcome": "failed"},
+            {"outcome": "ok"},
+        ]
         assert value(samples, "clinic_kg_reloads_total", outcome="ok") == 0
 
         _edit(project, '"85"^^xsd:decimal', '"86"^^xsd:decimal')

@@ -108,6 +108,8 @@ class Metrics:
             ["outcome"],
             registry=registry,
         )
+        for outcome in ("ok", "failed"):  # 0 until the first: rates and alerts need a series
+            self.reloads.labels(outcome)
         self.last_reload = Gauge(
             PREFIX + "last_reload_timestamp_seconds",
             "Unix time of the last reload, by outcome.",

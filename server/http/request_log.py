@@ -141,6 +141,22 @@ class Observed:
         note = RequestNote(new_request_id(), method, scope["path"])
         scope.setdefault("state", {})[NOTE_KEY] = note
         started = time.perf_counter()
+        done = False
+
+        def finish() -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            note.seconds = time.perf_counter() - started
+            note.route = route_template(scope)
+            # Nothing sent: an exception on its way to Starlette's outermost handler (a 500).
+            note.status = note.status or 500
+            for sink in self.sinks:
+                try:
+                    sink(note)
+                except Exception:  # a broken sink must not break answers
+                    log.exception("request %s: noting the request failed", note.id)
 
         async def noting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -152,20 +168,16 @@ class Observed:
                 if not any(name.lower() == b"x-request-id" for name, _ in headers):
                     headers.append((b"x-request-id", note.id.encode()))
                     message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Noted before the last byte leaves: a client that has its answer finds the
+                # request counted in the next scrape.
+                finish()
             await send(message)
 
         try:
             await self.app(scope, receive, noting_send)
         finally:
-            note.seconds = time.perf_counter() - started
-            note.route = route_template(scope)
-            # Nothing sent: an exception on its way to Starlette's outermost handler (a 500).
-            note.status = note.status or 500
-            for sink in self.sinks:
-                try:
-                    sink(note)
-                except Exception:  # a broken sink must not break answers
-                    log.exception("request %s: noting the request failed", note.id)
+            finish()
 
 
 def access_log(note: RequestNote) -> None:
