@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from server.http.app import create_app
+from server.http.metrics import Metrics
 from server.load.loader import load
 from server.serve.watch import Reloader
 from server.settings import Settings
@@ -221,6 +224,23 @@ def test_two_apps_count_apart(snap: Snapshot) -> None:
         )
         == 0
     )
+
+
+def test_executions_in_flight_and_waiting_are_read_from_the_limiter(snap: Snapshot) -> None:
+    limiter = anyio.CapacityLimiter(1)
+    metrics = Metrics(StoreHolder(snap), {}, limiter)
+
+    async def busy() -> Samples:
+        async with limiter, anyio.create_task_group() as tasks:
+            tasks.start_soon(limiter.acquire)  # a second execution waits for the thread
+            await anyio.wait_all_tasks_blocked()
+            samples = scrape(generate_latest(metrics.registry).decode())
+            tasks.cancel_scope.cancel()
+            return samples
+
+    samples = anyio.run(busy)
+    assert value(samples, "clinic_kg_executions_in_flight") == 1
+    assert value(samples, "clinic_kg_executions_waiting") == 1
 
 
 def _edit(root: Path, old: str, new: str) -> None:

@@ -110,6 +110,21 @@ def test_one_access_line_per_request_with_the_graphql_fields(
     assert not GRAPHQL_FIELDS & set(entity)
 
 
+def test_a_batch_line_lists_each_operation(
+    snap: Snapshot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="clinic_kg.access")
+    app = create_app(Settings(log_format="json", allow_batching=True), StoreHolder(snap))
+    with TestClient(app) as client:
+        batch = [{"query": NAMED}, {"query": "{ nope }"}]
+        assert client.post("/graphql", json=batch).status_code == 200
+    [line] = access_lines(caplog)
+    assert [(o["operation_name"], o["error_codes"]) for o in line["operations"]] == [
+        ("Condition", []),
+        (None, ["GRAPHQL_VALIDATION_FAILED"]),
+    ]
+
+
 def test_no_access_lines_in_text_mode(snap: Snapshot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="clinic_kg.access")
     with TestClient(create_app(Settings(), StoreHolder(snap))) as client:
