@@ -143,6 +143,19 @@ SETTINGS: tuple[Setting, ...] = (
         "clinic-kg lsp: how long edits must pause before the project is validated again "
         "(a burst of keystrokes is one run).",
     ),
+    Setting(
+        "metrics",
+        True,
+        "Serve Prometheus metrics at /metrics (requests, latency, GraphQL outcomes and refusals, "
+        "cache, reloads, dataset version).",
+    ),
+    Setting(
+        "log_format",
+        "text",
+        "`text`: plain log lines and uvicorn's access log; `json`: every log line a JSON object, "
+        "with one access line per request (request id, route, status, duration, dataset "
+        "version, GraphQL operation, cost, cache hit, error codes).",
+    ),
 )
 
 
@@ -181,6 +194,8 @@ class Settings:
     content_max_age: int = 60
     publish_timeout: int = 120
     lsp_debounce_ms: int = 250
+    metrics: bool = True
+    log_format: str = "text"
 
     @property
     def id_namespace(self) -> str:

@@ -67,11 +67,10 @@ def serve(root: Path, host: str | None, port: int | None, watch: bool | None) ->
 
 def run(settings: Settings, holder: StoreHolder) -> None:
     """Serve until interrupted."""
-    import logging
-
     import uvicorn
 
     from server.http.app import create_app
+    from server.http.request_log import configure_logging
     from server.http.slow_clients import header_timeout_protocol
 
     # Executions run in worker threads; the event loop thread must get the GIL back quickly to
@@ -79,7 +78,9 @@ def run(settings: Settings, holder: StoreHolder) -> None:
     # default, 5 ms, let a probe wait behind several slices of a long execution).
     sys.setswitchinterval(0.001)
     # Masked errors are logged with their request id and traceback; make sure they show.
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    configure_logging(settings)
+    # JSON logs: our access line replaces uvicorn's, and its own lines go through our handler.
+    json_logs = settings.log_format == "json"
     app = create_app(settings, holder)
     click.echo(
         f"serving dataset {holder.current.version} on "
@@ -91,6 +92,8 @@ def run(settings: Settings, holder: StoreHolder) -> None:
         port=settings.port,
         log_level="info",
         server_header=False,
+        access_log=not json_logs,
+        log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
         timeout_keep_alive=settings.http_keep_alive_timeout,
         # uvicorn's h11 protocol (the one the project runs) with a deadline on request heads,
         # which uvicorn does not have: slow clients would otherwise hold their sockets forever.

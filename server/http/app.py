@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +31,11 @@ from server.http import graphiql
 from server.http.content_routes import ContentRoutes, conditional, etag_matches
 from server.http.graphql_errors import format_error, internal_message, request_error
 from server.http.media import GRAPHQL_RESPONSE, JSON, negotiate
+from server.http.metrics import Metrics
+from server.http.request_log import Observed, OperationNote, RequestNote, request_note, sinks_for
 from server.http.response_cache import ResponseCache, cache_key
 from server.schema import ClinicSchema, Context, build_schema
+from server.schema.base import Usage
 from server.schema.execution import ExecutionTimeout
 from server.settings import Settings
 from server.store.protocol import Store, StoreHolder
@@ -61,9 +63,16 @@ class Answer:
 
     body: dict[str, Any] | bytes
     graphql_status: int = 200
+    codes: tuple[str, ...] = ()  # the error codes of a body already serialized
 
     def status(self, media: str) -> int:
         return self.graphql_status if media == GRAPHQL_RESPONSE else 200
+
+    @property
+    def error_codes(self) -> tuple[str, ...]:
+        if isinstance(self.body, bytes):
+            return self.codes
+        return tuple(e["extensions"]["code"] for e in self.body.get("errors", ()))
 
 
 class GraphQLEndpoint:
@@ -84,7 +93,8 @@ class GraphQLEndpoint:
         self.limiter = anyio.CapacityLimiter(settings.execution_threads)
 
     async def handle(self, request: Request) -> Response:
-        request_id = uuid.uuid4().hex[:16]
+        note = request_note(request.scope)  # filled for metrics and the access log
+        request_id = note.id
         store = current_store(request)
         media = negotiate(request.headers.get("accept"))
         try:
@@ -98,13 +108,19 @@ class GraphQLEndpoint:
                 "METHOD_NOT_ALLOWED",
             )
         except RequestError as exc:
+            note.refuse(exc.code)
             body = self.body(store, request_id, errors=[request_error(exc.message, exc.code)])
             headers = {"Allow": "GET, POST"} if exc.status == 405 else None
             if exc.status == 408:  # the rest of a late body may still come: do not read it
                 headers = {"Connection": "close"}
             return self.respond(exc.status, body, request_id, media, headers)
         except Exception:
-            log.exception("request %s: unexpected error", request_id)
+            log.exception(
+                "request %s: unexpected error",
+                request_id,
+                extra={"fields": {"request_id": request_id}},
+            )
+            note.refuse("INTERNAL_SERVER_ERROR")
             error = request_error(internal_message(request_id), "INTERNAL_SERVER_ERROR")
             return self.respond(
                 500, self.body(store, request_id, errors=[error]), request_id, media
@@ -141,7 +157,9 @@ class GraphQLEndpoint:
         headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept"}
         if etag_matches(request.headers.get("if-none-match", ""), etag):
             return Response(status_code=304, headers={**headers, VERSION_HEADER: store.version})
-        answer = await self.execute(store, query, variables, operation, request_id)
+        answer = await self.execute(
+            store, query, variables, operation, request_id, request_note(request.scope)
+        )
         status = answer.status(media)
         ok = answer.graphql_status == 200
         return self.respond(status, answer.body, request_id, media, headers if ok else None)
@@ -164,14 +182,15 @@ class GraphQLEndpoint:
                 400, 'request body is empty; send a JSON object {"query": "..."}', "BAD_REQUEST"
             )
         payload = json_text(raw.decode("utf-8", errors="replace"))
+        note = request_note(request.scope)
         if isinstance(payload, list):
-            return await self.batch(payload, store, request_id, media)
+            return await self.batch(payload, store, request_id, media, note)
         query, variables, operation = _operation(payload)
-        answer = await self.execute(store, query, variables, operation, request_id)
+        answer = await self.execute(store, query, variables, operation, request_id, note)
         return self.respond(answer.status(media), answer.body, request_id, media)
 
     async def batch(
-        self, payload: list[Any], store: Store, request_id: str, media: str
+        self, payload: list[Any], store: Store, request_id: str, media: str, note: RequestNote
     ) -> Response:
         if not self.settings.allow_batching:
             raise RequestError(
@@ -191,7 +210,7 @@ class GraphQLEndpoint:
         results = []
         for item in payload:
             query, variables, operation = _operation(item)
-            answer = await self.execute(store, query, variables, operation, request_id)
+            answer = await self.execute(store, query, variables, operation, request_id, note)
             results.append(_json_bytes(answer.body))
         return self.respond(200, b"[" + b",".join(results) + b"]", request_id, media)
 
@@ -237,17 +256,24 @@ class GraphQLEndpoint:
         variables: dict[str, Any] | None,
         operation: str | None,
         request_id: str,
+        note: RequestNote,
     ) -> Answer:
-        """Run one operation in a worker thread (or reuse its cached result)."""
+        """Run one operation in a worker thread (or reuse its cached result); `note` what it
+        did."""
+        noted = note.operation(operation)
         key = cache_key(self.state(store), query, variables, operation)
         cached = self.cache.get(key)
+        noted.cache_hit = cached is not None
         if cached is not None:
+            noted.type = "query"  # only the data of executed queries is kept
             return Answer(self.spliced(store, request_id, cached))
+        usage = Usage()
         answer, data = await anyio.to_thread.run_sync(
-            self.run, store, query, variables, operation, request_id, limiter=self.limiter
+            self.run, store, query, variables, operation, request_id, usage, limiter=self.limiter
         )
         if data is not None:
             self.cache.put(key, data)
+        _note(noted, answer, usage)
         return answer
 
     def run(
@@ -257,6 +283,7 @@ class GraphQLEndpoint:
         variables: dict[str, Any] | None,
         operation: str | None,
         request_id: str,
+        usage: Usage | None = None,
     ) -> tuple[Answer, bytes | None]:
         """Execute and serialize, in a worker thread: the answer, and the `data` bytes to cache
         when the execution succeeded."""
@@ -267,6 +294,7 @@ class GraphQLEndpoint:
             holder=self.holder,
             request_id=request_id,
             deadline=time.monotonic() + settings.execution_timeout_ms / 1000,
+            usage=usage or Usage(),
         )
         try:
             result = self.schema.execute_sync(
@@ -312,7 +340,7 @@ class GraphQLEndpoint:
         )
         if len(body) > settings.max_response_bytes:
             return self.too_large(store, request_id, len(body)), None
-        return Answer(body), None
+        return Answer(body, codes=tuple(e["extensions"]["code"] for e in errors)), None
 
     def too_large(self, store: Store, request_id: str, size: int) -> Answer:
         message = (
@@ -358,6 +386,14 @@ class GraphQLEndpoint:
             media_type=media or JSON,
             headers={**(headers or {}), "X-Request-Id": request_id},
         )
+
+
+def _note(noted: OperationNote, answer: Answer, usage: Usage) -> None:
+    """What an executed (or refused) operation was and how it ended, for metrics and logs."""
+    noted.name = usage.operation_name or noted.name
+    noted.type, noted.cost = usage.operation_type, usage.cost
+    noted.codes = answer.error_codes
+    noted.refused = answer.graphql_status != 200
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -507,8 +543,16 @@ def create_app(settings: Settings, holder: StoreHolder) -> Starlette:
     ]
     if settings.graphiql:
         routes.append(Mount(graphiql.STATIC_PATH, StaticFiles(directory=graphiql.STATIC_DIR)))
+    sinks = sinks_for(settings)
+    if settings.metrics:
+        metrics = Metrics(
+            holder, {"graphql": endpoint.cache, "id_pages": content.pages}, endpoint.limiter
+        )
+        routes.append(Route("/metrics", metrics.endpoint, methods=["GET", "HEAD"]))
+        sinks.append(metrics.observe)
     app = Starlette(routes=routes)
     app.state.graphql = endpoint
     app.state.content = content
     app.add_middleware(VersionHeader, holder=holder)
+    app.add_middleware(Observed, sinks=sinks)  # outermost: times everything inside
     return app

@@ -48,6 +48,7 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
             request_id,
             ".".join(str(p) for p in error.path or ()) or "(no path)",
             exc_info=(type(original), original, original.__traceback__),
+            extra={"fields": {"request_id": request_id}},  # a field of its own in JSON logs
         )
         masked: dict[str, Any] = {
             "message": internal_message(request_id),

@@ -47,16 +47,23 @@ class Context:
     deadline: float | None = None
     usage: Usage = dataclass_field(default_factory=lambda: Usage())
 
-    def record_cost(self, cost: int) -> None:
+    def record_cost(
+        self, cost: int, operation_type: str | None = None, operation_name: str | None = None
+    ) -> None:
         """Called by the cost limiter before execution (server.schema.cost)."""
         self.usage.cost = cost
+        self.usage.operation_type = operation_type
+        self.usage.operation_name = operation_name
 
 
 @dataclass
 class Usage:
-    """What one request used, for logs and metrics: its cost (None until computed)."""
+    """What one request used, for logs and metrics: its cost and the operation it ran (None
+    until computed)."""
 
     cost: int | None = None
+    operation_type: str | None = None  # query, mutation, subscription
+    operation_name: str | None = None
 
 
 Info = strawberry.Info[Context, None]

@@ -294,7 +294,8 @@ class CostLimiter(SchemaExtension):
                 )
                 record = getattr(context.context, "record_cost", None)
                 if record is not None:
-                    record(cost)
+                    name = operation.name.value if operation.name else None
+                    record(cost, operation.operation.value, name)
                 if cost > self.limit:
                     # A result set before execution makes strawberry skip it.
                     context.result = GraphQLExecutionResult(

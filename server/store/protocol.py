@@ -8,7 +8,7 @@ method returns plain records (server.model.records, server.model.description), n
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -140,13 +140,14 @@ class StoreHolder:
 
     A request reads `current` once and uses that store throughout, so a swap mid-request never
     mixes two dataset versions in one answer. `clinic-kg serve --watch` (server/serve/watch.py)
-    calls `swap()` or `fail()` after each reload.
+    calls `swap()` or `fail()` after each reload; subscribers hear of each (the metrics count them).
     """
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._error: ReloadError | None = None
         self._lock = threading.Lock()
+        self._subscribers: list[Callable[[bool], None]] = []
 
     @property
     def current(self) -> Store:
@@ -161,8 +162,18 @@ class StoreHolder:
         with self._lock:
             self._store = store
             self._error = None
+        self._tell(True)
 
     def fail(self, message: str, at: datetime) -> None:
         """Record a failed reload; the current store keeps serving."""
         with self._lock:
             self._error = ReloadError(message, at)
+        self._tell(False)
+
+    def subscribe(self, listener: Callable[[bool], None]) -> None:
+        """Call `listener(True)` after each swap, `listener(False)` after each failed reload."""
+        self._subscribers.append(listener)
+
+    def _tell(self, ok: bool) -> None:
+        for listener in self._subscribers:
+            listener(ok)
