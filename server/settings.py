@@ -92,6 +92,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Cache-Control max-age, in seconds, of /id and /facts answers; after it, clients "
         "revalidate with If-None-Match (304 while the dataset version is the same).",
     ),
+    Setting(
+        "change_history_versions",
+        16,
+        "Served dataset versions kept (the current one included) for the change feed "
+        "(GraphQL `changes`, GET /changes); an older one is UNKNOWN_VERSION. 0 keeps none.",
+    ),
 )
 
 
@@ -121,6 +127,7 @@ class Settings:
     startup_cache: bool = True
     response_cache_size: int = 1024
     content_max_age: int = 60
+    change_history_versions: int = 16
 
     @property
     def id_namespace(self) -> str:

@@ -1,0 +1,152 @@
+"""The versions this server process has served, kept compactly for the change feed.
+
+A content tool remembers the version it rendered (`extensions.datasetVersion`) and later asks
+what changed since (GraphQL `changes`, `GET /changes`). Answering needs what that version said,
+long after its snapshot was swapped out: per served version the history keeps a `VersionPrint`,
+the graph-diff core's comparable form of its instance data (server/diff/graph_diff.py, the same
+comparison `clinic-kg diff` makes) and the records the feed describes changes with (ids, kinds,
+labels, the values and concepts a fact's statement is worded from), not the snapshot with its
+indexes. What a version shares with the one before it is shared in memory, so N kept versions
+cost about one version plus what was edited between them.
+
+Only the newest `keep` versions are kept; a version this process never served (or served before
+a restart) is not known. The first store is printed lazily (`materialize`): a server that never
+reloads never pays for it, and `serve --watch` prints it in its watcher thread at start.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+
+from server.diff.graph_diff import Described, describe
+from server.model.records import Concept, Entity, Relation
+
+if TYPE_CHECKING:
+    from server.load.loader import Triple
+    from server.store.protocol import Store
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class VersionPrint:
+    """What one served version said, as the change feed compares it."""
+
+    version: str
+    described: Described  # the instance data (kg/), as the graph diff compares it
+    entities: Mapping[str, Entity]  # by IRI, facts included
+    relations: Mapping[str, Relation]  # by IRI
+    concepts: Mapping[str, Concept]  # by id: the units and qualifiers statements are worded with
+
+    def concept(self, id_or_iri: str) -> Concept | None:
+        """The concept by id (as records name them); lets a statement be worded from a print."""
+        return self.concepts.get(id_or_iri)
+
+    @classmethod
+    def of(
+        cls,
+        version: str,
+        triples: Iterable[Triple],
+        entities: Iterable[Entity],
+        relations: Iterable[Relation],
+        concepts: Iterable[Concept],
+        previous: VersionPrint | None = None,
+    ) -> VersionPrint:
+        """The print of a version; values and records equal to `previous`'s are its objects."""
+        described = describe(triples)
+        before = previous.described if previous is not None else None
+        return cls(
+            version=version,
+            described=Described(
+                _shared(described.values, before.values if before else {}),
+                _shared(described.labels, before.labels if before else {}),
+            ),
+            entities=_shared({e.iri: e for e in entities}, previous.entities if previous else {}),
+            relations=_shared(
+                {r.iri: r for r in relations}, previous.relations if previous else {}
+            ),
+            concepts=_shared({c.id: c for c in concepts}, previous.concepts if previous else {}),
+        )
+
+
+@runtime_checkable
+class Printable(Protocol):
+    """A store that can print its version (the in-memory Snapshot); other stores' versions are
+    served but not kept, so the feed cannot compare with them."""
+
+    def version_print(self, previous: VersionPrint | None) -> VersionPrint | None:
+        """The print, sharing what is equal with `previous`; None when the store cannot say
+        what its version holds any more (the files a restored snapshot reads have changed)."""
+        ...
+
+
+class VersionHistory:
+    """The last `keep` versions served, oldest first; `StoreHolder.swap` records each new one."""
+
+    def __init__(self, first: Store, keep: int) -> None:
+        self.keep = keep
+        self._lock = threading.Lock()
+        # version -> its print; None while the first store is not printed yet, or when it could
+        # not be (a store that cannot print, files changed under a restored snapshot).
+        self._prints: OrderedDict[str, VersionPrint | None] = OrderedDict()
+        self._pending: Store | None = None
+        if keep > 0:
+            self._prints[first.version] = None
+            self._pending = first
+
+    def materialize(self) -> None:
+        """Print the first store now, if that is still to do (the watcher does at start)."""
+        with self._lock:
+            pending, self._pending = self._pending, None
+        if pending is not None:
+            printed = _print(pending, None)
+            with self._lock:
+                if pending.version in self._prints:  # not evicted meanwhile
+                    self._prints[pending.version] = printed
+
+    def record(self, store: Store) -> None:
+        """Keep the version `store` serves from now on (the holder swaps it in after this)."""
+        if self.keep <= 0:
+            return
+        self.materialize()
+        with self._lock:
+            previous = next((p for p in reversed(self._prints.values()) if p), None)
+        printed = _print(store, previous)
+        with self._lock:
+            self._prints.pop(store.version, None)  # served again (an edit undone): newest now
+            self._prints[store.version] = printed
+            while len(self._prints) > self.keep:
+                self._prints.popitem(last=False)
+
+    def get(self, version: str) -> VersionPrint | None:
+        """The print of `version`, None when it is not kept (or could not be printed)."""
+        with self._lock:
+            pending = self._pending is not None and self._pending.version == version
+        if pending:
+            self.materialize()
+        with self._lock:
+            return self._prints.get(version)
+
+    def versions(self) -> tuple[str, ...]:
+        """The versions a change feed can compare with, oldest first (the current one last)."""
+        with self._lock:
+            pending = self._pending.version if self._pending is not None else None
+            return tuple(v for v, p in self._prints.items() if p is not None or v == pending)
+
+
+def _print(store: Store, previous: VersionPrint | None) -> VersionPrint | None:
+    return store.version_print(previous) if isinstance(store, Printable) else None
+
+
+def _shared(new: Mapping[K, V], old: Mapping[K, V]) -> dict[K, V]:
+    """`new`, with each value equal to `old`'s for the same key replaced by `old`'s object."""
+    out: dict[K, V] = {}
+    for key, value in new.items():
+        kept = old.get(key)
+        out[key] = kept if kept is not None and kept == value else value
+    return out
