@@ -224,6 +224,21 @@ def describe(triples: Iterable[Triple]) -> Described:
     return Described(frozen, dict(labels))
 
 
+def merge(parts: Iterable[Described]) -> Described:
+    """One version's `Described` from those of its files, each described on its own (a file's
+    blank nodes are its own, so this is `describe` of all their triples, file by file)."""
+    values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    labels: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
+    for part in parts:
+        for subject, by_predicate in part.values.items():
+            for predicate, spelled in by_predicate.items():
+                values[subject][predicate].update(spelled)
+        for subject, known in part.labels.items():
+            labels[subject].update(known)
+    frozen = {s: {p: frozenset(v) for p, v in by_p.items()} for s, by_p in values.items()}
+    return Described(frozen, dict(labels))
+
+
 def _changes(old: Values, new: Values) -> tuple[ValueChange, ...]:
     prefixes = PrefixMap()
     spelled = {p: ("a" if p == str(RDF.type) else prefixes.iri(p) if p else "") for p in

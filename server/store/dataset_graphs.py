@@ -94,9 +94,11 @@ class DatasetGraphs:
         """Distinct triples in the data plus those in the vocabulary, without building graphs."""
         return _distinct(self._triples(DATA_KIND)) + _distinct(self._triples(VOCABULARY_KIND))
 
-    def data_triples(self) -> list[Triple]:
-        """The instance data's triples (kg/), as loaded; may raise DatasetChanged."""
-        return list(self._triples(DATA_KIND))
+    def data_files(self) -> list[tuple[Triple, ...]]:
+        """The triples of each kg/ file, as loaded; may raise DatasetChanged."""
+        with self._lock:
+            loaded = self._files()
+        return [f.triples for f in loaded.files if f.kind == DATA_KIND]
 
     def describe(self, iri: str) -> Description | None:
         """What a client needs to show one entity (see `describe_graph`), as plain records; None

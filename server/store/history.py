@@ -19,10 +19,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
-from server.diff.graph_diff import Described, describe
+from server.diff.graph_diff import Described, describe, merge
 from server.model.records import Concept, Entity, Relation
 
 if TYPE_CHECKING:
@@ -42,6 +42,9 @@ class VersionPrint:
     entities: Mapping[str, Entity]  # by IRI, facts included
     relations: Mapping[str, Relation]  # by IRI
     concepts: Mapping[str, Concept]  # by id: the units and qualifiers statements are worded with
+    # Each file's triples (the loader's own tuple) and their description, so that the next
+    # version describes only the files that changed. Only the newest print keeps them.
+    files: Mapping[int, tuple[tuple[Triple, ...], Described]] = field(default_factory=dict)
 
     def concept(self, id_or_iri: str) -> Concept | None:
         """The concept by id (as records name them); lets a statement be worded from a print."""
@@ -51,27 +54,69 @@ class VersionPrint:
     def of(
         cls,
         version: str,
-        triples: Iterable[Triple],
+        files: Iterable[tuple[Triple, ...]],
         entities: Iterable[Entity],
         relations: Iterable[Relation],
         concepts: Iterable[Concept],
         previous: VersionPrint | None = None,
     ) -> VersionPrint:
-        """The print of a version; values and records equal to `previous`'s are its objects."""
-        described = describe(triples)
-        before = previous.described if previous is not None else None
+        """The print of a version from its kg/ files' triples; values and records equal to
+        `previous`'s are its objects, and a file it described (the same triples: the load cache
+        hands out an unchanged file's triples again) is not described again."""
+        known = previous.files if previous is not None else {}
+        parts: dict[int, tuple[tuple[Triple, ...], Described]] = {}
+        for triples in files:
+            hit = known.get(id(triples))
+            part = hit[1] if hit is not None and hit[0] is triples else describe(triples)
+            parts[id(triples)] = (triples, part)
         return cls(
             version=version,
-            described=Described(
-                _shared(described.values, before.values if before else {}),
-                _shared(described.labels, before.labels if before else {}),
-            ),
+            described=_described(parts, previous),
             entities=_shared({e.iri: e for e in entities}, previous.entities if previous else {}),
             relations=_shared(
                 {r.iri: r for r in relations}, previous.relations if previous else {}
             ),
             concepts=_shared({c.id: c for c in concepts}, previous.concepts if previous else {}),
+            files=parts,
         )
+
+
+def _described(
+    parts: Mapping[int, tuple[tuple[Triple, ...], Described]], previous: VersionPrint | None
+) -> Described:
+    """The version's `Described`: the previous one with the subjects of the files that changed
+    merged again (a one-file edit costs that file, not the graph), else all files merged."""
+    known = previous.files if previous is not None else {}
+    same = {k for k, (triples, _) in parts.items() if k in known and known[k][0] is triples}
+    changed = [known[k][1] for k in known.keys() - same] + [
+        parts[k][1] for k in parts.keys() - same
+    ]
+    if previous is None or not known or len(same) * 2 < len(parts):
+        whole = merge(part for _, part in parts.values())
+        before = previous.described if previous is not None else Described({}, {})
+        return Described(_shared(whole.values, before.values), _shared(whole.labels, before.labels))
+    touched = {s for part in changed for s in (*part.values, *part.labels)}
+    values, labels = dict(previous.described.values), dict(previous.described.labels)
+    for subject in touched:
+        again = merge(
+            Described(
+                {subject: part.values[subject]} if subject in part.values else {},
+                {subject: part.labels[subject]} if subject in part.labels else {},
+            )
+            for _, part in parts.values()
+            if subject in part.values or subject in part.labels
+        )
+        _renew(values, again.values, subject)
+        _renew(labels, again.labels, subject)
+    return Described(values, labels)
+
+
+def _renew(mine: dict[str, V], theirs: Mapping[str, V], subject: str) -> None:
+    """`mine[subject]` as `theirs` has it now; the old object while it is equal."""
+    if subject not in theirs:
+        mine.pop(subject, None)
+    elif mine.get(subject) != theirs[subject]:
+        mine[subject] = theirs[subject]
 
 
 @runtime_checkable
@@ -118,6 +163,8 @@ class VersionHistory:
             previous = next((p for p in reversed(self._prints.values()) if p), None)
         printed = _print(store, previous)
         with self._lock:
+            if previous is not None and previous.version in self._prints:  # it hands them on
+                self._prints[previous.version] = replace(previous, files={})
             self._prints.pop(store.version, None)  # served again (an edit undone): newest now
             self._prints[store.version] = printed
             while len(self._prints) > self.keep:

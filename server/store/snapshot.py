@@ -218,12 +218,12 @@ class Snapshot:
         """What the change feed keeps of this version (server/store/history.py); None when the
         files a snapshot restored from the start-up cache reads have changed since."""
         try:
-            triples = self._graphs.data_triples()
+            files = self._graphs.data_files()
         except DatasetChanged:
             return None
         return VersionPrint.of(
             self._version,
-            triples,
+            files,
             self._entities.values(),
             self._relations.values(),
             self._concepts.values(),
