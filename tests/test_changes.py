@@ -49,6 +49,13 @@ def _reload(reloader: Reloader) -> str:
     return outcome.version
 
 
+def _change_value(reloader: Reloader, project: Path, old: str, new: str) -> tuple[str, str]:
+    """The version served before, and after, the statistic's value `old` became `new`."""
+    before = reloader.holder.current.version
+    _edit(project, FACT, f'"{old}"^^xsd:decimal', f'"{new}"^^xsd:decimal')
+    return before, _reload(reloader)
+
+
 @pytest.fixture
 def feed(project: Path) -> Iterator[tuple[Reloader, TestClient]]:
     reloader = _holder(project)
@@ -67,9 +74,7 @@ def test_a_changed_number_is_the_one_change_with_both_statements(
     feed: tuple[Reloader, TestClient], project: Path
 ) -> None:
     reloader, client = feed
-    first = reloader.holder.current.version
-    _edit(project, FACT, '"85"^^xsd:decimal', '"86"^^xsd:decimal')
-    second = _reload(reloader)
+    first, second = _change_value(reloader, project, "85", "86")
 
     answer = graphql(client, first)["data"]["changes"]
     assert (answer["from"], answer["to"]) == (first, second)
@@ -99,6 +104,7 @@ def test_a_changed_number_is_the_one_change_with_both_statements(
     http = client.get("/changes", params={"since": first})
     assert http.status_code == 200
     assert http.headers["x-dataset-version"] == second
+    assert http.headers["cache-control"] == "no-cache"  # a feed learns of a new version at once
     body = http.json()
     assert body["datasetVersion"] == second
     assert {k: body[k] for k in ("from", "to")} == {"from": first, "to": second}
@@ -125,9 +131,7 @@ def test_an_unknown_version_is_a_coded_error_naming_the_resolvable_ones(
     feed: tuple[Reloader, TestClient], project: Path
 ) -> None:
     reloader, client = feed
-    first = reloader.holder.current.version
-    _edit(project, FACT, '"85"^^xsd:decimal', '"86"^^xsd:decimal')
-    second = _reload(reloader)
+    first, second = _change_value(reloader, project, "85", "86")
 
     body = graphql(client, "0123456789abcdef")
     assert body["data"] is None
@@ -135,7 +139,7 @@ def test_an_unknown_version_is_a_coded_error_naming_the_resolvable_ones(
     assert error["extensions"]["code"] == "UNKNOWN_VERSION"
     assert error["extensions"]["resolvableVersions"] == [first, second]
     assert error["extensions"]["currentVersion"] == second
-    assert f'oldest "{first}"' in error["message"]
+    assert f'oldest kept "{first}", current "{second}"' in error["message"]
     assert "Refetch everything" in error["message"]
 
     http = client.get("/changes", params={"since": "0123456789abcdef"})
@@ -148,16 +152,13 @@ def test_an_unknown_version_is_a_coded_error_naming_the_resolvable_ones(
 
 def test_a_version_pushed_out_of_the_history_is_unknown(project: Path) -> None:
     reloader = _holder(project, keep=2)
-    first = reloader.holder.current.version
-    _edit(project, FACT, '"85"^^xsd:decimal', '"86"^^xsd:decimal')
-    second = _reload(reloader)
-    _edit(project, FACT, '"86"^^xsd:decimal', '"87"^^xsd:decimal')
-    third = _reload(reloader)
+    first, second = _change_value(reloader, project, "85", "86")
+    _, third = _change_value(reloader, project, "86", "87")
     assert reloader.holder.history.versions() == (second, third)
     with TestClient(create_app(Settings(), reloader.holder)) as client:
         evicted = graphql(client, first)["errors"][0]
         assert evicted["extensions"]["code"] == "UNKNOWN_VERSION"
-        assert f'oldest "{second}"' in evicted["message"]
+        assert f'oldest kept "{second}"' in evicted["message"]
         kept = graphql(client, second)["data"]["changes"]["changes"]
         assert [(c["id"], c["oldValueText"], c["newValueText"]) for c in kept] == [
             (FACT, "almost 86%", "almost 87%")
@@ -168,11 +169,8 @@ def test_an_undone_edit_compares_both_ways(
     feed: tuple[Reloader, TestClient], project: Path
 ) -> None:
     reloader, client = feed
-    first = reloader.holder.current.version
-    _edit(project, FACT, '"85"^^xsd:decimal', '"86"^^xsd:decimal')
-    second = _reload(reloader)
-    _edit(project, FACT, '"86"^^xsd:decimal', '"85"^^xsd:decimal')
-    assert _reload(reloader) == first  # the same content is the same version again
+    first, second = _change_value(reloader, project, "85", "86")
+    assert _change_value(reloader, project, "86", "85")[1] == first  # same content, same version
     assert graphql(client, first)["data"]["changes"]["changes"] == []
     [back] = graphql(client, second)["data"]["changes"]["changes"]
     assert (back["oldStatement"], back["newStatement"]) == (
@@ -226,9 +224,7 @@ def test_a_relabelled_qualifier_rewords_its_facts(
 
 def test_no_history_kept_means_every_other_version_is_unknown(project: Path) -> None:
     reloader = _holder(project, keep=0)
-    first = reloader.holder.current.version
-    _edit(project, FACT, '"85"^^xsd:decimal', '"86"^^xsd:decimal')
-    _reload(reloader)
+    first, _ = _change_value(reloader, project, "85", "86")
     with TestClient(create_app(Settings(), reloader.holder)) as client:
         error = graphql(client, first)["errors"][0]
     assert error["extensions"]["code"] == "UNKNOWN_VERSION"
@@ -247,9 +243,7 @@ def test_unchanged_subjects_are_shared_between_kept_versions(
     feed: tuple[Reloader, TestClient], project: Path
 ) -> None:
     reloader, _ = feed
-    first = reloader.holder.current.version
-    _edit(project, FACT, '"85"^^xsd:decimal', '"86"^^xsd:decimal')
-    second = _reload(reloader)
+    first, second = _change_value(reloader, project, "85", "86")
     old, new = reloader.holder.history.get(first), reloader.holder.history.get(second)
     assert isinstance(old, VersionPrint)
     assert isinstance(new, VersionPrint)

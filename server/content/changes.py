@@ -30,19 +30,6 @@ _KINDS: Mapping[str, Kind] = {"added": "ADDED", "removed": "REMOVED", "changed":
 
 
 @dataclass(frozen=True)
-class PropertyChange:
-    """The values of one property that went and came, spelled as `clinic-kg fmt` writes them."""
-
-    property: str
-    removed: tuple[str, ...]
-    added: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"property": self.property, "removed": list(self.removed),
-                "added": list(self.added)}  # fmt: skip
-
-
-@dataclass(frozen=True)
 class Change:
     """One entity, fact or relation added, removed or changed."""
 
@@ -55,7 +42,8 @@ class Change:
     new_statement: str | None  # facts: the sentence now (None when removed)
     old_value: str | None  # facts with numbers: the value phrase before ("almost 85%")
     new_value: str | None
-    properties: tuple[PropertyChange, ...]
+    # What changed, property by property, as the graph diff found it.
+    properties: tuple[ValueChange, ...]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,7 +56,10 @@ class Change:
             "newStatement": self.new_statement,
             "oldValueText": self.old_value,
             "newValueText": self.new_value,
-            "properties": [p.to_json() for p in self.properties],
+            "properties": [
+                {"property": p.predicate, "removed": list(p.removed), "added": list(p.added)}
+                for p in self.properties
+            ],
         }
 
 
@@ -102,24 +93,25 @@ def changes_since(history: VersionHistory, store: Store, since: str) -> Changes:
 
 def unknown_version(history: VersionHistory, store: Store, since: str) -> UserInputError:
     """The coded error for a version the server cannot compare with, saying which it can."""
-    kept = [v for v in history.versions() if v != store.version]
+    current = store.version
+    kept = [v for v in history.versions() if v != current]
     if history.keep <= 0:
-        which = "this server keeps no versions (change_history_versions is 0)"
+        which = "this server keeps no versions to compare with (change_history_versions is 0)"
     elif kept:
         which = (
-            f"this server can compare with the versions it served since it started, the last "
-            f"{history.keep} at most: {len(kept)} besides the current one, the oldest "
-            f'"{kept[0]}"'
+            f"this server compares only with the last {history.keep} versions it served since "
+            f'it started (oldest kept "{kept[0]}", current "{current}"; '
+            f"extensions.resolvableVersions lists all {len(kept) + 1})"
         )
     else:
         which = "this server has served no other version since it started"
     shown = since if len(since) <= 64 else since[:64] + "…"
     return UserInputError(
         f'unknown dataset version "{shown}": {which}. Refetch everything and remember the '
-        f'current version "{store.version}"',
+        f'current version "{current}"',
         UNKNOWN_VERSION,
-        resolvableVersions=[*kept, store.version],
-        currentVersion=store.version,
+        resolvableVersions=[*kept, current],
+        currentVersion=current,
     )
 
 
@@ -169,7 +161,7 @@ def _change(
         new_statement=statement(now, new) if now else None,
         old_value=value_phrase(was, old) if was else None,
         new_value=value_phrase(now, new) if now else None,
-        properties=tuple(PropertyChange(v.predicate, v.removed, v.added) for v in values),
+        properties=values,
     )
 
 

@@ -89,7 +89,7 @@ class Change:
     )
     def properties(self) -> list[PropertyChange]:
         return [
-            PropertyChange(property=p.property, removed=list(p.removed), added=list(p.added))
+            PropertyChange(property=p.predicate, removed=list(p.removed), added=list(p.added))
             for p in self.record.properties
         ]
 

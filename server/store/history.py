@@ -136,6 +136,7 @@ class VersionHistory:
     def __init__(self, first: Store, keep: int) -> None:
         self.keep = keep
         self._lock = threading.Lock()
+        self._printing = threading.Lock()  # held while the first store is printed
         # version -> its print; None while the first store is not printed yet, or when it could
         # not be (a store that cannot print, files changed under a restored snapshot).
         self._prints: OrderedDict[str, VersionPrint | None] = OrderedDict()
@@ -145,14 +146,16 @@ class VersionHistory:
             self._pending = first
 
     def materialize(self) -> None:
-        """Print the first store now, if that is still to do (the watcher does at start)."""
-        with self._lock:
-            pending, self._pending = self._pending, None
-        if pending is not None:
-            printed = _print(pending, None)
+        """Print the first store now, if that is still to do (the watcher does at start); a
+        caller that finds it being printed waits for it."""
+        with self._printing:
             with self._lock:
-                if pending.version in self._prints:  # not evicted meanwhile
-                    self._prints[pending.version] = printed
+                pending, self._pending = self._pending, None
+            if pending is not None:
+                printed = _print(pending, None)
+                with self._lock:
+                    if pending.version in self._prints:  # not evicted meanwhile
+                        self._prints[pending.version] = printed
 
     def record(self, store: Store) -> None:
         """Keep the version `store` serves from now on (the holder swaps it in after this)."""
@@ -173,9 +176,9 @@ class VersionHistory:
     def get(self, version: str) -> VersionPrint | None:
         """The print of `version`, None when it is not kept (or could not be printed)."""
         with self._lock:
-            pending = self._pending is not None and self._pending.version == version
-        if pending:
-            self.materialize()
+            if version not in self._prints:
+                return None
+        self.materialize()  # it may be the first version (at once when that is done)
         with self._lock:
             return self._prints.get(version)
 
