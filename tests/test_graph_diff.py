@@ -70,11 +70,13 @@ def test_a_version_described_file_by_file_is_the_version_described_whole() -> No
     assert merge(describe(f) for f in kg_files(loaded)) == describe(everything(loaded))
 
 
-def test_described_values_are_frozen_and_shared_values_are_skipped() -> None:
+def test_described_values_are_sorted_tuples_and_shared_values_are_skipped() -> None:
     loaded = load(REPO, (), Settings())
     described = describe(everything(loaded))
     assert all(
-        isinstance(v, frozenset) for values in described.values.values() for v in values.values()
+        isinstance(v, tuple) and list(v) == sorted(set(v))
+        for values in described.values.values()
+        for v in values.values()
     )
     assert list(compare(described, described)) == []
     emptied = Described({s: {} for s in described.values}, {})

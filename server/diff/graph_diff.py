@@ -173,7 +173,9 @@ def compare(
             yield subject, status, changes
 
 
-Values = Mapping[str, frozenset[str]]  # predicate IRI -> the values, spelled as fmt writes them
+# predicate IRI -> its values, spelled as fmt writes them, sorted (a set, kept compactly: the
+# change feed keeps one per subject for every version it can compare with)
+Values = Mapping[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -220,23 +222,38 @@ def describe(triples: Iterable[Triple]) -> Described:
     for s in by_subject:
         if isinstance(s, BNode) and s not in owned:
             values[BLANK_NODES][""].add(writer.describe(s))
-    frozen = {s: {p: frozenset(v) for p, v in by_p.items()} for s, by_p in values.items()}
-    return Described(frozen, dict(labels))
+    return Described(_frozen(values), dict(labels))
 
 
 def merge(parts: Iterable[Described]) -> Described:
     """One version's `Described` from those of its files, each described on its own (a file's
-    blank nodes are its own, so this is `describe` of all their triples, file by file)."""
+    blank nodes are its own, so this is `describe` of all their triples, file by file). A subject
+    only one file describes keeps that file's objects."""
+    parts = list(parts)
+    seen: dict[str, int] = defaultdict(int)
+    for part in parts:
+        for subject in part.values:
+            seen[subject] += 1
+    single: dict[str, Mapping[str, tuple[str, ...]]] = {}
     values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    labels: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
+    labels: dict[str, Mapping[tuple[str, str], str]] = {}
     for part in parts:
         for subject, by_predicate in part.values.items():
+            if seen[subject] == 1:
+                single[subject] = by_predicate
+                continue
             for predicate, spelled in by_predicate.items():
                 values[subject][predicate].update(spelled)
         for subject, known in part.labels.items():
-            labels[subject].update(known)
-    frozen = {s: {p: frozenset(v) for p, v in by_p.items()} for s, by_p in values.items()}
-    return Described(frozen, dict(labels))
+            if subject in labels:
+                labels[subject] = {**labels[subject], **known}
+            else:
+                labels[subject] = known
+    return Described({**single, **_frozen(values)}, labels)
+
+
+def _frozen(values: Mapping[str, Mapping[str, set[str]]]) -> dict[str, Values]:
+    return {s: {p: tuple(sorted(v)) for p, v in by_p.items()} for s, by_p in values.items()}
 
 
 def _changes(old: Values, new: Values) -> tuple[ValueChange, ...]:
@@ -245,7 +262,7 @@ def _changes(old: Values, new: Values) -> tuple[ValueChange, ...]:
                set(old) | set(new)}  # fmt: skip
     out = []
     for p in sorted(spelled, key=lambda p: predicate_key(p, spelled[p])):
-        before, after = old.get(p, frozenset()), new.get(p, frozenset())
+        before, after = set(old.get(p, ())), set(new.get(p, ()))
         if before != after:
             out.append(ValueChange(spelled[p], tuple(sorted(before - after)),
                                    tuple(sorted(after - before))))  # fmt: skip
