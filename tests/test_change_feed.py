@@ -22,7 +22,7 @@ WAIT = 30.0  # an upper bound for the test to give up, not a performance asserti
 
 RENDER = "query ($page: ID!) { page(id: $page) { facts { id statement } } }"
 CHANGES = """query ($since: String!) { changes(since: $since) { from to changes {
-  kind id type isFact oldStatement newStatement oldValueText newValueText
+  kind entityId type isFact oldStatement newStatement oldValueText newValueText
   node { id ... on Fact { statement } } } } }"""
 
 
@@ -66,9 +66,9 @@ class ContentTool:
             if not change["isFact"]:
                 continue
             if change["kind"] == "REMOVED":
-                self.statements.pop(change["id"], None)
+                self.statements.pop(change["entityId"], None)
             else:
-                self.statements[change["id"]] = change["node"]["statement"]
+                self.statements[change["entityId"]] = change["node"]["statement"]
         self.version = feed["to"]
         changes: list[dict[str, Any]] = feed["changes"]
         return changes
@@ -108,7 +108,7 @@ def test_a_content_tool_learns_exactly_the_fact_whose_number_changed(
     assert changes == [
         {
             "kind": "CHANGED",
-            "id": FACT,
+            "entityId": FACT,
             "type": "Proportion",
             "isFact": True,
             "oldStatement": rendered[FACT],  # what the tool had rendered
@@ -132,8 +132,9 @@ def test_a_content_tool_learns_exactly_the_fact_whose_number_changed(
     http = tool.http.get("/changes", params={"since": before})
     assert http.status_code == 200
     assert [
-        (c["kind"], c["id"], c["oldStatement"], c["newStatement"]) for c in http.json()["changes"]
-    ] == [(c["kind"], c["id"], c["oldStatement"], c["newStatement"]) for c in changes]
+        (c["kind"], c["entityId"], c["oldStatement"], c["newStatement"])
+        for c in http.json()["changes"]
+    ] == [(c["kind"], c["entityId"], c["oldStatement"], c["newStatement"]) for c in changes]
 
     # And the new version is now the tool's baseline: nothing more to do.
     assert tool.refresh() == []
@@ -158,7 +159,7 @@ def test_the_loop_survives_a_restart_from_the_start_up_cache(project: Path) -> N
         path.write_text(text.replace('"85"^^xsd:decimal', '"86"^^xsd:decimal'), encoding="utf-8")
         _wait_for_new_version(tool, before)
         [change] = tool.refresh()
-        assert (change["id"], change["oldStatement"], change["newStatement"]) == (
+        assert (change["entityId"], change["oldStatement"], change["newStatement"]) == (
             FACT,
             rendered[FACT],
             "Lifetime prevalence of back pain in adults: almost 86%.",

@@ -24,7 +24,7 @@ from .kg_files import described_in
 
 FACT = "back-pain-lifetime-prevalence"
 QUERY = """query ($since: String!) { changes(since: $since) { from to changes {
-  kind id type isFact label oldStatement newStatement oldValueText newValueText
+  kind entityId type isFact label oldStatement newStatement oldValueText newValueText
   properties { property removed added } node { id } } } }"""
 
 
@@ -81,7 +81,7 @@ def test_a_changed_number_is_the_one_change_with_both_statements(
     assert answer["changes"] == [
         {
             "kind": "CHANGED",
-            "id": FACT,
+            "entityId": FACT,
             "type": "Proportion",
             "isFact": True,
             "label": "Lifetime prevalence of back pain in adults",
@@ -160,7 +160,7 @@ def test_a_version_pushed_out_of_the_history_is_unknown(project: Path) -> None:
         assert evicted["extensions"]["code"] == "UNKNOWN_VERSION"
         assert f'oldest kept "{second}"' in evicted["message"]
         kept = graphql(client, second)["data"]["changes"]["changes"]
-        assert [(c["id"], c["oldValueText"], c["newValueText"]) for c in kept] == [
+        assert [(c["entityId"], c["oldValueText"], c["newValueText"]) for c in kept] == [
             (FACT, "almost 86%", "almost 87%")
         ]
 
@@ -189,9 +189,9 @@ def test_a_renamed_fact_is_removed_and_added(
     found = graphql(client, first)["data"]["changes"]["changes"]
     removed, added = found
     statement = "Lifetime prevalence of back pain in adults: almost 85%."
-    assert (removed["kind"], removed["id"], removed["node"]) == ("REMOVED", FACT, None)
+    assert (removed["kind"], removed["entityId"], removed["node"]) == ("REMOVED", FACT, None)
     assert (removed["oldStatement"], removed["newStatement"]) == (statement, None)
-    assert (added["kind"], added["id"], added["node"]) == (
+    assert (added["kind"], added["entityId"], added["node"]) == (
         "ADDED",
         f"{FACT}-renamed",
         {"id": f"{FACT}-renamed"},
@@ -216,8 +216,8 @@ def test_a_relabelled_qualifier_rewords_its_facts(
     path.write_text(text.replace('"almost"@en', '"nearly"@en'), encoding="utf-8")
     _reload(reloader)
     found = graphql(client, first)["data"]["changes"]["changes"]
-    assert sorted(c["id"] for c in found) == using
-    mine = next(c for c in found if c["id"] == FACT)
+    assert sorted(c["entityId"] for c in found) == using
+    mine = next(c for c in found if c["entityId"] == FACT)
     assert mine["newStatement"] == "Lifetime prevalence of back pain in adults: nearly 85%."
     assert mine["properties"] == []  # its own triples are the same
 
@@ -266,3 +266,16 @@ def test_changes_needs_since_and_json(feed: tuple[Reloader, TestClient]) -> None
     assert extra.json()["code"] == "BAD_PARAMETER"
     html = client.get("/changes", params={"since": "x"}, headers={"Accept": "text/html"})
     assert html.status_code == 406
+
+
+def test_a_change_is_not_keyed_like_the_entity_it_names(
+    feed: tuple[Reloader, TestClient],
+) -> None:
+    # Apollo Client caches objects by __typename and id: a Change with the entity's id would
+    # merge the changes of one entity seen in two feeds into one cached object.
+    _, client = feed
+    query = '{ __type(name: "Change") { fields { name } } }'
+    fields = {f["name"] for f in client.post("/graphql", json={"query": query}).json()["data"][
+        "__type"]["fields"]}  # fmt: skip
+    assert "entityId" in fields
+    assert "id" not in fields

@@ -48,7 +48,7 @@ class Change:
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
-            "id": self.id,
+            "entityId": self.id,
             "type": self.type,
             "isFact": self.is_fact,
             "label": self.label,

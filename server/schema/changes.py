@@ -48,8 +48,12 @@ class Change:
     def kind(self) -> ChangeKind:
         return ChangeKind(self.record.kind)
 
-    @field("Its id: what `node`, `fact` and `/id/` take (a relation's id for a relation).")
-    def id(self) -> strawberry.ID:
+    @field(
+        "The id of what changed: what `node`, `fact` and `/id/` take (a relation's id for a "
+        "relation). Not named `id`: a change is not that entity, and clients that cache objects "
+        "by type and id (Apollo Client) would merge the changes of one entity from two feeds."
+    )
+    def entity_id(self) -> strawberry.ID:
         return strawberry.ID(self.record.id)
 
     @field(
