@@ -156,6 +156,12 @@ SETTINGS: tuple[Setting, ...] = (
         "with one access line per request (request id, route, status, duration, dataset "
         "version, GraphQL operation, cost, cache hit, error codes).",
     ),
+    Setting(
+        "change_history_versions",
+        16,
+        "Served dataset versions kept (the current one included) for the change feed "
+        "(GraphQL `changes`, GET /changes); an older one is UNKNOWN_VERSION. 0 keeps none.",
+    ),
 )
 
 
@@ -196,6 +202,7 @@ class Settings:
     lsp_debounce_ms: int = 250
     metrics: bool = True
     log_format: str = "text"
+    change_history_versions: int = 16
 
     @property
     def id_namespace(self) -> str:

@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("turtle",),
     ("load",),
     ("model",),
+    ("diff",),
     ("validate",),
     ("store",),
     ("content",),

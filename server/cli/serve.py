@@ -47,7 +47,7 @@ def serve(root: Path, host: str | None, port: int | None, watch: bool | None) ->
     )
     click.echo(report.summary() + cached)
     # The holder is the seam for `--watch`: a reload builds a new snapshot and calls swap().
-    holder = StoreHolder(started.snapshot)
+    holder = StoreHolder(started.snapshot, settings.change_history_versions)
     settle_heap()
     watcher = None
     if settings.watch:

@@ -9,7 +9,7 @@ them together with the structured values as the plain JSON of `GET /facts/{id}`.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from server.model.records import Concept, Entity, Fact, Source
 from server.store.protocol import Store
@@ -17,6 +17,13 @@ from server.store.protocol import Store
 EN_DASH = "\u2013"
 # Units written straight after the number ("85%"); every other notation gets a space.
 _TIGHT_UNITS = frozenset({"%", "‰"})
+
+
+class Concepts(Protocol):
+    """What wording a statement needs: concepts by id. A Store is one; so is a version the
+    change feed kept (server/store/history.py), worded after its snapshot is gone."""
+
+    def concept(self, id_or_iri: str) -> Concept | None: ...
 
 
 def format_number(value: Decimal) -> str:
@@ -34,7 +41,7 @@ def with_unit(number: str, unit: Concept | None) -> str:
     return f"{number}{notation}" if notation in _TIGHT_UNITS else f"{number} {notation}"
 
 
-def value_phrase(fact: Fact, store: Store) -> str | None:
+def value_phrase(fact: Fact, store: Concepts) -> str | None:
     """The number in words ("approximately 10%–40%"); None for a claim or a fact without numbers.
 
     The region is added ("... in United States") unless the fact's label already names it.
@@ -60,7 +67,7 @@ def value_phrase(fact: Fact, store: Store) -> str | None:
     return phrase
 
 
-def statement(fact: Fact, store: Store) -> str:
+def statement(fact: Fact, store: Concepts) -> str:
     """One canonical sentence: the claim of a qualitative claim, else "<label>: <value phrase>."."""
     if fact.claim is not None:
         return fact.claim

@@ -498,7 +498,7 @@ class VersionHeader:
 def create_app(settings: Settings, holder: StoreHolder) -> Starlette:
     """The ASGI app serving `holder.current`; swap the holder's store to serve a new version."""
     endpoint = GraphQLEndpoint(settings, holder, build_schema(settings))
-    content = ContentRoutes(settings, current_store)
+    content = ContentRoutes(settings, current_store, holder.history)
 
     def status(request: Request, name: str, body: Callable[[Store], dict[str, Any]]) -> Response:
         # Monitors must see a change at once: revalidated every time, keyed like GraphQL GETs

@@ -5,6 +5,8 @@
 - `GET /facts` lists the facts (filtered by `page`, `source`, `about`, `related`, `measure`, as
   GraphQL `facts`); `GET /facts/{id}` is one fact as JSON, worded exactly as the GraphQL `fact`
   field (`server.content.facts.fact_document`).
+- `GET /changes?since=<version>`: what changed since a version this server served, as GraphQL
+  `changes` answers it (`server.content.changes`); 410 `UNKNOWN_VERSION` when it is not kept.
 
 Every answer is a function of the dataset version and the representation, so each carries an ETag
 for both, `Cache-Control` and `Vary: Accept`, and `If-None-Match` answers 304. Bad ids, unknown ids
@@ -22,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from server.content.changes import changes_since
 from server.content.facts import fact_document
 from server.content.linked_data import (
     MAX_ID_LENGTH,
@@ -35,6 +38,7 @@ from server.content.lookup import UserInputError, find_facts
 from server.http.response_cache import LRUCache
 from server.model.records import Fact
 from server.settings import Settings
+from server.store.history import VersionHistory
 from server.store.protocol import DatasetChanged, Store
 
 JSON = "application/json"
@@ -72,9 +76,15 @@ def conditional(
 class ContentRoutes:
     """The handlers of /id and /facts over the store each request was pinned to."""
 
-    def __init__(self, settings: Settings, store_of: Callable[[Request], Store]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store_of: Callable[[Request], Store],
+        history: VersionHistory | None = None,
+    ) -> None:
         self.base_iri = settings.base_iri
         self.store_of = store_of
+        self.history = history  # the versions served, for /changes (None: none are kept)
         self.cache_control = f"public, max-age={settings.content_max_age}"
         # Rendering a condition's page takes tens of milliseconds; the bytes never change
         # within a version, so the most requested pages are kept.
@@ -89,6 +99,7 @@ class ContentRoutes:
             Route(ID_PATH + "{id:path}", self.entity, methods=["GET", "HEAD"]),
             Route("/facts", self.fact_list, methods=["GET", "HEAD"]),
             Route("/facts/{id:path}", self.fact, methods=["GET", "HEAD"]),
+            Route("/changes", self.changes, methods=["GET", "HEAD"]),
         ]
 
     # -- /id/{id}
@@ -196,6 +207,34 @@ class ContentRoutes:
             f'"{store.version}-fact"',
             self._headers(),
             lambda: JSONResponse(fact_document(fact, store)),
+        )
+
+    # -- /changes
+
+    async def changes(self, request: Request) -> Response:
+        store = self.store_of(request)
+        refused = self._refuse_accept(request, store)
+        if refused is not None:
+            return refused
+        params = request.query_params
+        since = params.get("since")
+        if since is None or sorted(set(params)) != ["since"]:
+            message = "/changes takes one parameter, since=<a dataset version this server served>"
+            return self._error(store, 400, message, "BAD_PARAMETER")
+        history = self.history or VersionHistory(store, 0)
+        try:
+            # Off the event loop: the comparison is linear in the subjects of the graph.
+            found = await run_in_threadpool(changes_since, history, store, since)
+        except UserInputError as exc:
+            # Gone: the version is not (or no longer) kept; the client starts over.
+            return self._error(store, 410, str(exc), exc.code, **exc.extensions)
+        # The answer is a function of the pair of versions (the ETag), but a feed is asked to
+        # learn of a new version at once: revalidated every time (a 304 while there is none).
+        return conditional(
+            request,
+            f'"{store.version}-changes-{hashlib.sha256(since.encode()).hexdigest()[:12]}"',
+            {"Cache-Control": "no-cache", "Vary": "Accept"},
+            lambda: JSONResponse({**found.to_json(), "datasetVersion": store.version}),
         )
 
     def _headers(self) -> dict[str, str]:

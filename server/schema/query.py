@@ -18,6 +18,7 @@ from server.schema.base import (
     store_of,
     wrap,
 )
+from server.schema.changes import Changes, resolve_changes
 from server.schema.entities import TREATMENT_CATEGORIES, Clinic, Condition, Treatment
 from server.schema.fact_types import (
     AboutArg,
@@ -291,6 +292,13 @@ class Query:
             loaded_at=store.loaded_at,
             last_reload_error=error.message if error else None,
         )
+
+    changes: Changes = strawberry.field(
+        resolver=resolve_changes,
+        description="The facts, entities and relations added, removed or changed since a version "
+        "this server served (README: Change feed); an unknown or no longer kept version is an "
+        "UNKNOWN_VERSION error, after which a client refetches everything.",
+    )
 
 
 __all__ = ["Edge", "NodeType", "Query"]

@@ -118,6 +118,7 @@ class Watcher:
         # renamed or swapped (a branch switch, `rsync --delete`) is another folder, so the
         # watch is armed again on what is there now, and the project reloaded once it is.
         reload_due = False
+        self.reloader.holder.history.materialize()  # the first version, for the change feed
         while not self._stop.is_set():
             armed = _identities(self.reloader.root)
             present = [os.path.abspath(self.reloader.root / n) for n, i in armed.items() if i]

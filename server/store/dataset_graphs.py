@@ -94,6 +94,12 @@ class DatasetGraphs:
         """Distinct triples in the data plus those in the vocabulary, without building graphs."""
         return _distinct(self._triples(DATA_KIND)) + _distinct(self._triples(VOCABULARY_KIND))
 
+    def data_files(self) -> list[tuple[Triple, ...]]:
+        """The triples of each kg/ file, as loaded; may raise DatasetChanged."""
+        with self._lock:
+            loaded = self._files()
+        return [f.triples for f in loaded.files if f.kind == DATA_KIND]
+
     def describe(self, iri: str) -> Description | None:
         """What a client needs to show one entity (see `describe_graph`), as plain records; None
         when the data has no triple about `iri`."""

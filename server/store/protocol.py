@@ -24,6 +24,10 @@ from server.model.records import (
     SearchHit,
 )
 from server.model.registry import Registry
+from server.store.history import VersionHistory
+
+# How many served versions the change feed can compare with, unless told (change_history_versions).
+KEPT_VERSIONS = 16
 
 
 class DatasetChanged(RuntimeError):
@@ -141,13 +145,15 @@ class StoreHolder:
     A request reads `current` once and uses that store throughout, so a swap mid-request never
     mixes two dataset versions in one answer. `clinic-kg serve --watch` (server/serve/watch.py)
     calls `swap()` or `fail()` after each reload; subscribers hear of each (the metrics count them).
+    Each version swapped in is kept in `history` (the last `keep`), for the change feed.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, keep: int = KEPT_VERSIONS) -> None:
         self._store = store
         self._error: ReloadError | None = None
         self._lock = threading.Lock()
         self._subscribers: list[Callable[[bool], None]] = []
+        self.history = VersionHistory(store, keep)
 
     @property
     def current(self) -> Store:
@@ -160,6 +166,8 @@ class StoreHolder:
     def swap(self, store: Store) -> None:
         """Serve `store` from the next request on and clear the last reload error."""
         with self._lock:
+            if store.version != self._store.version:
+                self.history.record(store)
             self._store = store
             self._error = None
         self._tell(True)

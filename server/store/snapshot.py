@@ -32,8 +32,9 @@ from server.model.registry import BROADER, Registry, read_registry
 from server.rdf.triple_index import Index
 from server.settings import Settings
 from server.store.dataset_graphs import DatasetGraphs
+from server.store.history import VersionPrint
 from server.store.label_index import LabelIndex, normalize
-from server.store.protocol import normalize_text
+from server.store.protocol import DatasetChanged, normalize_text
 from server.validate.shacl import shacl_triples
 
 K = TypeVar("K")
@@ -212,6 +213,22 @@ class Snapshot:
 
     def definition(self, id: str) -> Definition | None:
         return self._definitions.get(id)
+
+    def version_print(self, previous: VersionPrint | None) -> VersionPrint | None:
+        """What the change feed keeps of this version (server/store/history.py); None when the
+        files a snapshot restored from the start-up cache reads have changed since."""
+        try:
+            files = self._graphs.data_files()
+        except DatasetChanged:
+            return None
+        return VersionPrint.of(
+            self._version,
+            files,
+            self._entities.values(),
+            self._relations.values(),
+            self._concepts.values(),
+            previous,
+        )
 
     def state(self) -> dict[str, Any]:
         """What the start-up cache keeps: the records; the indexes are rebuilt from them."""

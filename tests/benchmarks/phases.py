@@ -77,6 +77,8 @@ def _reload(root: Path) -> dict[str, Any]:
         outcome = validate_project(root, (), settings, cache=cache)
         holder = StoreHolder(build_snapshot(outcome.load, settings))
         reloader = Reloader(root, settings, holder, cache=cache)
+        if hasattr(holder, "history"):  # as serve --watch does at start, for the change feed
+            holder.history.materialize()
 
         def again() -> bool:
             done = reloader.reload()

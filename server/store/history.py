@@ -1,0 +1,202 @@
+"""The versions this server process has served, kept compactly for the change feed.
+
+A content tool remembers the version it rendered (`extensions.datasetVersion`) and later asks
+what changed since (GraphQL `changes`, `GET /changes`). Answering needs what that version said,
+long after its snapshot was swapped out: per served version the history keeps a `VersionPrint`,
+the graph-diff core's comparable form of its instance data (server/diff/graph_diff.py, the same
+comparison `clinic-kg diff` makes) and the records the feed describes changes with (ids, kinds,
+labels, the values and concepts a fact's statement is worded from), not the snapshot with its
+indexes. What a version shares with the one before it is shared in memory, so N kept versions
+cost about one version plus what was edited between them.
+
+Only the newest `keep` versions are kept; a version this process never served (or served before
+a restart) is not known. The first store is printed lazily (`materialize`): a server that never
+reloads never pays for it, and `serve --watch` prints it in its watcher thread at start.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+
+from server.diff.graph_diff import Described, describe, merge
+from server.model.records import Concept, Entity, Relation
+
+if TYPE_CHECKING:
+    from server.load.loader import Triple
+    from server.store.protocol import Store
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class VersionPrint:
+    """What one served version said, as the change feed compares it."""
+
+    version: str
+    described: Described  # the instance data (kg/), as the graph diff compares it
+    entities: Mapping[str, Entity]  # by IRI, facts included
+    relations: Mapping[str, Relation]  # by IRI
+    concepts: Mapping[str, Concept]  # by id: the units and qualifiers statements are worded with
+    # Each file's triples (the loader's own tuple) and their description, so that the next
+    # version describes only the files that changed. Only the newest print keeps them.
+    files: Mapping[int, tuple[tuple[Triple, ...], Described]] = field(default_factory=dict)
+
+    def concept(self, id_or_iri: str) -> Concept | None:
+        """The concept by id (as records name them); lets a statement be worded from a print."""
+        return self.concepts.get(id_or_iri)
+
+    @classmethod
+    def of(
+        cls,
+        version: str,
+        files: Iterable[tuple[Triple, ...]],
+        entities: Iterable[Entity],
+        relations: Iterable[Relation],
+        concepts: Iterable[Concept],
+        previous: VersionPrint | None = None,
+    ) -> VersionPrint:
+        """The print of a version from its kg/ files' triples; values and records equal to
+        `previous`'s are its objects, and a file it described (the same triples: the load cache
+        hands out an unchanged file's triples again) is not described again."""
+        known = previous.files if previous is not None else {}
+        parts: dict[int, tuple[tuple[Triple, ...], Described]] = {}
+        for triples in files:
+            hit = known.get(id(triples))
+            part = hit[1] if hit is not None and hit[0] is triples else describe(triples)
+            parts[id(triples)] = (triples, part)
+        return cls(
+            version=version,
+            described=_described(parts, previous),
+            entities=_shared({e.iri: e for e in entities}, previous.entities if previous else {}),
+            relations=_shared(
+                {r.iri: r for r in relations}, previous.relations if previous else {}
+            ),
+            concepts=_shared({c.id: c for c in concepts}, previous.concepts if previous else {}),
+            files=parts,
+        )
+
+
+def _described(
+    parts: Mapping[int, tuple[tuple[Triple, ...], Described]], previous: VersionPrint | None
+) -> Described:
+    """The version's `Described`: the previous one with the subjects of the files that changed
+    merged again (a one-file edit costs that file, not the graph), else all files merged."""
+    known = previous.files if previous is not None else {}
+    same = {k for k, (triples, _) in parts.items() if k in known and known[k][0] is triples}
+    changed = [known[k][1] for k in known.keys() - same] + [
+        parts[k][1] for k in parts.keys() - same
+    ]
+    if previous is None or not known or len(same) * 2 < len(parts):
+        whole = merge(part for _, part in parts.values())
+        before = previous.described if previous is not None else Described({}, {})
+        return Described(_shared(whole.values, before.values), _shared(whole.labels, before.labels))
+    touched = {s for part in changed for s in (*part.values, *part.labels)}
+    values, labels = dict(previous.described.values), dict(previous.described.labels)
+    for subject in touched:
+        again = merge(
+            Described(
+                {subject: part.values[subject]} if subject in part.values else {},
+                {subject: part.labels[subject]} if subject in part.labels else {},
+            )
+            for _, part in parts.values()
+            if subject in part.values or subject in part.labels
+        )
+        _renew(values, again.values, subject)
+        _renew(labels, again.labels, subject)
+    return Described(values, labels)
+
+
+def _renew(mine: dict[str, V], theirs: Mapping[str, V], subject: str) -> None:
+    """`mine[subject]` as `theirs` has it now; the old object while it is equal."""
+    if subject not in theirs:
+        mine.pop(subject, None)
+    elif mine.get(subject) != theirs[subject]:
+        mine[subject] = theirs[subject]
+
+
+@runtime_checkable
+class Printable(Protocol):
+    """A store that can print its version (the in-memory Snapshot); other stores' versions are
+    served but not kept, so the feed cannot compare with them."""
+
+    def version_print(self, previous: VersionPrint | None) -> VersionPrint | None:
+        """The print, sharing what is equal with `previous`; None when the store cannot say
+        what its version holds any more (the files a restored snapshot reads have changed)."""
+        ...
+
+
+class VersionHistory:
+    """The last `keep` versions served, oldest first; `StoreHolder.swap` records each new one."""
+
+    def __init__(self, first: Store, keep: int) -> None:
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._printing = threading.Lock()  # held while the first store is printed
+        # version -> its print; None while the first store is not printed yet, or when it could
+        # not be (a store that cannot print, files changed under a restored snapshot).
+        self._prints: OrderedDict[str, VersionPrint | None] = OrderedDict()
+        self._pending: Store | None = None
+        if keep > 0:
+            self._prints[first.version] = None
+            self._pending = first
+
+    def materialize(self) -> None:
+        """Print the first store now, if that is still to do (the watcher does at start); a
+        caller that finds it being printed waits for it."""
+        with self._printing:
+            with self._lock:
+                pending, self._pending = self._pending, None
+            if pending is not None:
+                printed = _print(pending, None)
+                with self._lock:
+                    if pending.version in self._prints:  # not evicted meanwhile
+                        self._prints[pending.version] = printed
+
+    def record(self, store: Store) -> None:
+        """Keep the version `store` serves from now on (the holder swaps it in after this)."""
+        if self.keep <= 0:
+            return
+        self.materialize()
+        with self._lock:
+            previous = next((p for p in reversed(self._prints.values()) if p), None)
+        printed = _print(store, previous)
+        with self._lock:
+            if previous is not None and previous.version in self._prints:  # it hands them on
+                self._prints[previous.version] = replace(previous, files={})
+            self._prints.pop(store.version, None)  # served again (an edit undone): newest now
+            self._prints[store.version] = printed
+            while len(self._prints) > self.keep:
+                self._prints.popitem(last=False)
+
+    def get(self, version: str) -> VersionPrint | None:
+        """The print of `version`, None when it is not kept (or could not be printed)."""
+        with self._lock:
+            if version not in self._prints:
+                return None
+        self.materialize()  # it may be the first version (at once when that is done)
+        with self._lock:
+            return self._prints.get(version)
+
+    def versions(self) -> tuple[str, ...]:
+        """The versions a change feed can compare with, oldest first (the current one last)."""
+        with self._lock:
+            pending = self._pending.version if self._pending is not None else None
+            return tuple(v for v, p in self._prints.items() if p is not None or v == pending)
+
+
+def _print(store: Store, previous: VersionPrint | None) -> VersionPrint | None:
+    return store.version_print(previous) if isinstance(store, Printable) else None
+
+
+def _shared(new: Mapping[K, V], old: Mapping[K, V]) -> dict[K, V]:
+    """`new`, with each value equal to `old`'s for the same key replaced by `old`'s object."""
+    out: dict[K, V] = {}
+    for key, value in new.items():
+        kept = old.get(key)
+        out[key] = kept if kept is not None and kept == value else value
+    return out
