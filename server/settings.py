@@ -92,6 +92,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Cache-Control max-age, in seconds, of /id and /facts answers; after it, clients "
         "revalidate with If-None-Match (304 while the dataset version is the same).",
     ),
+    Setting(
+        "workers",
+        1,
+        "Processes `clinic-kg serve` answers requests with (the snapshot is built once and "
+        "shared); when neither --workers nor this is given, WEB_CONCURRENCY is honoured.",
+    ),
 )
 
 
@@ -121,6 +127,7 @@ class Settings:
     startup_cache: bool = True
     response_cache_size: int = 1024
     content_max_age: int = 60
+    workers: int = 1
 
     @property
     def id_namespace(self) -> str:

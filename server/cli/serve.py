@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from server.cli.options import require_project, root_option
 from server.load.loader import LoadCache
 from server.serve.startup import settle_heap, start
+from server.serve.workers import MAX_WORKERS, serve_workers, worker_count
 from server.settings import Settings
 from server.store.protocol import StoreHolder
 
@@ -23,13 +25,23 @@ from server.store.protocol import StoreHolder
     help="Reload when files under ontology/, shapes/ or kg/ change; an invalid edit is not "
     "served (the last good version keeps serving) [default: off].",
 )
-def serve(root: Path, host: str | None, port: int | None, watch: bool | None) -> int:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, MAX_WORKERS),
+    default=None,
+    help="Processes answering requests, sharing one validated snapshot [default: "
+    "CLINIC_KG_WORKERS, else WEB_CONCURRENCY, else 1].",
+)
+def serve(
+    root: Path, host: str | None, port: int | None, watch: bool | None, workers: int | None
+) -> int:
     """Validate, then serve the graph at http://HOST:PORT/graphql (GraphiQL in a browser).
 
     Refuses to start (exit 1, the report printed) when the data does not conform.
     """
     require_project(root)
-    settings = Settings.from_env(host=host, port=port, watch=watch)
+    settings = Settings.from_env(host=host, port=port, watch=watch, workers=workers)
+    count = worker_count(workers, settings)  # a bad value stops here, before validating
     reloader_cache = LoadCache()
     started = start(root, settings, cache=reloader_cache)
     report = started.report
@@ -47,6 +59,18 @@ def serve(root: Path, host: str | None, port: int | None, watch: bool | None) ->
     click.echo(report.summary() + cached)
     # The holder is the seam for `--watch`: a reload builds a new snapshot and calls swap().
     holder = StoreHolder(started.snapshot)
+    if count > 1:
+        from server.http.app import create_app
+
+        return serve_workers(
+            root,
+            settings,
+            holder,
+            count,
+            reloader_cache,
+            lambda served: create_app(settings, served),
+            uvicorn_options(settings),
+        )
     settle_heap()
     watcher = None
     if settings.watch:
@@ -64,30 +88,35 @@ def serve(root: Path, host: str | None, port: int | None, watch: bool | None) ->
     return 0
 
 
-def run(settings: Settings, holder: StoreHolder) -> None:
-    """Serve until interrupted."""
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options, for one process or each of several workers."""
     import logging
 
-    import uvicorn
-
-    from server.http.app import create_app
     from server.http.slow_clients import header_timeout_protocol
 
     # Masked errors are logged with their request id and traceback; make sure they show.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    return {
+        "log_level": "info",
+        "server_header": False,
+        "timeout_keep_alive": settings.http_keep_alive_timeout,
+        # uvicorn's h11 protocol (the one the project runs) with a deadline on request heads,
+        # which uvicorn does not have: slow clients would otherwise hold their sockets forever.
+        "http": header_timeout_protocol(settings.http_header_timeout),
+    }
+
+
+def run(settings: Settings, holder: StoreHolder) -> None:
+    """Serve until interrupted, in this one process."""
+    import uvicorn
+
+    from server.http.app import create_app
+
+    options = uvicorn_options(settings)
     app = create_app(settings, holder)
     click.echo(
         f"serving dataset {holder.current.version} on "
         f"http://{settings.host}:{settings.port}/graphql"
     )
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        server_header=False,
-        timeout_keep_alive=settings.http_keep_alive_timeout,
-        # uvicorn's h11 protocol (the one the project runs) with a deadline on request heads,
-        # which uvicorn does not have: slow clients would otherwise hold their sockets forever.
-        http=header_timeout_protocol(settings.http_header_timeout),
-    )
+    # workers=1: uvicorn would otherwise read WEB_CONCURRENCY itself, and refuse an app object.
+    uvicorn.run(app, host=settings.host, port=settings.port, workers=1, **options)

@@ -25,7 +25,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from . import httpload, report, tools
+from . import httpload, report, tools, workers_load
 from .generate import DATA, ensure
 from .queries import (
     CONDITION_PAGE,
@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: cold,jena,http,search (a skipped part reuses the last "
+        help="comma-separated: cold,jena,http,search,workers (a skipped part reuses the last "
         "results.json's numbers for the same generated data, and RESULTS.md says so)",
     )
     parser.add_argument("--timeout", type=float, default=900, help="bound on any one step (s)")
@@ -393,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
         if size != "seed" and "http" not in skip and not missing:
             log(f"{size}: HTTP load")
             entry["http"] = http(made.root, work, seconds, rounds, args.timeout)
+        if size != "seed" and "workers" not in skip and not missing:
+            log(f"{size}: serve --workers 2 vs 1")
+            entry["workers"] = workers_load.measure(made.root, seconds, rounds, args.timeout)
         for part in sorted(skip):
             carried = carry_over(previous, size, entry, part)
             if carried:

@@ -276,6 +276,7 @@ def targets(results: dict[str, Any]) -> list[str]:
             f"phases and the serving process) | {_verdict(peak, 1430, False)} |"
         )
     rows += _search_target(sizes)
+    rows += _workers_target(sizes)
     if "seed" in sizes and "cold" in sizes["seed"]:
         r = sizes["seed"]["cold"]["reload"].get("seconds")
         rows.append(
@@ -296,6 +297,20 @@ def _search_target(sizes: dict[str, Any]) -> list[str]:
         f"({_f(last['p50_ms'], 2)} vs {_f(first['p50_ms'], 2)} ms) | "
         f"{_verdict(ratio, 2.0, False)} |"
     ]
+
+
+def _workers_target(sizes: dict[str, Any]) -> list[str]:
+    rows = []
+    for size, entry in sizes.items():
+        w = entry.get("workers")
+        if not w or not w.get("ratio"):
+            continue
+        rows.append(
+            f"| {size}: serve --workers 2 ≥ 1.8× one worker (uncached condition page, rotating) "
+            f"| {w['ratio']:.2f}× ({_f(w['rps']['2'], 0)} vs {_f(w['rps']['1'], 0)} req/s; "
+            f"wrk shares the 2 cores) | {_verdict(w['ratio'], 1.8, True)} |"
+        )
+    return rows
 
 
 def _search(results: dict[str, Any]) -> list[str]:
