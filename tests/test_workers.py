@@ -9,6 +9,7 @@ import contextlib
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,8 +20,11 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from server.serve.workers import MAX_WORKERS, worker_count
+from server.load.loader import load
+from server.serve.workers import MAX_QUICK_EXITS, MAX_WORKERS, Supervisor, bind, worker_count
 from server.settings import SettingError, Settings
+from server.store.protocol import StoreHolder
+from server.store.snapshot import build_snapshot
 
 from . import live_server
 from .conftest import REPO
@@ -200,6 +204,19 @@ def test_watch_with_two_workers_serves_edits_from_both(project: Path) -> None:
 # -- how many workers
 
 
+def serve_once(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`clinic-kg serve --root REPO ARGS` that is expected to exit by itself."""
+    command = [sys.executable, "-c", "from server.cli import main; main()", "serve"]
+    return subprocess.run(
+        [*command, "--root", str(REPO), *args],
+        cwd=REPO,
+        env={**os.environ, "CLINIC_KG_STARTUP_CACHE": "false", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=WAIT * 4,
+    )
+
+
 def test_worker_count_prefers_the_option_then_the_setting_then_web_concurrency() -> None:
     settings = Settings.from_env({"CLINIC_KG_WORKERS": "3"})
     both = {"CLINIC_KG_WORKERS": "3", "WEB_CONCURRENCY": "5"}
@@ -226,16 +243,35 @@ def test_a_bad_web_concurrency_is_a_clear_error(raw: str) -> None:
 def test_bad_worker_counts_exit_2_before_validating(
     env: dict[str, str], args: tuple[str, ...], said: str
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", "from server.cli import main; main()", "serve", "--root",
-         str(REPO), "--port", str(live_server.free_port()), *args],  # fmt: skip
-        cwd=REPO,
-        env={**os.environ, "CLINIC_KG_STARTUP_CACHE": "false", **env},
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-    )
+    done = serve_once("--port", str(live_server.free_port()), *args, env=env)
     assert done.returncode == 2, done.stderr
     assert said in done.stderr
     assert "conforms" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# -- workers that cannot start; a port that is taken
+
+
+def test_workers_that_keep_dying_at_start_stop_the_server() -> None:
+    snapshot = build_snapshot(load(REPO))
+    sockets = bind("127.0.0.1", live_server.free_port(), 2)
+    # uvicorn refuses the option in every worker, at once: each exits with 3.
+    supervisor = Supervisor(None, {"no_such_option": 1}, StoreHolder(snapshot), sockets)
+    started = time.monotonic()
+    assert supervisor.run() == 3
+    assert supervisor.quick_exits == MAX_QUICK_EXITS
+    assert time.monotonic() - started < WAIT
+    assert not supervisor.pids()
+    assert all(s.fileno() == -1 for s in sockets)  # closed on the way out
+
+
+def test_a_taken_port_is_a_clear_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = serve_once("--port", str(port), "--workers", "2")
+    assert done.returncode == 2, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr

@@ -320,7 +320,10 @@ def _worker(
 
 
 def _die_with_parent() -> None:
-    """Ask the kernel for SIGTERM when the parent dies (Linux), so no worker is orphaned."""
+    """Ask the kernel for SIGTERM when the parent dies (Linux), so no worker is orphaned.
+
+    The kernel signals when the *thread* that forked exits: workers are forked by the parent's
+    main thread, which lives as long as the parent."""
     parent = os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
