@@ -5,13 +5,16 @@
 Both servers are the real `clinic-kg serve` (response cache off, so every request executes
 GraphQL), unpinned: the point is to use every core. wrk runs pinned to CPU 0 as in the main HTTP
 benchmark, so on a 2-core machine it competes with the second worker: the ratio is a floor. Prints
-one JSON line; `make bench` stores it as the size's "workers" part.
+one JSON line, with the servers' CPU time per request (parent and workers, from /proc), which
+depends less on the machine's load than req/s; `make bench` stores it as the size's "workers"
+part.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,9 +32,24 @@ def serve_cmd(root: Path, port: int, workers: int) -> list[str]:
     ]  # fmt: skip
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children that are running now."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for each in (pid, *map(int, children)):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def measure(root: Path, seconds: int, rounds: int, timeout: float) -> dict[str, Any]:
     conditions, _ = ids_in(root)
     work = root / ".bench"
+    work.mkdir(exist_ok=True)
     script = httpload.lua_script(
         work / "workers_condition.lua",
         [graphql_body(CONDITION_PAGE, {"id": c}) for c in conditions],
@@ -46,11 +64,15 @@ def measure(root: Path, seconds: int, rounds: int, timeout: float) -> dict[str, 
             with httpload.running([server]):
                 httpload.wait_ready(server, timeout)
                 httpload.wrk(server.url("/graphql"), script, 1)  # warm-up, not counted
+                cpu = cpu_seconds(server.process.pid)
                 got = httpload.wrk(server.url("/graphql"), script, seconds)
-            runs[str(n)].append(got.__dict__)
+                cpu = cpu_seconds(server.process.pid) - cpu
+            row = {**got.__dict__, "cpu_ms_per_request": cpu * 1000 / max(1, got.requests)}
+            runs[str(n)].append(row)
             print(
                 f"[workers] {n} worker(s): {got.rps:.0f} req/s, p50 {got.p50_ms:.1f} ms, "
-                f"p99 {got.p99_ms:.1f} ms, errors {got.errors}",
+                f"p99 {got.p99_ms:.1f} ms, errors {got.errors}, "
+                f"CPU {row['cpu_ms_per_request']:.2f} ms/request, load {got.load_before:.1f}",
                 file=sys.stderr,
                 flush=True,
             )
