@@ -200,6 +200,15 @@ def test_watch_with_two_workers_serves_edits_from_both(project: Path) -> None:
         assert len(versions_by_worker(server.url)) == 2
         assert "KG-PARSE" in fresh(server.url).json()["lastReloadError"]
 
+        # Fixed again (the same version as served): every worker clears the error.
+        _edit(project, "qualifier:almost", "qualifier:almost ;")
+
+        def none_reports_an_error() -> bool:
+            answers = [fresh(server.url).json() for _ in range(20)]
+            return all(a["lastReloadError"] is None and a["datasetVersion"] == new for a in answers)
+
+        until(none_reports_an_error, "every worker to clear the reload error")
+
 
 # -- how many workers
 
@@ -224,9 +233,10 @@ def test_worker_count_prefers_the_option_then_the_setting_then_web_concurrency()
     assert worker_count(None, settings, both) == 3
     assert worker_count(None, Settings(), {"WEB_CONCURRENCY": "5"}) == 5
     assert worker_count(None, Settings(), {}) == 1
+    assert worker_count(None, Settings(), {"WEB_CONCURRENCY": " "}) == 1  # blank: not set
 
 
-@pytest.mark.parametrize("raw", ["0", "-1", "two", "", str(MAX_WORKERS + 1)])
+@pytest.mark.parametrize("raw", ["0", "-1", "two", "1.5", str(MAX_WORKERS + 1)])
 def test_a_bad_web_concurrency_is_a_clear_error(raw: str) -> None:
     with pytest.raises(SettingError, match="WEB_CONCURRENCY"):
         worker_count(None, Settings(), {"WEB_CONCURRENCY": raw})

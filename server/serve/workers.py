@@ -77,7 +77,7 @@ def worker_count(
         count, source = option, "--workers"
     elif setting_env in env:
         count, source = settings.workers, setting_env
-    elif WEB_CONCURRENCY in env:
+    elif env.get(WEB_CONCURRENCY, "").strip():  # set but blank counts as not set
         raw = env[WEB_CONCURRENCY]
         try:
             count = int(raw)
