@@ -32,13 +32,11 @@ class Ranking:
     __slots__ = ("_entities", "_rows", "_scores")
 
     def __init__(self, ranked: Iterable[Ranked]) -> None:
-        self._entities = array("i")
-        self._scores = array("f")
-        self._rows = array("i")
-        for entity, score, row in ranked:
-            self._entities.append(entity)
-            self._scores.append(score)
-            self._rows.append(row)
+        # Transposed and packed in C (zip, array): no Python step per entry.
+        entities, scores, rows = list(zip(*ranked, strict=True)) or ((), (), ())
+        self._entities = array("i", entities)
+        self._scores = array("f", scores)  # every score is a small whole number: exact
+        self._rows = array("i", rows)
 
     def __len__(self) -> int:
         return len(self._entities)
