@@ -162,6 +162,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Served dataset versions kept (the current one included) for the change feed "
         "(GraphQL `changes`, GET /changes); an older one is UNKNOWN_VERSION. 0 keeps none.",
     ),
+    Setting(
+        "workers",
+        1,
+        "Processes `clinic-kg serve` answers requests with (the snapshot is built once and "
+        "shared); when neither --workers nor this is given, WEB_CONCURRENCY is honoured.",
+    ),
 )
 
 
@@ -203,6 +209,7 @@ class Settings:
     metrics: bool = True
     log_format: str = "text"
     change_history_versions: int = 16
+    workers: int = 1
 
     @property
     def id_namespace(self) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from server.cli.options import require_project, root_option
 from server.load.loader import LoadCache
 from server.serve.startup import settle_heap, start
+from server.serve.workers import MAX_WORKERS, serve_workers, worker_count
 from server.settings import Settings
 from server.store.protocol import StoreHolder
 
@@ -24,13 +26,23 @@ from server.store.protocol import StoreHolder
     help="Reload when files under ontology/, shapes/ or kg/ change; an invalid edit is not "
     "served (the last good version keeps serving) [default: off].",
 )
-def serve(root: Path, host: str | None, port: int | None, watch: bool | None) -> int:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, MAX_WORKERS),
+    default=None,
+    help="Processes answering requests, sharing one validated snapshot [default: "
+    "CLINIC_KG_WORKERS, else WEB_CONCURRENCY, else 1].",
+)
+def serve(
+    root: Path, host: str | None, port: int | None, watch: bool | None, workers: int | None
+) -> int:
     """Validate, then serve the graph at http://HOST:PORT/graphql (GraphiQL in a browser).
 
     Refuses to start (exit 1, the report printed) when the data does not conform.
     """
     require_project(root)
-    settings = Settings.from_env(host=host, port=port, watch=watch)
+    settings = Settings.from_env(host=host, port=port, watch=watch, workers=workers)
+    count = worker_count(workers, settings)  # a bad value stops here, before validating
     reloader_cache = LoadCache()
     started = start(root, settings, cache=reloader_cache)
     report = started.report
@@ -48,6 +60,18 @@ def serve(root: Path, host: str | None, port: int | None, watch: bool | None) ->
     click.echo(report.summary() + cached)
     # The holder is the seam for `--watch`: a reload builds a new snapshot and calls swap().
     holder = StoreHolder(started.snapshot, settings.change_history_versions)
+    if count > 1:
+        from server.http.app import create_app
+
+        return serve_workers(
+            root,
+            settings,
+            holder,
+            count,
+            reloader_cache,
+            lambda served: create_app(settings, served),
+            uvicorn_options(settings),
+        )
     settle_heap()
     watcher = None
     if settings.watch:
@@ -65,11 +89,10 @@ def serve(root: Path, host: str | None, port: int | None, watch: bool | None) ->
     return 0
 
 
-def run(settings: Settings, holder: StoreHolder) -> None:
-    """Serve until interrupted."""
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options, for one process or each of several workers; sets up logging."""
     import uvicorn
 
-    from server.http.app import create_app
     from server.http.request_log import configure_logging
     from server.http.slow_clients import header_timeout_protocol
 
@@ -81,21 +104,29 @@ def run(settings: Settings, holder: StoreHolder) -> None:
     configure_logging(settings)
     # JSON logs: our access line replaces uvicorn's, and its own lines go through our handler.
     json_logs = settings.log_format == "json"
+    return {
+        "log_level": "info",
+        "server_header": False,
+        "access_log": not json_logs,
+        "log_config": None if json_logs else uvicorn.config.LOGGING_CONFIG,
+        "timeout_keep_alive": settings.http_keep_alive_timeout,
+        # uvicorn's h11 protocol (the one the project runs) with a deadline on request heads,
+        # which uvicorn does not have: slow clients would otherwise hold their sockets forever.
+        "http": header_timeout_protocol(settings.http_header_timeout),
+    }
+
+
+def run(settings: Settings, holder: StoreHolder) -> None:
+    """Serve until interrupted, in this one process."""
+    import uvicorn
+
+    from server.http.app import create_app
+
+    options = uvicorn_options(settings)
     app = create_app(settings, holder)
     click.echo(
         f"serving dataset {holder.current.version} on "
         f"http://{settings.host}:{settings.port}/graphql"
     )
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        server_header=False,
-        access_log=not json_logs,
-        log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
-        timeout_keep_alive=settings.http_keep_alive_timeout,
-        # uvicorn's h11 protocol (the one the project runs) with a deadline on request heads,
-        # which uvicorn does not have: slow clients would otherwise hold their sockets forever.
-        http=header_timeout_protocol(settings.http_header_timeout),
-    )
+    # workers=1: uvicorn would otherwise read WEB_CONCURRENCY itself, and refuse an app object.
+    uvicorn.run(app, host=settings.host, port=settings.port, workers=1, **options)

@@ -107,6 +107,11 @@ class Watcher:
         self._thread = threading.Thread(target=self._run, name="clinic-kg-watch", daemon=True)
 
     def start(self) -> None:
+        # The first version is described for the change feed beside the watch, not before it:
+        # at 100k triples that takes seconds, and an edit made meanwhile must not be missed.
+        threading.Thread(
+            target=self.reloader.holder.history.materialize, name="clinic-kg-history", daemon=True
+        ).start()
         self._thread.start()
 
     def stop(self) -> None:
@@ -118,7 +123,6 @@ class Watcher:
         # renamed or swapped (a branch switch, `rsync --delete`) is another folder, so the
         # watch is armed again on what is there now, and the project reloaded once it is.
         reload_due = False
-        self.reloader.holder.history.materialize()  # the first version, for the change feed
         while not self._stop.is_set():
             armed = _identities(self.reloader.root)
             present = [os.path.abspath(self.reloader.root / n) for n, i in armed.items() if i]

@@ -26,6 +26,7 @@ from typing import overload
 import snowballstemmer
 
 from server.model.records import Entity, Fact, SearchHit
+from server.store.search_rankings import Ranking, Rankings
 
 
 def normalize(text: str) -> str:
@@ -214,15 +215,44 @@ class LabelIndex:
         self._text_padded = tuple(f" {n}" for n in text_norm)
         self._text_stem_keys = tuple(stem_key(map(self._stem, ws)) for ws in text_words)
         self._text_words = Words(text_words, self._stem)
+        self._rankings = Rankings()
 
     def __len__(self) -> int:
         return len(self._norm)
 
     def search(self, text: str, kinds: Sequence[str] = ()) -> Sequence[SearchHit]:
-        """Matching entities, best score first, then in label order; one hit per entity."""
+        """Matching entities, best score first, then in label order; one hit per entity.
+
+        The ranking is kept per normalized query (`search_rankings`): only the first search for
+        some words scores their rows; later ones, on any page, read the part they return."""
         query = Query(text, self._stem)
         if not query.words:
             return []
+        wanted = frozenset(kinds)
+        if not wanted:
+            ranking = self._rankings.get((query.text, wanted), lambda: Ranking(self.rank(query)))
+        else:
+            kind = self._kinds
+            ranking = self._rankings.get(
+                (query.text, wanted),
+                lambda: self._rankings.get(
+                    (query.text, frozenset()), lambda: Ranking(self.rank(query))
+                ).restricted(lambda n: kind[n] in wanted),
+            )
+        return Hits(self, query, ranking) if len(ranking) else []
+
+    def forget_rankings(self) -> None:
+        """Drop the kept rankings (benchmarks time the computation with it)."""
+        self._rankings.clear()
+
+    def rankings_bytes(self) -> int:
+        """Memory the kept rankings hold."""
+        return self._rankings.nbytes()
+
+    def rank(self, query: Query, kinds: Sequence[str] = ()) -> list[tuple[int, float, int]]:
+        """(entity, score, row) of every match, ranked: scores the rows the query's words select.
+
+        The reference computation (`search` keeps its results); `kinds` restricts it."""
         wanted = frozenset(kinds)
         kind = self._kinds
         # entity -> (score, row): label rows, then text rows numbered after them, so that on a
@@ -257,9 +287,7 @@ class LabelIndex:
                     or query.stem_key in self._text_stem_keys[i]
                 )
                 offer(n, TEXT_PHRASE if phrase else TEXT_WORDS, len(self._norm) + i)
-        if not best:
-            return []
-        return Hits(self, query, _ranked(best))
+        return _ranked(best)
 
     def _score_literally(
         self,
@@ -331,9 +359,7 @@ class Hits(Sequence[SearchHit]):
     """One query's hits, ranked; a `SearchHit` (and a quote's excerpt) is made only when read,
     since a client pages through a few of possibly thousands."""
 
-    def __init__(
-        self, index: LabelIndex, query: Query, ranked: list[tuple[int, float, int]]
-    ) -> None:
+    def __init__(self, index: LabelIndex, query: Query, ranked: Ranking) -> None:
         self._index, self._query, self._ranked = index, query, ranked
 
     def __len__(self) -> int:
@@ -348,7 +374,7 @@ class Hits(Sequence[SearchHit]):
     def __getitem__(self, i: int | slice) -> SearchHit | Sequence[SearchHit]:
         if isinstance(i, slice):
             return [self._index.hit(self._query, *r) for r in self._ranked[i]]
-        return self._index.hit(self._query, *self._ranked[i])
+        return self._index.hit(self._query, *self._ranked.at(i))
 
     def __iter__(self) -> Iterator[SearchHit]:
         return (self._index.hit(self._query, *r) for r in self._ranked)

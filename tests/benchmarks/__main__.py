@@ -25,7 +25,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from . import httpload, report, tools
+from . import httpload, report, tools, workers_load
 from .generate import DATA, ensure
 from .queries import (
     CHEAP,
@@ -296,6 +296,21 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def search_inprocess(root: Path, timeout: float) -> dict[str, Any]:
+    """One GraphQL search in process (tests/benchmarks/search_speed.py), in a fresh process."""
+    cmd = [sys.executable, "-m", "tests.benchmarks.search_speed", str(root)]
+    wall, rss, out, killed = measured(cmd, timeout, cwd=HERE.parents[1])
+    row: dict[str, Any] = {"wall_seconds": wall, "peak_rss_mb": rss, "timed_out": killed}
+    if out.strip():
+        row.update(json.loads(out.strip().splitlines()[-1]))
+    log(
+        f"  search in process: first {row.get('first_ms', float('nan')):.2f} ms, "
+        f"p50 {row.get('p50_ms', float('nan')):.2f} ms, "
+        f"reference p50 {row.get('reference_p50_ms', float('nan')):.2f} ms"
+    )
+    return row
+
+
 def carry_over(previous: dict[str, Any], size: str, entry: dict[str, Any], part: str) -> str:
     """Reuse a skipped part's numbers from the last run when they describe the same data: same
     shapes and files, triples within 1% (the seed moved a little). Returns that run's date."""
@@ -324,8 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: cold,jena,http (a skipped part reuses the last results.json's "
-        "numbers for the same generated data, and RESULTS.md says so)",
+        help="comma-separated: cold,jena,http,search,workers (a skipped part reuses the last "
+        "results.json's numbers for the same generated data, and RESULTS.md says so)",
     )
     parser.add_argument("--timeout", type=float, default=900, help="bound on any one step (s)")
     parser.add_argument("--jena-timeout", type=float, default=600, help="bound on one Jena run")
@@ -384,9 +399,15 @@ def main(argv: list[str] | None = None) -> int:
         if size != "seed" and "jena" not in skip and not any("Jena" in m for m in missing):
             log(f"{size}: Jena SHACL")
             entry["jena"] = jena(made.root, work / "jena", args.jena_timeout)
+        if size != "seed" and "search" not in skip:
+            log(f"{size}: search in process")
+            entry["search"] = search_inprocess(made.root, args.timeout)
         if size != "seed" and "http" not in skip and not missing:
             log(f"{size}: HTTP load")
             entry["http"] = http(made.root, work, seconds, rounds, args.timeout)
+        if size != "seed" and "workers" not in skip and not missing:
+            log(f"{size}: serve --workers 2 vs 1")
+            entry["workers"] = workers_load.measure(made.root, seconds, rounds, args.timeout)
         for part in sorted(skip):
             carried = carry_over(previous, size, entry, part)
             if carried:
