@@ -131,6 +131,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds `clinic-kg publish` waits on the store for each step (connecting, sending a "
         "chunk of the upload, each answer) before giving up with KG-PUBLISH-UNREACHABLE.",
     ),
+    Setting(
+        "persisted_queries_bytes",
+        8 * 1024 * 1024,
+        "Most bytes of query text registered by automatic persisted queries (hash → query), per "
+        "process; the least recently used are forgotten (clients then send the query again).",
+    ),
+    Setting(
+        "safelist_dir",
+        "",
+        "Folder of reviewed .graphql operations, validated at start-up and registered under "
+        "their persisted-query hashes (empty: no safelist).",
+    ),
+    Setting(
+        "safelist_only",
+        False,
+        "Run only the operations of safelist_dir; any other is refused with "
+        "OPERATION_NOT_IN_SAFELIST, and no new persisted query registers.",
+    ),
 )
 
 
@@ -167,6 +185,9 @@ class Settings:
     response_cache_entry_bytes: int = 1024 * 1024
     content_max_age: int = 60
     publish_timeout: int = 120
+    persisted_queries_bytes: int = 8 * 1024 * 1024
+    safelist_dir: str = ""
+    safelist_only: bool = False
 
     @property
     def id_namespace(self) -> str:
