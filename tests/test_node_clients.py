@@ -5,10 +5,8 @@ codegen's possibleTypes, the persisted-query link, HttpLink) runs on 127.0.0.1."
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,49 +17,16 @@ from graphql import parse
 from server.http.persisted import printings
 
 from . import live_server as live
-from .conftest import REPO
 from .live_server import LiveServer
-from .node_tools import require_node, run_node
+from .node_tools import build_clients, run_node
 from .seed import FBSS
 
 live_server = live.live_server
 
-TIMEOUT = 300  # seconds per Node step: a bound, not a performance assertion
-INPUTS = ("codegen.yml", "tsconfig.json", "client.ts", "build.mjs", "package-lock.json")
-
-
-def _step(project: Path, *command: str) -> str:
-    done = subprocess.run(
-        ["node", *command],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-    assert done.returncode == 0, f"{' '.join(command)}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
-    return done.stdout
-
 
 @pytest.fixture(scope="module")
 def built() -> Path:
-    """Codegen, `tsc --noEmit`, then build/ (once per input state, whatever the xdist worker)."""
-    project = require_node()
-    digest = hashlib.sha256((REPO / "server" / "schema.graphql").read_bytes())
-    for path in [*(project / name for name in INPUTS), *sorted(project.glob("operations/*"))]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    stamp = project / "build" / ".clinic-kg-built"
-    with (project / "node_modules" / ".build-lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not stamp.exists() or stamp.read_text() != digest.hexdigest():
-            shutil.rmtree(project / "generated", ignore_errors=True)
-            shutil.rmtree(project / "build", ignore_errors=True)
-            _step(project, "node_modules/.bin/graphql-codegen", "--config", "codegen.yml")
-            # Strict mode on the generated types and the client; a type error fails here.
-            _step(project, "node_modules/typescript/bin/tsc", "--noEmit", "-p", ".")
-            _step(project, "build.mjs")
-            stamp.write_text(digest.hexdigest())
-    return project
+    return build_clients()
 
 
 def client(server: LiveServer, mode: str) -> Any:
