@@ -28,7 +28,7 @@ def require_node() -> Path:
     """The Node project with its packages installed; skips (fails under CI) without node/npm."""
     missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
     if missing:
-        reason = f"{' and '.join(missing)} not found: install Node.js 20 to run the Node tests"
+        reason = f"{' and '.join(missing)} not found: install Node.js 18+ to run the Node tests"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)

@@ -33,6 +33,11 @@ def client(server: LiveServer, mode: str) -> Any:
     return run_node("build/client.js", server.graphql, mode)
 
 
+def exchanges(requests: list[dict[str, Any]]) -> list[tuple[str, bool, int, list[str]]]:
+    """(method, whether the query text was sent, status, error codes) of each request."""
+    return [(r["method"], bool(r["sentQuery"]), r["status"], r["codes"]) for r in requests]
+
+
 def test_codegen_generates_typed_documents_and_possible_types(built: Path) -> None:
     generated = (built / "generated" / "graphql.ts").read_text()
     for name in ("ConditionPage", "Pages", "Search", "FactsByIds"):
@@ -77,11 +82,7 @@ def test_persisted_query_link_gets_not_found_once_then_hits(
     built: Path, live_server: LiveServer
 ) -> None:
     result = client(live_server, "persisted")
-    post = [
-        (r["method"], bool(r["sentQuery"]), r["status"], r["codes"])
-        for r in result["post"]["requests"]
-    ]
-    assert post == [
+    assert exchanges(result["post"]["requests"]) == [
         ("POST", False, 400, ["PERSISTED_QUERY_NOT_FOUND"]),
         ("POST", True, 200, []),
         ("POST", False, 200, []),
@@ -95,11 +96,7 @@ def test_persisted_query_link_gets_not_found_once_then_hits(
     assert sent["sentQuery"] == printings(parse(text))[1]
     assert hashlib.sha256(sent["sentQuery"].encode()).hexdigest() == sent["sha256Hash"]
     # Hashes sent by GET; the link retries a miss with the query by POST.
-    get = [
-        (r["method"], bool(r["sentQuery"]), r["status"], r["codes"])
-        for r in result["get"]["requests"]
-    ]
-    assert get == [
+    assert exchanges(result["get"]["requests"]) == [
         ("GET", False, 400, ["PERSISTED_QUERY_NOT_FOUND"]),
         ("POST", True, 200, []),
         ("GET", False, 200, []),
