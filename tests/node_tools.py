@@ -14,6 +14,9 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +37,9 @@ def require_node() -> Path:
         pytest.skip(reason)
     lock = NODE_PROJECT / "package-lock.json"
     stamp = NODE_PROJECT / "node_modules" / ".clinic-kg-installed"
-    if not stamp.exists() or stamp.read_text() != lock.read_text():
+    with _locked("npm"):  # xdist workers: one `npm ci` at a time, the others then see the stamp
+        if stamp.exists() and stamp.read_text() == lock.read_text():
+            return NODE_PROJECT
         done = subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
             cwd=NODE_PROJECT,
@@ -47,6 +52,16 @@ def require_node() -> Path:
             pytest.fail(f"npm ci failed in {NODE_PROJECT}:\n{done.stderr[-3000:]}")
         stamp.write_text(lock.read_text())
     return NODE_PROJECT
+
+
+@contextmanager
+def _locked(name: str) -> Iterator[None]:
+    """An exclusive lock across processes, for this checkout's Node project."""
+    key = hashlib.sha256(str(NODE_PROJECT).encode()).hexdigest()[:12]
+    path = Path(tempfile.gettempdir()) / f"clinic-kg-node-{key}-{name}.lock"
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def run_node(script: str, *args: str, timeout: float = 120) -> Any:
@@ -91,8 +106,7 @@ def build_clients(*, feed: bool = False) -> Path:
     for path in [*(project / name for name in INPUTS), *sorted(project.glob("operations/*"))]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     stamp = project / "build" / ".clinic-kg-built"
-    with (project / "node_modules" / ".build-lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _locked("build"):
         if not stamp.exists() or stamp.read_text() != digest.hexdigest():
             shutil.rmtree(project / "generated", ignore_errors=True)
             shutil.rmtree(project / "build", ignore_errors=True)
