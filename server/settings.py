@@ -168,6 +168,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Processes `clinic-kg serve` answers requests with (the snapshot is built once and "
         "shared); when neither --workers nor this is given, WEB_CONCURRENCY is honoured.",
     ),
+    Setting(
+        "persisted_queries_bytes",
+        8 * 1024 * 1024,
+        "Most bytes of query text registered by automatic persisted queries (hash → query), per "
+        "process; the least recently used are forgotten (clients then send the query again).",
+    ),
+    Setting(
+        "safelist_dir",
+        "",
+        "Folder of reviewed .graphql operations, validated at start-up and registered under "
+        "their persisted-query hashes (empty: no safelist).",
+    ),
+    Setting(
+        "safelist_only",
+        False,
+        "Run only the operations of safelist_dir; any other is refused with "
+        "OPERATION_NOT_IN_SAFELIST, and no new persisted query registers.",
+    ),
 )
 
 
@@ -210,6 +228,9 @@ class Settings:
     log_format: str = "text"
     change_history_versions: int = 16
     workers: int = 1
+    persisted_queries_bytes: int = 8 * 1024 * 1024
+    safelist_dir: str = ""
+    safelist_only: bool = False
 
     @property
     def id_namespace(self) -> str:

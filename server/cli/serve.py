@@ -43,6 +43,8 @@ def serve(
     require_project(root)
     settings = Settings.from_env(host=host, port=port, watch=watch, workers=workers)
     count = worker_count(workers, settings)  # a bad value stops here, before validating
+    if not safelist_loads(settings):
+        return 1
     reloader_cache = LoadCache()
     started = start(root, settings, cache=reloader_cache)
     report = started.report
@@ -87,6 +89,21 @@ def serve(
         if watcher is not None:
             watcher.stop()
     return 0
+
+
+def safelist_loads(settings: Settings) -> bool:
+    """Whether the safelist (if any) loads; else its problems are printed, before validating."""
+    if not settings.safelist_dir and not settings.safelist_only:
+        return True
+    from server.http.persisted import check_settings
+    from server.schema import build_schema
+
+    problems = check_settings(settings, build_schema(settings)._schema)
+    for problem in problems:
+        click.echo(problem.render(), err=True)
+    if problems:
+        click.echo("not serving: fix the safelist operations above", err=True)
+    return not problems
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from server.http.content_routes import ContentRoutes, conditional, etag_matches
 from server.http.graphql_errors import format_error, internal_message, request_error
 from server.http.media import GRAPHQL_RESPONSE, JSON, negotiate
 from server.http.metrics import Metrics
+from server.http.persisted import PersistedQueries, PersistedQueryError
 from server.http.request_log import Observed, OperationNote, RequestNote, request_note, sinks_for
 from server.http.response_cache import ResponseCache, cache_key
 from server.schema import ClinicSchema, Context, build_schema
@@ -91,6 +92,7 @@ class GraphQLEndpoint:
         # queries and cheap ones while an expensive one runs; the limiter bounds how many run
         # (and hold their results in memory) at once.
         self.limiter = anyio.CapacityLimiter(settings.execution_threads)
+        self.persisted = PersistedQueries(settings, schema._schema)
 
     async def handle(self, request: Request) -> Response:
         note = request_note(request.scope)  # filled for metrics and the access log
@@ -114,6 +116,11 @@ class GraphQLEndpoint:
             if exc.status == 408:  # the rest of a late body may still come: do not read it
                 headers = {"Connection": "close"}
             return self.respond(exc.status, body, request_id, media, headers)
+        except PersistedQueryError as exc:  # hash unknown, not in the safelist, …: not executed
+            note.refuse(exc.code)
+            body = self.body(store, request_id, errors=[request_error(exc.message, exc.code)])
+            no_store = {"Cache-Control": "no-store"}
+            return self.respond(exc.status(media), body, request_id, media, no_store)
         except Exception:
             log.exception(
                 "request %s: unexpected error",
@@ -130,7 +137,7 @@ class GraphQLEndpoint:
         self, request: Request, store: Store, request_id: str, media: str | None
     ) -> Response:
         params = request.query_params
-        if "query" not in params:
+        if "query" not in params and "extensions" not in params:
             if self.settings.graphiql and "text/html" in request.headers.get("accept", ""):
                 return conditional(
                     request,
@@ -145,9 +152,11 @@ class GraphQLEndpoint:
                 "BAD_REQUEST",
             )
         media = acceptable(media)
-        query = params["query"]
         variables = _variables(json_text(params["variables"]) if "variables" in params else None)
-        _extensions(json_text(params["extensions"]) if "extensions" in params else None)
+        extensions = _extensions(
+            json_text(params["extensions"]) if "extensions" in params else None
+        )
+        query = self.persisted.resolve(params.get("query"), extensions)
         operation = params.get("operationName") or None
         digest = hashlib.sha256(
             "\0".join([query, json.dumps(variables, sort_keys=True), operation or ""]).encode()
@@ -185,7 +194,7 @@ class GraphQLEndpoint:
         note = request_note(request.scope)
         if isinstance(payload, list):
             return await self.batch(payload, store, request_id, media, note)
-        query, variables, operation = _operation(payload)
+        query, variables, operation = _operation(payload, self.persisted)
         answer = await self.execute(store, query, variables, operation, request_id, note)
         return self.respond(answer.status(media), answer.body, request_id, media)
 
@@ -209,7 +218,7 @@ class GraphQLEndpoint:
             )
         results = []
         for item in payload:
-            query, variables, operation = _operation(item)
+            query, variables, operation = _operation(item, self.persisted)
             answer = await self.execute(store, query, variables, operation, request_id, note)
             results.append(_json_bytes(answer.body))
         return self.respond(200, b"[" + b",".join(results) + b"]", request_id, media)
@@ -417,21 +426,25 @@ def json_text(text: str | bytes) -> Any:
     raise RequestError(400, f"request is not valid JSON: {reason}", "BAD_REQUEST")
 
 
-def _operation(payload: Any) -> tuple[str, dict[str, Any] | None, str | None]:
+def _operation(
+    payload: Any, persisted: PersistedQueries
+) -> tuple[str, dict[str, Any] | None, str | None]:
     if not isinstance(payload, dict):
         raise RequestError(
             400, 'request body must be a JSON object {"query": "..."}', "BAD_REQUEST"
         )
     query = payload.get("query")
-    if not isinstance(query, str) or not query.strip():
+    extensions = _extensions(payload.get("extensions"))
+    hashed = query is None and "persistedQuery" in (extensions or {})  # named by its hash
+    if not hashed and (not isinstance(query, str) or not query.strip()):
         raise RequestError(
             400, "missing `query`: the JSON object needs a non-empty string `query`", "BAD_REQUEST"
         )
     operation = payload.get("operationName")
     if operation is not None and not isinstance(operation, str):
         raise RequestError(400, "`operationName` must be a string or null", "BAD_REQUEST")
-    _extensions(payload.get("extensions"))
-    return query, _variables(payload.get("variables")), operation or None
+    variables = _variables(payload.get("variables"))
+    return persisted.resolve(query, extensions), variables, operation or None
 
 
 def _variables(value: Any) -> dict[str, Any] | None:
