@@ -92,6 +92,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Cache-Control max-age, in seconds, of /id and /facts answers; after it, clients "
         "revalidate with If-None-Match (304 while the dataset version is the same).",
     ),
+    Setting(
+        "compiled_execution",
+        True,
+        "Answer GraphQL queries with the compiled executor (a plan per validated document, "
+        "the same JSON as the reference executor, which runs whatever the plan does not cover).",
+    ),
 )
 
 
@@ -121,6 +127,7 @@ class Settings:
     startup_cache: bool = True
     response_cache_size: int = 1024
     content_max_age: int = 60
+    compiled_execution: bool = True
 
     @property
     def id_namespace(self) -> str:
