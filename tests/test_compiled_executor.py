@@ -82,16 +82,18 @@ def compare(
     operation: str | None,
 ) -> str:
     """Both executors on one request: 'compiled', 'error' (both leave it to the reference's
-    error) or 'fallback' (the reference answers, the plan does not)."""
+    error) or 'fallback' (the reference answers, the plan does not). The compiled executor
+    answers twice: the second time from the plan it kept."""
     expected = reference(schema, snap, query, variables, operation)
-    got = compiled.execute(query, variables, operation, context(snap))
+    for _ in range(2):
+        got = compiled.execute(query, variables, operation, context(snap))
+        if expected is None:
+            assert got is None, f"the reference reports an error, the plan answered: {query}"
+        elif got is not None:
+            assert got == expected, f"different bytes for {query} with {variables}"
     if expected is None:
-        assert got is None, f"the reference reports an error, the plan answered: {query}"
         return "error"
-    if got is None:
-        return "fallback"
-    assert got == expected, f"different bytes for {query} with {variables}"
-    return "compiled"
+    return "compiled" if got is not None else "fallback"
 
 
 INTROSPECTION = ("__schema", "__type")
@@ -123,8 +125,6 @@ def test_every_query_of_the_repository_gets_the_reference_bytes(
     for _query, text, variables, operation in corpus_requests(schema):
         outcome = compare(schema, compiled, snap, text, variables, operation)
         outcomes[outcome].append(text)
-        # Twice: the second answer comes from the kept plan.
-        assert compare(schema, compiled, snap, text, variables, operation) == outcome
     # The plan answers everything the reference answers but introspection.
     unexpected = [t for t in outcomes["fallback"] if not any(w in t for w in INTROSPECTION)]
     assert not unexpected, unexpected
@@ -194,7 +194,7 @@ def test_introspection_is_left_to_the_reference(schema: ClinicSchema, seed: Snap
     compiled = CompiledExecutor(schema, Settings())
     query = "{ __schema { queryType { name } } }"
     assert compare(schema, compiled, seed, query, None, None) == "fallback"
-    assert compiled.stats["unsupported"] == 1
+    assert compiled.stats == {"unsupported": 2}  # compare() asks twice; no plan was made
 
 
 @settings(

@@ -350,7 +350,7 @@ def _list(item: Complete, text: bool, required: bool) -> Complete:
     def complete_list(value: Any, run: Run) -> Any:
         if value is None or value is Undefined:
             return _null(required)
-        if not is_iterable(value):
+        if value.__class__ is not list and not is_iterable(value):
             raise Fallback("a list field resolved to something else")
         if text:
             return [v if v.__class__ is str else item(v, run) for v in value]
