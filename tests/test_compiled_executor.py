@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -197,9 +197,7 @@ def test_introspection_is_left_to_the_reference(schema: ClinicSchema, seed: Snap
     assert compiled.stats == {"unsupported": 2}  # compare() asks twice; no plan was made
 
 
-@settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=100, deadline=None)
 @given(data=st.data())
 def test_random_selections_get_the_reference_bytes(
     schema: ClinicSchema, seed: Snapshot, data: st.DataObject
