@@ -1,8 +1,10 @@
-"""Plans of the compiled executor: one closure per selected field, built once from the AST.
+"""Plans of the compiled executor: one generated function per selection set, built from the AST.
 
 A plan is what graphql-core's executor works out again for every object of every request (which
 fields a selection set collects for a type, which resolver each calls with which arguments, how
-its value completes), worked out once per validated document and kept as nested closures. Running
+its value completes), worked out once per validated document: per selection set and type, a
+Python function generated with one statement per field, calling closures that complete values
+(lists, objects, interfaces planned per runtime type on first sight, scalars). Running
 it calls the same strawberry resolvers with the same arguments and completes their values with
 the same scalar serializers, so the data are those of the reference executor; whatever would make
 the reference report an error makes the plan raise `Fallback` instead (server/schema/compiled.py).
