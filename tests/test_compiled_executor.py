@@ -6,18 +6,25 @@ answers nothing (the caller then runs the reference) whenever the reference repo
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
 from server.load.loader import load
-from server.schema import ClinicSchema, Context, build_schema
+from server.schema import CONCRETE_TYPES, ClinicSchema, Context, build_schema
 from server.schema.compiled import CompiledExecutor
+from server.schema.query import Query as QueryType
 from server.settings import Settings
 from server.store.protocol import StoreHolder
 from server.store.snapshot import Snapshot, build_snapshot
@@ -220,3 +227,48 @@ def test_the_corpus_holds_the_queries_of_the_tests() -> None:
     origins = {q.origin for q in collected()}
     assert {"test_e2e_graphql.py", "test_pages_api.py", "test_schema_queries.py"} <= origins
     assert {"README.md", "tests/benchmarks/queries.py"} <= origins
+
+
+class Refusing(SchemaExtension):
+    """Acts where the cost limit acts: around execution, on the request's variables; refuses
+    when `$refuse` is true, and counts the executions it saw."""
+
+    seen = 0
+
+    def on_execute(self) -> Iterator[None]:
+        Refusing.seen += 1
+        variables = self.execution_context.variables or {}
+        if variables.get("refuse"):
+            self.execution_context.result = GraphQLExecutionResult(
+                data=None, errors=[GraphQLError("refused")]
+            )
+        yield
+
+
+def test_execute_hooks_run_around_the_plan(seed: Snapshot) -> None:
+    schema = ClinicSchema(query=QueryType, types=CONCRETE_TYPES, extensions=[Refusing])
+    compiled = CompiledExecutor(schema, Settings())
+    query = 'query ($refuse: Boolean!) { node(id: "acetaminophen") { id @include(if: $refuse) } }'
+    before = Refusing.seen
+    assert compare(schema, compiled, seed, query, {"refuse": False}, None) == "compiled"
+    assert Refusing.seen - before == 3  # the reference once, the plan twice
+    assert compare(schema, compiled, seed, query, {"refuse": True}, None) == "error"
+
+
+@dataclass(frozen=True)
+class TimedContext(Context):
+    deadline: float | None = None
+
+
+def test_past_the_deadline_the_reference_answers(schema: ClinicSchema, seed: Snapshot) -> None:
+    from tests.benchmarks.queries import CONDITION_PAGE
+
+    compiled = CompiledExecutor(schema, Settings())
+    variables = {"id": "failed-back-surgery-syndrome"}
+    for deadline, answered in ((time.monotonic() - 1, False), (time.monotonic() + 600, True)):
+        timed = TimedContext(
+            store=seed, settings=Settings(), holder=StoreHolder(seed), request_id="t",
+            deadline=deadline,
+        )  # fmt: skip
+        got = compiled.execute(CONDITION_PAGE, variables, None, timed)
+        assert (got is not None) is answered

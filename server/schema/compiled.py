@@ -14,7 +14,11 @@ only `context` (all they read); reading anything else falls back.
 Supported: query operations of documents that pass the schema's own parsing and validation (the
 same extensions, limits and rules as `schema.execute_sync`), with variables (coerced by
 graphql-core's `get_variable_values`), aliases, named and inline fragments on object and interface
-types, `@skip`/`@include` (literal or variable), `__typename`, every field of the schema.
+types, `@skip`/`@include` (literal or variable), `__typename`, every field of the schema. The
+execute hooks of the schema's extensions (a cost limit that reads the variables) run around each
+plan as around the reference's execution; one that sets a result first refuses the request, and
+the reference then refuses it with its error. A `deadline` on the context (a time.monotonic()
+value) is checked before each object; past it the reference takes over and reports the timeout.
 
 Answered by the reference executor instead (`execute` returns None): a document that fails to parse
 or validate, names an unknown operation or is not a query; introspection (`__schema`, `__type`);
@@ -28,6 +32,7 @@ how requests went: compiled, fallback (ran, left it to the reference), unsupport
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -62,6 +67,7 @@ CONDITION_PLANS = 16
 class Document:
     """A validated operation and its plans, one per value of the variables @skip/@include read."""
 
+    parsed: DocumentNode
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
     condition_variables: tuple[str, ...]
@@ -77,7 +83,17 @@ class CompiledExecutor:
         self.graphql_schema = schema._schema
         self.enabled = settings.compiled_execution and _plain_schema(schema)
         self.documents: OrderedDict[tuple[str, str | None], Document | None] = OrderedDict()
+        self.lock = threading.Lock()  # requests may run in worker threads
         self.stats: Counter[str] = Counter()
+        # Extensions with an execute hook (a cost limit on the request's variables, say) run it
+        # around every plan, as around the reference's execution.
+        self.hooked = [
+            factory
+            for factory, extension in zip(
+                schema.extensions, schema.get_extensions(sync=True), strict=False
+            )
+            if _acts_on_execution(extension)
+        ]
 
     def execute(
         self,
@@ -101,7 +117,14 @@ class CompiledExecutor:
                 self.stats["fallback"] += 1
                 return None
             plan = self.plan(document, coerced)
-            data = plan(None, Run(Info(context), coerced))
+            run = Run(Info(context), coerced, getattr(context, "deadline", None))
+            if self.hooked:
+                data = self._hooked(query, variables, operation, context, document, plan, run)
+            else:
+                data = plan(None, run)
+            if data is None:  # an extension refused the request: the reference says why
+                self.stats["fallback"] += 1
+                return None
             body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         except Exception:
             # Whatever would be an error (or is a bug here) is the reference executor's to answer.
@@ -113,14 +136,47 @@ class CompiledExecutor:
     def document(self, query: str, operation: str | None) -> Document | None:
         """The validated operation of a query text, kept; None when plans do not cover it."""
         key = (query, operation)
-        if key in self.documents:
-            self.documents.move_to_end(key)
-            return self.documents[key]
+        with self.lock:
+            if key in self.documents:
+                self.documents.move_to_end(key)
+                return self.documents[key]
         found = self._prepare(query, operation)
-        self.documents[key] = found
-        if len(self.documents) > PLAN_CACHE_SIZE:
-            self.documents.popitem(last=False)
+        with self.lock:
+            self.documents[key] = found
+            if len(self.documents) > PLAN_CACHE_SIZE:
+                self.documents.popitem(last=False)
         return found
+
+    def _hooked(
+        self,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation: str | None,
+        context: Context,
+        document: Document,
+        plan: Fields,
+        run: Run,
+    ) -> dict[str, Any] | None:
+        """The plan's data inside the execute hooks of the extensions that have them, with the
+        execution context strawberry gives them; None when one of them sets a result first (as
+        a cost limit does to refuse a request)."""
+        schema = self.schema
+        execution = schema._create_execution_context(
+            query=query,
+            allowed_operation_types=(AllowedOperation.QUERY,),
+            variable_values=variables,
+            context_value=context,
+            operation_name=operation,
+        )
+        execution.graphql_document = document.parsed
+        extensions = [e if isinstance(e, SchemaExtension) else e() for e in self.hooked]
+        for extension in extensions:
+            extension.execution_context = execution
+        runner = schema.create_extensions_runner(execution, extensions)
+        with runner.executing():
+            if execution.result is not None:
+                return None
+            return plan(None, run)
 
     def plan(self, document: Document, variables: VariableValues) -> Fields:
         """The root plan for the values the document's @skip/@include variables have."""
@@ -152,7 +208,7 @@ class CompiledExecutor:
         fragments = {
             d.name.value: d for d in parsed.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        document = Document(found, fragments, _condition_variables(parsed))
+        document = Document(parsed, found, fragments, _condition_variables(parsed))
         try:
             # Plan once now, so a document plans cannot cover is known before any request runs;
             # the variables of @skip/@include are unknown here: plan them per request instead.
@@ -196,6 +252,12 @@ def _plain_schema(schema: ClinicSchema) -> bool:
         type(extension).resolve is SchemaExtension.resolve
         for extension in schema.get_extensions(sync=True)
     )
+
+
+def _acts_on_execution(extension: SchemaExtension) -> bool:
+    """Whether an extension has an execute hook (those of parsing and validation ran when the
+    document was validated; those around the whole operation set their options)."""
+    return type(extension).on_execute is not SchemaExtension.on_execute
 
 
 def _condition_variables(document: DocumentNode) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from keyword import iskeyword
 from operator import attrgetter
+from time import monotonic
 from typing import Any, cast
 
 from graphql import (
@@ -81,10 +82,12 @@ class Info:
 
 @dataclass(slots=True)
 class Run:
-    """One request's state, handed to every closure of the plan."""
+    """One request's state, handed to every closure of the plan; past `deadline` (a
+    time.monotonic() value) the plan stops and the reference reports the timeout."""
 
     info: Info
     variables: VariableValues
+    deadline: float | None = None
 
 
 Complete = Callable[[Any, Run], Any]
@@ -176,7 +179,7 @@ class Planner:
     ) -> Fields:
         """The function that turns one object of `object_type` into its response dict: Python
         source generated for this selection, one statement per field, no loop, no dispatch."""
-        names: dict[str, Any] = {"Fallback": Fallback}
+        names: dict[str, Any] = {"Fallback": Fallback, "monotonic": monotonic}
         body: list[str] = []
         for i, (key, nodes) in enumerate(self.collect(object_type, selection_sets).items()):
             name = nodes[0].name.value
@@ -194,7 +197,13 @@ class Planner:
                 body.append(f"out[{key!r}] = v if v.__class__ is str else c{i}(v, run)")
             else:
                 body.append(f"out[{key!r}] = c{i}(v, run)")
-        lines = ["def run_fields(source, run):", "    info = run.info", "    out = {}"]
+        lines = [
+            "def run_fields(source, run):",
+            "    if run.deadline is not None and monotonic() > run.deadline:",
+            "        raise Fallback('past the deadline')",
+            "    info = run.info",
+            "    out = {}",
+        ]
         lines += [f"    {line}" for line in body]
         lines.append("    return out")
         exec(compile("\n".join(lines), f"<plan of {object_type.name}>", "exec"), names)
