@@ -186,6 +186,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Run only the operations of safelist_dir; any other is refused with "
         "OPERATION_NOT_IN_SAFELIST, and no new persisted query registers.",
     ),
+    Setting(
+        "compiled_execution",
+        True,
+        "Answer GraphQL queries with the compiled executor (a plan per validated document, "
+        "the same JSON as the reference executor, which runs whatever the plan does not cover).",
+    ),
 )
 
 
@@ -231,6 +237,7 @@ class Settings:
     persisted_queries_bytes: int = 8 * 1024 * 1024
     safelist_dir: str = ""
     safelist_only: bool = False
+    compiled_execution: bool = True
 
     @property
     def id_namespace(self) -> str:

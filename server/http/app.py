@@ -37,6 +37,7 @@ from server.http.request_log import Observed, OperationNote, RequestNote, reques
 from server.http.response_cache import ResponseCache, cache_key
 from server.schema import ClinicSchema, Context, build_schema
 from server.schema.base import Usage
+from server.schema.compiled import CompiledExecutor
 from server.schema.execution import ExecutionTimeout
 from server.settings import Settings
 from server.store.protocol import Store, StoreHolder
@@ -93,6 +94,7 @@ class GraphQLEndpoint:
         # (and hold their results in memory) at once.
         self.limiter = anyio.CapacityLimiter(settings.execution_threads)
         self.persisted = PersistedQueries(settings, schema._schema)
+        self.compiled = CompiledExecutor(schema, settings)
 
     async def handle(self, request: Request) -> Response:
         note = request_note(request.scope)  # filled for metrics and the access log
@@ -305,6 +307,14 @@ class GraphQLEndpoint:
             deadline=time.monotonic() + settings.execution_timeout_ms / 1000,
             usage=usage or Usage(),
         )
+        # The compiled plan first (server/schema/compiled.py): the same bytes as the reference
+        # executor, at a fraction of its CPU; None when it does not cover the request or
+        # anything would be an error, which the reference path below then reports.
+        compiled = self.compiled.execute(query, variables, operation, context)
+        if compiled is not None:
+            if len(compiled) > settings.max_response_bytes:
+                return self.too_large(store, request_id, len(compiled)), None
+            return Answer(self.spliced(store, request_id, compiled)), compiled
         try:
             result = self.schema.execute_sync(
                 query,

@@ -25,7 +25,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from . import httpload, report, tools, workers_load
+from . import executors, httpload, report, tools, workers_load
 from .generate import DATA, ensure
 from .queries import (
     CHEAP,
@@ -285,6 +285,23 @@ def http(root: Path, work: Path, seconds: int, rounds: int, timeout: float) -> d
     return result
 
 
+def executor_phase(root: Path, quick: bool, timeout: float) -> dict[str, Any]:
+    """Compiled vs reference GraphQL execution, in a process of its own (tests/benchmarks/
+    executors.py)."""
+    cmd = [sys.executable, "-m", "tests.benchmarks.executors", str(root)]
+    if quick:
+        cmd += ["--rounds", "3", "--requests", "15"]
+    _, _, out, killed = measured(cmd, timeout, cwd=HERE.parents[1])
+    if killed or not out.strip():
+        return {"error": "timed out" if killed else "no output"}
+    found: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    for key in executors.QUESTIONS:
+        m = found[key]
+        ref, ours = m["reference_ms"], m["compiled_ms"]
+        log(f"  {key}: reference {ref:.2f} ms, compiled {ours:.2f} ms CPU per request")
+    return found
+
+
 def _rss_mb(pid: int) -> float:
     status = Path(f"/proc/{pid}/status")
     try:
@@ -339,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: cold,jena,http,search,workers (a skipped part reuses the last "
+        help="comma-separated: cold,jena,http,search,workers,executors (a skipped part reuses "
+        "the last "
         "results.json's numbers for the same generated data, and RESULTS.md says so)",
     )
     parser.add_argument("--timeout", type=float, default=900, help="bound on any one step (s)")
@@ -402,6 +420,9 @@ def main(argv: list[str] | None = None) -> int:
         if size != "seed" and "search" not in skip:
             log(f"{size}: search in process")
             entry["search"] = search_inprocess(made.root, args.timeout)
+        if "executors" not in skip:
+            log(f"{size}: GraphQL executors in process")
+            entry["executors"] = executor_phase(made.root, args.quick, args.timeout)
         if size != "seed" and "http" not in skip and not missing:
             log(f"{size}: HTTP load")
             entry["http"] = http(made.root, work, seconds, rounds, args.timeout)

@@ -7,6 +7,8 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from . import executors
+
 NAMES = {
     "ours": "clinic-kg (response cache on)",
     "ours_nocache": "clinic-kg (response cache off)",
@@ -436,6 +438,8 @@ def render(results: dict[str, Any], findings: Path) -> str:
         "req/s ÷ that server's req/s.",
         "",
         *_http(results),
+        "",
+        *executors.section(results),
     ]
     if findings.exists():
         lines += ["", findings.read_text(encoding="utf-8").rstrip(), ""]
