@@ -35,7 +35,7 @@ from server.content.lookup import UserInputError, find_facts
 from server.http.response_cache import LRUCache
 from server.model.records import Fact
 from server.settings import Settings
-from server.store.protocol import DatasetChanged, Store
+from server.store.protocol import DatasetChanged, Store, StoreUnavailable
 
 JSON = "application/json"
 ID_PATH = "/id/"
@@ -99,7 +99,7 @@ class ContentRoutes:
         if answer is None:
             try:
                 answer = await run_in_threadpool(self._resolve, store, raw_id, accept)
-            except DatasetChanged as exc:
+            except (DatasetChanged, StoreUnavailable) as exc:
                 return Response(
                     f"503 Service unavailable: {exc}\n",
                     503,

@@ -1,0 +1,541 @@
+"""A Store backed by a SPARQL 1.1 endpoint holding versions published by `clinic-kg publish`.
+
+`SparqlDataset` follows the store's pointer (server/store/published.py): it reads it at start
+and on `refresh()`, and builds the version's catalog (registry, concepts, entity ids in label
+order, the search index: server/store/sparql_catalog.py) once per version. Each request gets
+its own `SparqlStore`, pinned to the version current when it started (a new version never mixes
+into a request under way) and to a `Budget` of queries and time.
+
+A `SparqlStore` answers every Store call as the in-memory `Snapshot` does on the same data, and
+with the same reader: it fetches the triples a call needs (batched with VALUES, an entity with
+what it points at), reads them with `GraphReader` into the same records, and keeps them in a
+bounded least-recently-used cache per version (`store_cache_size`): a published version never
+changes, so nothing cached is ever stale, and memory stays bounded whatever the graph's size.
+Lists (`entities`, `facts`) are lazy: their ids come from the catalog or one query, records are
+fetched only for the items a client reads.
+
+The pages' local text copies are not triples: `page_text` reads them from the project folder
+given (`texts_root`, `serve --root`), and is None without one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast, overload
+
+from rdflib import Graph, URIRef
+
+from server.model.description import Description, sorted_triples
+from server.model.graph_reader import GraphReader
+from server.model.records import (
+    Concept,
+    Definition,
+    Entity,
+    ExternalCode,
+    Fact,
+    Relation,
+    SearchHit,
+    Source,
+)
+from server.model.registry import BROADER, Registry
+from server.rdf.triple_index import Index
+from server.settings import Settings
+from server.store import published
+from server.store import sparql_queries as q
+from server.store.dataset_graphs import describe_graph, triple_of
+from server.store.protocol import Store, StoreHolder, StoreUnavailable
+from server.store.snapshot import page_texts
+from server.store.sparql_catalog import Catalog, build_catalog
+from server.store.sparql_client import UNAVAILABLE, Budget, SparqlClient, Triple, iri, unlimited
+
+log = logging.getLogger("clinic_kg.store")
+
+BATCH = 100  # subjects per VALUES block
+_MISSING = object()
+E = TypeVar("E", bound=Entity)
+
+
+class LRU:
+    """A bounded, thread-safe least-recently-used cache (None is a value: "nothing there")."""
+
+    def __init__(self, size: int) -> None:
+        self._size = max(size, 0)
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            found = self._items.get(key, _MISSING)
+            if found is not _MISSING:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Version:
+    """One published version: its catalog and the cache of what requests fetched from it."""
+
+    def __init__(self, catalog: Catalog, cache_size: int) -> None:
+        self.catalog = catalog
+        self.cache = LRU(cache_size)
+
+
+class SparqlDataset:
+    """The published dataset of one SPARQL store, as of the last `refresh()`."""
+
+    def __init__(self, endpoint: str, settings: Settings, *, texts_root: Path | None = None):
+        self.client = SparqlClient(endpoint)
+        self.settings = settings
+        self.texts_root = texts_root
+        self._current: Version | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def version(self) -> str:
+        return self._serving().catalog.version
+
+    def published(self) -> str | None:
+        """The version the store's pointer names now (None when nothing is published)."""
+        base = self.settings.base_iri
+        rows = self.client.select(
+            q.pointer(
+                iri(published.pointer_graph(base)),
+                iri(published.dataset_iri(base)),
+                iri(published.CURRENT_VERSION),
+            ),
+            unlimited(),
+        )
+        versions = sorted({v for r in rows if (v := published.version_of(str(r["g"]), base))})
+        if len(versions) > 1:
+            log.warning(
+                "the store's pointer names several versions %s; serving the first", versions
+            )
+        return versions[0] if versions else None
+
+    def refresh(self) -> bool:
+        """Read the pointer; when it names another version, build that version's catalog and
+        serve it from the next request on. Whether the version changed."""
+        with self._lock:
+            version = self.published()
+            if version is None:
+                raise StoreUnavailable(
+                    f"no dataset version is published at {self.client.endpoint}: the pointer "
+                    f"graph <{published.pointer_graph(self.settings.base_iri)}> names none "
+                    "(run `clinic-kg publish` first)",
+                    UNAVAILABLE,
+                )
+            if self._current is not None and self._current.catalog.version == version:
+                return False
+            catalog = build_catalog(
+                self.client,
+                unlimited(),
+                version=version,
+                graph_iri=published.version_graph(self.settings.base_iri, version),
+                id_prefix=self.settings.id_namespace,
+            )
+            self._current = Version(catalog, self.settings.store_cache_size)
+            log.info("serving dataset %s from %s", version, self.client.endpoint)
+            return True
+
+    def store(self) -> SparqlStore:
+        """A Store for one request: the current version, and a fresh budget."""
+        budget = Budget(self.settings.store_query_budget, self.settings.store_timeout_ms / 1000)
+        return SparqlStore(self._serving(), self.client, budget, self.texts_root)
+
+    def _serving(self) -> Version:
+        current = self._current
+        if current is None:
+            raise RuntimeError("SparqlDataset.refresh() was never called")
+        return current
+
+
+class SparqlHolder(StoreHolder):
+    """The holder of a SPARQL-served dataset: each request that reads `current` gets a store of
+    its own (its own budget), of the version current at that moment."""
+
+    def __init__(self, dataset: SparqlDataset) -> None:
+        super().__init__(dataset.store())
+        self.dataset = dataset
+
+    @property
+    def current(self) -> Store:
+        return self.dataset.store()
+
+
+class SparqlStore:
+    """One request's view of one published version. Implements `server.store.protocol.Store`."""
+
+    def __init__(
+        self, version: Version, client: SparqlClient, budget: Budget, texts_root: Path | None
+    ) -> None:
+        self._catalog = version.catalog
+        self._cache = version.cache
+        self._client = client
+        self.budget = budget
+        self._texts_root = texts_root
+
+    # -- dataset
+
+    @property
+    def version(self) -> str:
+        return self._catalog.version
+
+    @property
+    def triple_count(self) -> int:
+        return self._catalog.triple_count
+
+    @property
+    def loaded_at(self) -> datetime:
+        return self._catalog.loaded_at
+
+    @property
+    def registry(self) -> Registry:
+        return self._catalog.registry
+
+    # -- records by id
+
+    def entity(self, id_or_iri: str) -> Entity | None:
+        key = self._catalog.key(id_or_iri)
+        if key not in self._catalog.kinds:
+            return None
+        return self._entities([key])[0]
+
+    def relation(self, id_or_iri: str) -> Relation | None:
+        node = self._catalog.iri_of(self._catalog.key(id_or_iri))
+        found = self._plain("relation", [node], GraphReader.relations)[0]
+        return cast(Relation | None, found)
+
+    def code(self, id: str) -> ExternalCode | None:
+        node = self._catalog.iri_of(id)
+        return cast(ExternalCode | None, self._plain("code", [node], GraphReader.codes)[0])
+
+    def definition(self, id: str) -> Definition | None:
+        node = self._catalog.iri_of(id)
+        found = self._plain("definition", [node], GraphReader.definitions)[0]
+        return cast(Definition | None, found)
+
+    def concept(self, id_or_iri: str) -> Concept | None:
+        return self._catalog.concepts.get(id_or_iri) or self._catalog.concept_by_iri.get(id_or_iri)
+
+    def concepts(self, scheme: str) -> Sequence[Concept]:
+        found = (c for c in self._catalog.concepts.values() if c.scheme == scheme)
+        return tuple(sorted(found, key=lambda c: c.label()))
+
+    def schemes(self) -> Sequence[str]:
+        return sorted({c.scheme for c in self._catalog.concepts.values()})
+
+    # -- lists
+
+    def entities(self, kinds: Sequence[str] = ()) -> Sequence[Entity]:
+        return Records(self, self._catalog.of_kinds(kinds))
+
+    def search(self, text: str, kinds: Sequence[str] = ()) -> Sequence[SearchHit]:
+        return self._catalog.labels.search(text, kinds)
+
+    def facts(
+        self,
+        about: str | None = None,
+        measure: str | None = None,
+        *,
+        related: bool = False,
+        page: str | None = None,
+        source: str | None = None,
+        kind: str | None = None,
+    ) -> Sequence[Fact]:
+        key = ("facts", about, measure, related, page, source, kind)
+        ids = self._cache.get(key)
+        if ids is _MISSING:
+            ids = self._fact_ids(about, measure, related, page, source, kind)
+            self._cache.put(key, ids)
+        return cast(Sequence[Fact], Records(self, ids))
+
+    def _fact_ids(
+        self,
+        about: str | None,
+        measure: str | None,
+        related: bool,
+        page: str | None,
+        source: str | None,
+        kind: str | None,
+    ) -> tuple[str, ...]:
+        cat = self._catalog
+        if about is None and page is None and source is None and measure is None:
+            found: Iterable[str] = cat.facts()
+        else:
+            targets = None
+            if about is not None:
+                key = cat.key(about)
+                targets = [key]
+                entity = self.entity(key) if related else None
+                for _, linked in entity.links if entity is not None else ():
+                    targets.extend(linked)
+            query = q.facts(
+                cat.graph,
+                about=[iri(cat.iri_of(t)) for t in dict.fromkeys(targets)] if targets else None,
+                page=iri(cat.iri_of(cat.key(page))) if page is not None else None,
+                source=iri(cat.iri_of(cat.key(source))) if source is not None else None,
+                measure=measure is not None,
+            )
+            measures: dict[str, list[str]] = {}
+            for row in self._select(query):
+                fact = cat.by_iri.get(str(row["f"]))
+                if fact is not None and cat.is_fact(fact):
+                    measures.setdefault(fact, []).extend([str(row["m"])] if "m" in row else [])
+            found = measures
+            if measure is not None:
+                concept = self.concept(measure)
+                wanted = concept.id if concept else measure
+                found = [f for f, ms in measures.items() if ms and _local(min(ms)) == wanted]
+        if kind is not None:
+            found = [f for f in found if cat.is_a(f, kind)]
+        return tuple(sorted(found, key=cat.rank.__getitem__))
+
+    def pages_of(self, id: str) -> Sequence[str]:
+        cat = self._catalog
+        if id not in cat.kinds or cat.is_fact(id):
+            return ()
+        rows = self._cached(("pages_of", id), q.page_speaks(cat.graph, "?p", iri(cat.iri_of(id))))
+        pages = {
+            page
+            for row in rows
+            if "f" not in row or cat.is_fact(cat.by_iri.get(str(row["f"]), ""))
+            if (page := cat.by_iri.get(str(row["p"]))) is not None
+            and page != id
+            and cat.is_a(page, "WebPage")
+        }
+        return tuple(sorted(pages, key=cat.rank.__getitem__))
+
+    def page_entities(self, page: str) -> Sequence[str]:
+        cat = self._catalog
+        if not cat.is_a(page, "WebPage"):
+            return ()
+        rows = self._cached(
+            ("page_entities", page), q.page_speaks(cat.graph, iri(cat.iri_of(page)), "?e")
+        )
+        spoken = {
+            entity
+            for row in rows
+            if "f" not in row or cat.is_fact(cat.by_iri.get(str(row["f"]), ""))
+            if (entity := cat.by_iri.get(str(row["e"]))) is not None
+            and entity != page
+            and not cat.is_fact(entity)
+        }
+        return tuple(sorted(spoken, key=cat.rank.__getitem__))
+
+    def relations_from(self, source: str) -> Sequence[Relation]:
+        cat = self._catalog
+        rows = self._cached(
+            ("relations_from", source), q.assertions_from(cat.graph, iri(cat.iri_of(source)))
+        )
+        return self._relations(str(r["r"]) for r in rows)
+
+    def evidence(self, subject: str, predicate: str, obj: str) -> Sequence[Relation]:
+        cat = self._catalog
+        query = q.assertions_between(cat.graph, iri(cat.iri_of(subject)), iri(cat.iri_of(obj)))
+        rows = self._cached(("evidence", subject, obj), query)
+        found = self._relations(str(r["r"]) for r in rows)
+        wanted = (subject, predicate, obj)
+        return tuple(
+            sorted(
+                (r for r in found if (r.subject, r.predicate, r.object) == wanted),
+                key=lambda r: r.iri,
+            )
+        )
+
+    def referrers(self, id: str) -> Sequence[tuple[str, str]]:
+        cat = self._catalog
+        rows = self._cached(
+            ("referrers", id), q.referrers(cat.graph, iri(cat.iri_of(id)), cat.registry)
+        )
+        names = {r.iri: r.name for r in cat.registry.relations.values()}
+        found = {
+            (subject, names.get(str(row["l"]), BROADER))
+            for row in rows
+            if (subject := cat.by_iri.get(str(row["s"]))) is not None
+        }
+        # As the snapshot lists them: by referring entity, its links by name, broader last.
+        return sorted(found, key=lambda sp: (cat.rank[sp[0]], sp[1] == BROADER, sp[1]))
+
+    # -- linked data
+
+    def describe(self, iri_: str) -> Description | None:
+        key = ("describe", iri_)
+        found = self._cache.get(key)
+        if found is _MISSING:
+            found = self._describe(iri_)
+            self._cache.put(key, found)
+        return cast(Description | None, found)
+
+    def _describe(self, node: str) -> Description | None:
+        cat = self._catalog
+        graph = Graph(bind_namespaces="none")
+        for triple in self._construct(q.description(cat.graph, iri(node))):
+            graph.add(triple)
+        subject = URIRef(node)
+        if (subject, None, None) not in graph:
+            return None
+        mentioned = sorted({n for t in graph for n in t if isinstance(n, URIRef)}, key=str)
+        for chunk in _chunks(mentioned):
+            for triple in self._construct(q.labels(cat.graph, (iri(str(n)) for n in chunk))):
+                graph.add(triple)
+        described = describe_graph(graph, subject)
+        return Description(node, sorted_triples(triple_of(t) for t in described))
+
+    def page_text(self, id: str) -> str | None:
+        if self._texts_root is None:
+            return None
+        key = ("page_text", id)
+        found = self._cache.get(key)
+        if found is _MISSING:
+            source = self.entity(id)
+            found = None
+            if isinstance(source, Source):
+                found = page_texts(self._texts_root, [source]).get(id)
+            self._cache.put(key, found)
+        return cast(str | None, found)
+
+    # -- fetching
+
+    def prefetch(self, ids: Sequence[str]) -> None:
+        """Fetch the records of these entity ids not in the cache yet, in batches."""
+        self._entities(ids)
+
+    def _entities(self, ids: Sequence[str]) -> list[Entity | None]:
+        cat, cache = self._catalog, self._cache
+        found = [cache.get(("entity", i)) for i in ids]
+        missing = [i for i, f in zip(ids, found, strict=True) if f is _MISSING]
+        for chunk in _chunks(list(dict.fromkeys(missing))):
+            wanted = [iri(cat.iri_of(i)) for i in chunk]
+            triples = list(
+                self._construct(q.entities_with_neighbours(cat.graph, wanted, cat.registry))
+            )
+            self._read(Index(triples), set(chunk))
+        return [
+            cast(Entity | None, cache.get(("entity", i))) if f is _MISSING else f
+            for i, f in zip(ids, found, strict=True)
+        ]
+
+    def _read(self, index: Index, asked: set[str]) -> None:
+        """Cache the records of the subjects whose every triple `index` holds: those asked for
+        and those they point at (fetched whole by `entities_with_neighbours`)."""
+        cat, cache = self._catalog, self._cache
+        reader = GraphReader(index, cat.id_prefix, cat.registry)
+        whole = {URIRef(cat.iri_of(i)) for i in asked}
+        links = q.neighbour_links(cat.registry)
+        for s in list(whole):
+            for p, objects in index.out.get(s, {}).items():
+                if p in links:
+                    whole.update(o for o in objects if isinstance(o, URIRef))
+        for s in whole:
+            id = cat.by_iri.get(str(s))
+            if id is not None and s in index.out:
+                kind = cat.registry.kind(cat.kinds[id])
+                assert kind is not None
+                cache.put(("entity", id), reader.entity(s, kind))
+        for name, read in (
+            ("relation", GraphReader.relations),
+            ("code", GraphReader.codes),
+            ("definition", GraphReader.definitions),
+        ):
+            for record in read(reader):
+                node = getattr(record, "iri", None) or cat.iri_of(record.id)
+                if URIRef(node) in whole:
+                    cache.put((name, node), record)
+        for i in asked:
+            if cache.get(("entity", i)) is _MISSING:
+                cache.put(("entity", i), None)
+
+    def _plain(
+        self, name: str, nodes: Sequence[str], read: Callable[[GraphReader], Iterable[Any]]
+    ) -> list[Any]:
+        """Relations, codes or definitions by IRI, fetched when not cached (None: no such)."""
+        cat, cache = self._catalog, self._cache
+        found = [cache.get((name, n)) for n in nodes]
+        missing = [n for n, f in zip(nodes, found, strict=True) if f is _MISSING]
+        for chunk in _chunks(list(dict.fromkeys(missing))):
+            triples = self._construct(q.subjects(cat.graph, (iri(n) for n in chunk)))
+            reader = GraphReader(Index(triples), cat.id_prefix, cat.registry)
+            for record in read(reader):
+                cache.put((name, getattr(record, "iri", None) or cat.iri_of(record.id)), record)
+            for n in chunk:
+                if cache.get((name, n)) is _MISSING:
+                    cache.put((name, n), None)
+        return [
+            cache.get((name, n)) if f is _MISSING else f for n, f in zip(nodes, found, strict=True)
+        ]
+
+    def _relations(self, nodes: Iterable[str]) -> tuple[Relation, ...]:
+        found = self._plain("relation", sorted(set(nodes)), GraphReader.relations)
+        return tuple(sorted((r for r in found if r is not None), key=lambda r: r.id))
+
+    def _cached(self, key: tuple[str, ...], query: str) -> list[dict[str, Any]]:
+        rows = self._cache.get(key)
+        if rows is _MISSING:
+            rows = [{k: str(v) for k, v in row.items()} for row in self._select(query)]
+            self._cache.put(key, rows)
+        return cast(list[dict[str, Any]], rows)
+
+    def _select(self, query: str) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self._client.select(query, self.budget))
+
+    def _construct(self, query: str) -> Iterator[Triple]:
+        return self._client.construct(query, self.budget)
+
+    def __repr__(self) -> str:
+        return f"<SparqlStore {self.version} at {self._client.endpoint}>"
+
+
+class Records(Sequence[E]):
+    """The records of a list of entity ids, fetched (in batches) only when read."""
+
+    def __init__(self, store: SparqlStore, ids: Sequence[str]) -> None:
+        self._store, self._ids = store, ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, i: int) -> E: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[E]: ...
+
+    def __getitem__(self, i: int | slice) -> E | Sequence[E]:
+        if isinstance(i, slice):
+            return self._records(self._ids[i])
+        return self._records([self._ids[i]])[0]
+
+    def __iter__(self) -> Iterator[E]:
+        for start in range(0, len(self._ids), BATCH):
+            yield from self._records(self._ids[start : start + BATCH])
+
+    def _records(self, ids: Sequence[str]) -> list[E]:
+        found = self._store._entities(ids)
+        return [cast(E, e) for e in found if e is not None]
+
+    def __repr__(self) -> str:
+        return f"<Records of {len(self._ids)}>"
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), BATCH):
+        yield items[start : start + BATCH]
+
+
+def _local(node: str) -> str:
+    """A concept's id: the last segment of its IRI (as `GraphReader.concept_id`)."""
+    return node.rsplit("#", 1)[-1].rsplit("/", 1)[-1]

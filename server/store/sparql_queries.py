@@ -1,0 +1,168 @@
+"""The SPARQL queries a SPARQL-backed store sends per request, one function per question.
+
+Each reads the one named graph of the version being served (`graph`, a SPARQL term) and answers
+in terms the store turns into the snapshot's records: CONSTRUCTs return the triples the graph
+reader reads (server/model/graph_reader.py), SELECTs return ids. Entity IRIs are written as
+SPARQL terms by `sparql_client.iri`, which refuses anything that could end an IRI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rdflib import URIRef
+from rdflib.namespace import PROV, RDFS, SKOS
+
+from server.model.registry import Registry
+from server.rdf.namespaces import CKG
+from server.store.sparql_catalog import PREFIXES
+from server.store.sparql_client import iri
+
+# Beyond its own triples, fetching an entity fetches those of what it points at (the entities it
+# links to, its sources and publisher, the facts' subjects, its codes and definitions): a page of
+# GraphQL reads those next, and one query for both costs less than one each.
+_NEIGHBOUR_LINKS = (
+    SKOS.broader,
+    PROV.wasDerivedFrom,
+    CKG.citedSource,
+    CKG.publisher,
+    CKG.about,
+    CKG.code,
+    CKG.hasDefinition,
+)
+# The evidence patterns of one page: what an assertion or fact derived from the page is about.
+_ASSERTION_ENDS = "{ ?r rdf:subject %(x)s } UNION { ?r rdf:object %(x)s }"
+
+
+def values(terms: Iterable[str]) -> str:
+    return " ".join(terms)
+
+
+def neighbour_links(registry: Registry) -> frozenset[URIRef]:
+    """The predicates through which fetching an entity fetches what it points at, whole."""
+    return frozenset([*(URIRef(r.iri) for r in registry.relations.values()), *_NEIGHBOUR_LINKS])
+
+
+def entities_with_neighbours(graph: str, subjects: Iterable[str], registry: Registry) -> str:
+    """The triples of `subjects` and of what they point at, and the types of what facts are
+    about (the reader tells an assertion from an entity by its type)."""
+    links = sorted(iri(str(p)) for p in neighbour_links(registry))
+    return (
+        PREFIXES
+        + f"""CONSTRUCT {{ ?s ?p ?o . ?a a ?t }} WHERE {{ GRAPH {graph} {{
+  VALUES ?x {{ {values(subjects)} }}
+  {{ BIND(?x AS ?s) }} UNION {{ VALUES ?l {{ {values(links)} }} ?x ?l ?s . FILTER(isIRI(?s)) }}
+  {{ ?s ?p ?o }} UNION {{ ?s ckg:about ?a . ?a a ?t }}
+}} }}"""
+    )
+
+
+def subjects(graph: str, subjects: Iterable[str]) -> str:
+    """The triples of `subjects` (assertions, codes, definitions)."""
+    return f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{
+  VALUES ?s {{ {values(subjects)} }} ?s ?p ?o
+}} }}"""
+
+
+def facts(
+    graph: str,
+    *,
+    about: Iterable[str] | None,
+    page: str | None,
+    source: str | None,
+    measure: bool,
+) -> str:
+    """Candidate facts (`?f`) matching the filters, with their measures (`?m`) when asked."""
+    patterns = []
+    if about is not None:
+        patterns.append(
+            f"VALUES ?x {{ {values(about)} }} {{ ?f ckg:about ?x }} UNION "
+            "{ ?f ckg:about ?r . ?r a ckg:Assertion . " + _ASSERTION_ENDS % {"x": "?x"} + " }"
+        )
+    if page is not None:
+        patterns.append(f"?f prov:wasDerivedFrom {page}")
+    if source is not None:
+        patterns.append(
+            f"{{ ?f prov:wasDerivedFrom {source} }} UNION {{ ?f ckg:citedSource {source} }}"
+        )
+    if measure:
+        patterns.append("?f ckg:measure ?m" if not patterns else "OPTIONAL { ?f ckg:measure ?m }")
+    body = " ".join(f"{{ {p} }}" for p in patterns)
+    return PREFIXES + f"SELECT DISTINCT ?f ?m WHERE {{ GRAPH {graph} {{ {body} }} }}"
+
+
+def page_speaks(graph: str, page: str, entity: str) -> str:
+    """(page ?p, entity ?e, via fact ?f) triples of what pages speak of: the ends of assertions
+    derived from the page, entities derived from it, and what facts derived from it are about
+    (an entity, or an assertion with a source, whose ends count). One of `page`, `entity` is a
+    variable (`?p`, `?e`), the other an IRI."""
+    ends = _ASSERTION_ENDS % {"x": entity}
+    return (
+        PREFIXES
+        + f"""SELECT DISTINCT ?p ?e ?f WHERE {{ GRAPH {graph} {{
+  {{ ?r a ckg:Assertion ; prov:wasDerivedFrom {page} . {ends} }}
+  UNION {{ {entity} prov:wasDerivedFrom {page} }}
+  UNION {{ ?f prov:wasDerivedFrom {page} ; ckg:about {entity} }}
+  UNION {{ ?f prov:wasDerivedFrom {page} ; ckg:about ?r .
+           ?r a ckg:Assertion ; prov:wasDerivedFrom ?any . {ends} }}
+}} }}"""
+    )
+
+
+def assertions_from(graph: str, source: str) -> str:
+    return (
+        PREFIXES
+        + f"""SELECT DISTINCT ?r WHERE {{ GRAPH {graph} {{
+  ?r a ckg:Assertion ; prov:wasDerivedFrom {source}
+}} }}"""
+    )
+
+
+def assertions_between(graph: str, subject: str, obj: str) -> str:
+    return (
+        PREFIXES
+        + f"""SELECT DISTINCT ?r WHERE {{ GRAPH {graph} {{
+  ?r a ckg:Assertion ; rdf:subject {subject} ; rdf:object {obj}
+}} }}"""
+    )
+
+
+def referrers(graph: str, target: str, registry: Registry) -> str:
+    links = [iri(r.iri) for r in registry.relations.values()] + [iri(str(SKOS.broader))]
+    return f"""SELECT DISTINCT ?s ?l WHERE {{ GRAPH {graph} {{
+  VALUES ?l {{ {values(links)} }} ?s ?l {target}
+}} }}"""
+
+
+def description(graph: str, node: str) -> str:
+    """What `describe_graph` reads about `node`: its triples and those pointing at it, the
+    assertions about it and the facts about it or them, its codes and definitions."""
+    ends = _ASSERTION_ENDS % {"x": node}
+    return (
+        PREFIXES
+        + f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{
+  {{ BIND({node} AS ?s) ?s ?p ?o }}
+  UNION {{ ?s ?p {node} BIND({node} AS ?o) }}
+  UNION {{ ?s a ckg:Assertion . {ends.replace("?r", "?s")} ?s ?p ?o }}
+  UNION {{ ?s ckg:about {node} . ?s ?p ?o }}
+  UNION {{ ?r a ckg:Assertion . {ends} ?s ckg:about ?r . ?s ?p ?o }}
+  UNION {{ VALUES ?l {{ ckg:code ckg:hasDefinition }} {node} ?l ?s . ?s ?p ?o }}
+}} }}"""
+    )
+
+
+def labels(graph: str, nodes: Iterable[str]) -> str:
+    """The preferred labels and rdfs:labels of `nodes`."""
+    return (
+        PREFIXES
+        + f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{
+  VALUES ?s {{ {values(nodes)} }} VALUES ?p {{ skos:prefLabel {iri(str(RDFS.label))} }} ?s ?p ?o
+}} }}"""
+    )
+
+
+def pointer(pointer_graph: str, dataset: str, current_version: str) -> str:
+    """The version graph(s) the pointer names."""
+    return f"""SELECT ?g WHERE {{ GRAPH {pointer_graph} {{
+  {dataset} {current_version} ?g
+}} }}"""
