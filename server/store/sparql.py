@@ -416,23 +416,19 @@ class SparqlStore:
 
     def _entities(self, ids: Sequence[str]) -> list[Entity | None]:
         cat, cache = self._catalog, self._cache
-        found = [cache.get(("entity", i)) for i in ids]
-        missing = [i for i, f in zip(ids, found, strict=True) if f is _MISSING]
-        for chunk in _chunks(list(dict.fromkeys(missing))):
+        found = {i: cache.get(("entity", i)) for i in ids}
+        missing = [i for i, f in found.items() if f is _MISSING]
+        for chunk in _chunks(missing):
             wanted = [iri(cat.iri_of(i)) for i in chunk]
-            triples = list(
-                self._construct(q.entities_with_neighbours(cat.graph, wanted, cat.registry))
-            )
-            self._read(Index(triples), set(chunk))
-        return [
-            cast(Entity | None, cache.get(("entity", i))) if f is _MISSING else f
-            for i, f in zip(ids, found, strict=True)
-        ]
+            query = q.entities_with_neighbours(cat.graph, wanted, cat.registry)
+            read = self._read(Index(self._construct(query)), chunk)
+            found.update((i, read.get(("entity", i))) for i in chunk)
+        return [cast(Entity | None, found[i]) for i in ids]
 
-    def _read(self, index: Index, asked: set[str]) -> None:
-        """Cache the records of the subjects whose every triple `index` holds: those asked for
-        and those they point at (fetched whole by `entities_with_neighbours`)."""
-        cat, cache = self._catalog, self._cache
+    def _read(self, index: Index, asked: Sequence[str]) -> dict[tuple[str, str], Any]:
+        """The records of the subjects whose every triple `index` holds (those asked for and
+        those they point at: `entities_with_neighbours` fetches them whole), also cached."""
+        cat = self._catalog
         reader = GraphReader(index, cat.id_prefix, cat.registry)
         whole = {URIRef(cat.iri_of(i)) for i in asked}
         links = q.neighbour_links(cat.registry)
@@ -440,43 +436,41 @@ class SparqlStore:
             for p, objects in index.out.get(s, {}).items():
                 if p in links:
                     whole.update(o for o in objects if isinstance(o, URIRef))
+        read: dict[tuple[str, str], Any] = {("entity", i): None for i in asked}
         for s in whole:
             id = cat.by_iri.get(str(s))
-            if id is not None and s in index.out:
-                kind = cat.registry.kind(cat.kinds[id])
-                assert kind is not None
-                cache.put(("entity", id), reader.entity(s, kind))
-        for name, read in (
+            kind = cat.registry.kind(cat.kinds.get(id or "", ""))
+            if id is not None and kind is not None and s in index.out:
+                read["entity", id] = reader.entity(s, kind)
+        for name, records in (
             ("relation", GraphReader.relations),
             ("code", GraphReader.codes),
             ("definition", GraphReader.definitions),
         ):
-            for record in read(reader):
+            for record in records(reader):
                 node = getattr(record, "iri", None) or cat.iri_of(record.id)
                 if URIRef(node) in whole:
-                    cache.put((name, node), record)
-        for i in asked:
-            if cache.get(("entity", i)) is _MISSING:
-                cache.put(("entity", i), None)
+                    read[name, node] = record
+        for key, record in read.items():
+            self._cache.put(key, record)
+        return read
 
     def _plain(
         self, name: str, nodes: Sequence[str], read: Callable[[GraphReader], Iterable[Any]]
     ) -> list[Any]:
         """Relations, codes or definitions by IRI, fetched when not cached (None: no such)."""
         cat, cache = self._catalog, self._cache
-        found = [cache.get((name, n)) for n in nodes]
-        missing = [n for n, f in zip(nodes, found, strict=True) if f is _MISSING]
-        for chunk in _chunks(list(dict.fromkeys(missing))):
+        found = {n: cache.get((name, n)) for n in nodes}
+        for chunk in _chunks([n for n, f in found.items() if f is _MISSING]):
             triples = self._construct(q.subjects(cat.graph, (iri(n) for n in chunk)))
             reader = GraphReader(Index(triples), cat.id_prefix, cat.registry)
+            fetched: dict[str, Any] = dict.fromkeys(chunk)
             for record in read(reader):
-                cache.put((name, getattr(record, "iri", None) or cat.iri_of(record.id)), record)
+                fetched[getattr(record, "iri", None) or cat.iri_of(record.id)] = record
             for n in chunk:
-                if cache.get((name, n)) is _MISSING:
-                    cache.put((name, n), None)
-        return [
-            cache.get((name, n)) if f is _MISSING else f for n, f in zip(nodes, found, strict=True)
-        ]
+                cache.put((name, n), fetched[n])
+            found.update((n, fetched[n]) for n in chunk)
+        return [found[n] for n in nodes]
 
     def _relations(self, nodes: Iterable[str]) -> tuple[Relation, ...]:
         found = self._plain("relation", sorted(set(nodes)), GraphReader.relations)
