@@ -43,6 +43,7 @@ from server.model.records import (
     Source,
 )
 from server.model.registry import BROADER, Registry
+from server.rdf.namespaces import CKG
 from server.rdf.triple_index import Index
 from server.settings import Settings
 from server.store import published
@@ -56,6 +57,7 @@ from server.store.sparql_client import UNAVAILABLE, Budget, SparqlClient, Triple
 log = logging.getLogger("clinic_kg.store")
 
 BATCH = 100  # subjects per VALUES block
+PREFETCH_HITS = 20  # search hits whose records are fetched at once (a default GraphQL page)
 _MISSING = object()
 E = TypeVar("E", bound=Entity)
 
@@ -244,7 +246,10 @@ class SparqlStore:
         return Records(self, self._catalog.of_kinds(kinds))
 
     def search(self, text: str, kinds: Sequence[str] = ()) -> Sequence[SearchHit]:
-        return self._catalog.labels.search(text, kinds)
+        hits = self._catalog.labels.search(text, kinds)
+        # A client shows the hits' entities next: the first page of them in one query.
+        self.prefetch([h.id for h in hits[:PREFETCH_HITS]])
+        return hits
 
     def facts(
         self,
@@ -344,17 +349,36 @@ class SparqlStore:
         return self._relations(str(r["r"]) for r in rows)
 
     def evidence(self, subject: str, predicate: str, obj: str) -> Sequence[Relation]:
-        cat = self._catalog
-        query = q.assertions_between(cat.graph, iri(cat.iri_of(subject)), iri(cat.iri_of(obj)))
-        rows = self._cached(("evidence", subject, obj), query)
-        found = self._relations(str(r["r"]) for r in rows)
         wanted = (subject, predicate, obj)
-        return tuple(
-            sorted(
-                (r for r in found if (r.subject, r.predicate, r.object) == wanted),
-                key=lambda r: r.iri,
-            )
+        found = (
+            r for r in self._assertions_of(subject) if (r.subject, r.predicate, r.object) == wanted
         )
+        return tuple(sorted(found, key=lambda r: r.iri))
+
+    def _assertions_of(self, subject: str) -> tuple[Relation, ...]:
+        """Every assertion whose subject is `subject`, whole, in one query: the evidence of all
+        its relations, which a page of GraphQL asks for one relation at a time."""
+        key = ("assertions_of", subject)
+        found = self._cache.get(key)
+        if found is _MISSING:
+            cat = self._catalog
+            query = q.assertions_of(cat.graph, iri(cat.iri_of(subject)))
+            index = Index(self._construct(query))
+            found = tuple(GraphReader(index, cat.id_prefix, cat.registry).relations())
+            # The facts about each of them (their statistics), asked next on a page of evidence:
+            # their ids as `facts(about=<relation>)` answers, their records in one query.
+            about = URIRef(str(CKG) + "about")
+            facts: list[str] = []
+            for relation in found:
+                node = URIRef(relation.iri)
+                ids = {f for s in index.incoming(node, about) if cat.is_fact(f := cat.key(str(s)))}
+                ordered = tuple(sorted(ids, key=cat.rank.__getitem__))
+                self._cache.put(("relation", relation.iri), relation)
+                self._cache.put(("facts", relation.id, None, False, None, None, None), ordered)
+                facts.extend(ordered)
+            self._cache.put(key, found)
+            self.prefetch(facts)
+        return cast(tuple[Relation, ...], found)
 
     def referrers(self, id: str) -> Sequence[tuple[str, str]]:
         cat = self._catalog

@@ -118,11 +118,14 @@ def assertions_from(graph: str, source: str) -> str:
     )
 
 
-def assertions_between(graph: str, subject: str, obj: str) -> str:
+def assertions_of(graph: str, subject: str) -> str:
+    """The triples of every assertion whose subject is `subject`, and the `ckg:about` links of
+    the facts about them."""
     return (
         PREFIXES
-        + f"""SELECT DISTINCT ?r WHERE {{ GRAPH {graph} {{
-  ?r a ckg:Assertion ; rdf:subject {subject} ; rdf:object {obj}
+        + f"""CONSTRUCT {{ ?r ?p ?o . ?f ckg:about ?r }} WHERE {{ GRAPH {graph} {{
+  ?r a ckg:Assertion ; rdf:subject {subject} .
+  {{ ?r ?p ?o }} UNION {{ ?f ckg:about ?r }}
 }} }}"""
     )
 
