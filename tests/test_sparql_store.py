@@ -27,9 +27,12 @@ from server.cli import serve as serve_module
 from server.http.app import create_app
 from server.load.loader import LoadResult
 from server.settings import Settings
+from server.store import sparql_queries
 from server.store.protocol import Store, StoreHolder, StoreUnavailable
 from server.store.snapshot import Snapshot, build_snapshot
-from server.store.sparql import SparqlDataset, SparqlHolder, SparqlStore
+from server.store.sparql import SparqlStore
+from server.store.sparql_client import iri
+from server.store.sparql_dataset import SparqlDataset, SparqlHolder
 from server.store.sparql_poll import PointerWatcher
 from server.validate.validation import validate_project
 
@@ -206,6 +209,30 @@ def test_codes_and_definitions_agree(pair: Pair) -> None:
     assert pair.agree(lambda s: s.definition("no-such-id")) is None
 
 
+@pytest.mark.parametrize("odd", ["a b", "x>y", 'q"', "{}", "tab\tid", "", "../clinic-page"])
+def test_ids_no_iri_can_hold_answer_as_in_memory(pair: Pair, odd: str) -> None:
+    for call in (
+        lambda s: s.entity(odd),
+        lambda s: s.relation(odd),
+        lambda s: s.code(odd),
+        lambda s: s.definition(odd),
+        lambda s: s.facts(about=odd),
+        lambda s: s.facts(about=odd, related=True),
+        lambda s: s.facts(page=odd),
+        lambda s: s.facts(source=odd, measure=odd),
+        lambda s: s.pages_of(odd),
+        lambda s: s.page_entities(odd),
+        lambda s: s.relations_from(odd),
+        lambda s: s.evidence(odd, "hasCause", FBSS),
+        lambda s: s.evidence(FBSS, "hasCause", odd),
+        lambda s: s.referrers(odd),
+        lambda s: s.describe(odd),
+        lambda s: s.page_text(odd),
+        lambda s: s.concept(odd),
+    ):
+        pair.agree(call)
+
+
 def test_search_agrees(pair: Pair) -> None:
     conditions = sorted(pair.snapshot.registry.kinds_under(["Condition"]))
     hits = 0
@@ -267,6 +294,21 @@ def test_only_what_a_request_reads_is_fetched_and_then_cached(seeded: Oxigraph) 
     assert again.budget.spent <= 1
 
 
+def test_an_entity_is_fetched_with_its_neighbours_not_the_graph(seeded: Oxigraph) -> None:
+    # Regression: a UNION branch binding an outer variable (BIND(?x AS ?s)) matched every
+    # triple, so each fetch moved the whole graph; the answers were still right.
+    dataset = fresh(seeded)
+    catalog = dataset.serving.catalog
+    store = dataset.store()
+    wanted = [iri(catalog.iri_of("stabbing-pain"))]
+    query = sparql_queries.entities_with_neighbours(catalog.graph, wanted, catalog.registry)
+    fetched = list(store._construct(query))
+    assert 0 < len(fetched) < catalog.triple_count // 10
+    subjects = {str(s) for s, _, _ in fetched}
+    assert catalog.iri_of("stabbing-pain") in subjects
+    assert catalog.iri_of(FBSS) not in subjects  # it points at the symptom, not the reverse
+
+
 def test_the_cache_is_bounded_and_answers_stay_the_same(seeded: Oxigraph) -> None:
     snap = build_snapshot(validated(REPO), SETTINGS)
     dataset = fresh(seeded, store_cache_size=5, store_query_budget=10_000)
@@ -275,7 +317,7 @@ def test_the_cache_is_bounded_and_answers_stay_the_same(seeded: Oxigraph) -> Non
     assert [list(store.facts(about=e.id)) for e in snap.entities()] == [
         list(snap.facts(about=e.id)) for e in snap.entities()
     ]
-    assert len(dataset._serving().cache) <= 5
+    assert len(dataset.serving.cache) <= 5
 
 
 def test_a_request_over_its_query_budget_is_refused_with_a_code(seeded: Oxigraph) -> None:

@@ -27,7 +27,7 @@ from server.load.loader import FOLDERS, LoadCache, LoadResult, load
 from server.settings import Settings
 from server.store.dataset_graphs import DatasetGraphs
 from server.store.snapshot import Snapshot, build_snapshot
-from server.store.sparql import SparqlDataset, SparqlHolder
+from server.store.sparql_dataset import SparqlDataset, SparqlHolder
 from server.validate.validation import validate_project
 
 log = logging.getLogger("clinic_kg.startup")

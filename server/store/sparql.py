@@ -1,18 +1,13 @@
 """A Store backed by a SPARQL 1.1 endpoint holding versions published by `clinic-kg publish`.
 
-`SparqlDataset` follows the store's pointer (server/store/published.py): it reads it at start
-and on `refresh()`, and builds the version's catalog (registry, concepts, entity ids in label
-order, the search index: server/store/sparql_catalog.py) once per version. Each request gets
-its own `SparqlStore`, pinned to the version current when it started (a new version never mixes
-into a request under way) and to a `Budget` of queries and time.
-
-A `SparqlStore` answers every Store call as the in-memory `Snapshot` does on the same data, and
-with the same reader: it fetches the triples a call needs (batched with VALUES, an entity with
-what it points at), reads them with `GraphReader` into the same records, and keeps them in a
-bounded least-recently-used cache per version (`store_cache_size`): a published version never
-changes, so nothing cached is ever stale, and memory stays bounded whatever the graph's size.
-Lists (`entities`, `facts`) are lazy: their ids come from the catalog or one query, records are
-fetched only for the items a client reads.
+One `SparqlStore` serves one request, over one published version (server/store/sparql_dataset.py
+follows the store's pointer and hands them out). It answers every Store call as the in-memory
+`Snapshot` does on the same data, and with the same reader: it fetches the triples a call needs
+(batched with VALUES, an entity with what it points at), reads them with `GraphReader` into the
+same records, and keeps them in the version's bounded least-recently-used cache
+(`store_cache_size`): a published version never changes, so nothing cached is ever stale, and
+memory stays bounded whatever the graph's size. Lists (`entities`, `facts`) are lazy: their ids
+come from the catalog or one query, records are fetched only for the items a client reads.
 
 The pages' local text copies are not triples: `page_text` reads them from the project folder
 given (`texts_root`, `serve --root`), and is None without one.
@@ -20,9 +15,6 @@ given (`texts_root`, `serve --root`), and is None without one.
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -45,137 +37,15 @@ from server.model.records import (
 from server.model.registry import BROADER, Registry
 from server.rdf.namespaces import CKG
 from server.rdf.triple_index import Index
-from server.settings import Settings
-from server.store import published
 from server.store import sparql_queries as q
 from server.store.dataset_graphs import describe_graph, triple_of
-from server.store.protocol import Store, StoreHolder, StoreUnavailable
 from server.store.snapshot import page_texts
-from server.store.sparql_catalog import Catalog, build_catalog
-from server.store.sparql_client import UNAVAILABLE, Budget, SparqlClient, Triple, iri, unlimited
-
-log = logging.getLogger("clinic_kg.store")
+from server.store.sparql_catalog import MISSING, Version
+from server.store.sparql_client import Budget, SparqlClient, Triple, iri, is_iri
 
 BATCH = 100  # subjects per VALUES block
 PREFETCH_HITS = 20  # search hits whose records are fetched at once (a default GraphQL page)
-_MISSING = object()
 E = TypeVar("E", bound=Entity)
-
-
-class LRU:
-    """A bounded, thread-safe least-recently-used cache (None is a value: "nothing there")."""
-
-    def __init__(self, size: int) -> None:
-        self._size = max(size, 0)
-        self._items: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self._lock:
-            found = self._items.get(key, _MISSING)
-            if found is not _MISSING:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: Any, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-class Version:
-    """One published version: its catalog and the cache of what requests fetched from it."""
-
-    def __init__(self, catalog: Catalog, cache_size: int) -> None:
-        self.catalog = catalog
-        self.cache = LRU(cache_size)
-
-
-class SparqlDataset:
-    """The published dataset of one SPARQL store, as of the last `refresh()`."""
-
-    def __init__(self, endpoint: str, settings: Settings, *, texts_root: Path | None = None):
-        self.client = SparqlClient(endpoint)
-        self.settings = settings
-        self.texts_root = texts_root
-        self._current: Version | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def version(self) -> str:
-        return self._serving().catalog.version
-
-    def published(self) -> str | None:
-        """The version the store's pointer names now (None when nothing is published)."""
-        base = self.settings.base_iri
-        rows = self.client.select(
-            q.pointer(
-                iri(published.pointer_graph(base)),
-                iri(published.dataset_iri(base)),
-                iri(published.CURRENT_VERSION),
-            ),
-            unlimited(),
-        )
-        versions = sorted({v for r in rows if (v := published.version_of(str(r["g"]), base))})
-        if len(versions) > 1:
-            log.warning(
-                "the store's pointer names several versions %s; serving the first", versions
-            )
-        return versions[0] if versions else None
-
-    def refresh(self) -> bool:
-        """Read the pointer; when it names another version, build that version's catalog and
-        serve it from the next request on. Whether the version changed."""
-        with self._lock:
-            version = self.published()
-            if version is None:
-                raise StoreUnavailable(
-                    f"no dataset version is published at {self.client.endpoint}: the pointer "
-                    f"graph <{published.pointer_graph(self.settings.base_iri)}> names none "
-                    "(run `clinic-kg publish` first)",
-                    UNAVAILABLE,
-                )
-            if self._current is not None and self._current.catalog.version == version:
-                return False
-            catalog = build_catalog(
-                self.client,
-                unlimited(),
-                version=version,
-                graph_iri=published.version_graph(self.settings.base_iri, version),
-                id_prefix=self.settings.id_namespace,
-            )
-            self._current = Version(catalog, self.settings.store_cache_size)
-            log.info("serving dataset %s from %s", version, self.client.endpoint)
-            return True
-
-    def store(self) -> SparqlStore:
-        """A Store for one request: the current version, and a fresh budget."""
-        budget = Budget(self.settings.store_query_budget, self.settings.store_timeout_ms / 1000)
-        return SparqlStore(self._serving(), self.client, budget, self.texts_root)
-
-    def _serving(self) -> Version:
-        current = self._current
-        if current is None:
-            raise RuntimeError("SparqlDataset.refresh() was never called")
-        return current
-
-
-class SparqlHolder(StoreHolder):
-    """The holder of a SPARQL-served dataset: each request that reads `current` gets a store of
-    its own (its own budget), of the version current at that moment."""
-
-    def __init__(self, dataset: SparqlDataset) -> None:
-        super().__init__(dataset.store())
-        self.dataset = dataset
-
-    @property
-    def current(self) -> Store:
-        return self.dataset.store()
 
 
 class SparqlStore:
@@ -218,15 +88,21 @@ class SparqlStore:
 
     def relation(self, id_or_iri: str) -> Relation | None:
         node = self._catalog.iri_of(self._catalog.key(id_or_iri))
+        if not is_iri(node):
+            return None
         found = self._plain("relation", [node], GraphReader.relations)[0]
         return cast(Relation | None, found)
 
     def code(self, id: str) -> ExternalCode | None:
         node = self._catalog.iri_of(id)
+        if not is_iri(node):
+            return None
         return cast(ExternalCode | None, self._plain("code", [node], GraphReader.codes)[0])
 
     def definition(self, id: str) -> Definition | None:
         node = self._catalog.iri_of(id)
+        if not is_iri(node):
+            return None
         found = self._plain("definition", [node], GraphReader.definitions)[0]
         return cast(Definition | None, found)
 
@@ -263,7 +139,7 @@ class SparqlStore:
     ) -> Sequence[Fact]:
         key = ("facts", about, measure, related, page, source, kind)
         ids = self._cache.get(key)
-        if ids is _MISSING:
+        if ids is MISSING:
             ids = self._fact_ids(about, measure, related, page, source, kind)
             self._cache.put(key, ids)
         return cast(Sequence[Fact], Records(self, ids))
@@ -278,6 +154,9 @@ class SparqlStore:
         kind: str | None,
     ) -> tuple[str, ...]:
         cat = self._catalog
+        named = [cat.iri_of(cat.key(v)) for v in (about, page, source) if v is not None]
+        if not all(is_iri(n) for n in named):
+            return ()  # nothing in any store is about, or derived from, what no IRI names
         if about is None and page is None and source is None and measure is None:
             found: Iterable[str] = cat.facts()
         else:
@@ -343,6 +222,8 @@ class SparqlStore:
 
     def relations_from(self, source: str) -> Sequence[Relation]:
         cat = self._catalog
+        if not is_iri(cat.iri_of(source)):
+            return ()
         rows = self._cached(
             ("relations_from", source), q.assertions_from(cat.graph, iri(cat.iri_of(source)))
         )
@@ -360,7 +241,9 @@ class SparqlStore:
         its relations, which a page of GraphQL asks for one relation at a time."""
         key = ("assertions_of", subject)
         found = self._cache.get(key)
-        if found is _MISSING:
+        if found is MISSING and not is_iri(self._catalog.iri_of(subject)):
+            found = ()
+        if found is MISSING:
             cat = self._catalog
             query = q.assertions_of(cat.graph, iri(cat.iri_of(subject)))
             index = Index(self._construct(query))
@@ -382,6 +265,8 @@ class SparqlStore:
 
     def referrers(self, id: str) -> Sequence[tuple[str, str]]:
         cat = self._catalog
+        if not is_iri(cat.iri_of(id)):
+            return []
         rows = self._cached(
             ("referrers", id), q.referrers(cat.graph, iri(cat.iri_of(id)), cat.registry)
         )
@@ -397,9 +282,11 @@ class SparqlStore:
     # -- linked data
 
     def describe(self, iri_: str) -> Description | None:
+        if not is_iri(iri_):
+            return None
         key = ("describe", iri_)
         found = self._cache.get(key)
-        if found is _MISSING:
+        if found is MISSING:
             found = self._describe(iri_)
             self._cache.put(key, found)
         return cast(Description | None, found)
@@ -424,7 +311,7 @@ class SparqlStore:
             return None
         key = ("page_text", id)
         found = self._cache.get(key)
-        if found is _MISSING:
+        if found is MISSING:
             source = self.entity(id)
             found = None
             if isinstance(source, Source):
@@ -441,7 +328,7 @@ class SparqlStore:
     def _entities(self, ids: Sequence[str]) -> list[Entity | None]:
         cat, cache = self._catalog, self._cache
         found = {i: cache.get(("entity", i)) for i in ids}
-        missing = [i for i, f in found.items() if f is _MISSING]
+        missing = [i for i, f in found.items() if f is MISSING]
         for chunk in _chunks(missing):
             wanted = [iri(cat.iri_of(i)) for i in chunk]
             query = q.entities_with_neighbours(cat.graph, wanted, cat.registry)
@@ -485,7 +372,7 @@ class SparqlStore:
         """Relations, codes or definitions by IRI, fetched when not cached (None: no such)."""
         cat, cache = self._catalog, self._cache
         found = {n: cache.get((name, n)) for n in nodes}
-        for chunk in _chunks([n for n, f in found.items() if f is _MISSING]):
+        for chunk in _chunks([n for n, f in found.items() if f is MISSING]):
             triples = self._construct(q.subjects(cat.graph, (iri(n) for n in chunk)))
             reader = GraphReader(Index(triples), cat.id_prefix, cat.registry)
             fetched: dict[str, Any] = dict.fromkeys(chunk)
@@ -502,7 +389,7 @@ class SparqlStore:
 
     def _cached(self, key: tuple[str, ...], query: str) -> list[dict[str, Any]]:
         rows = self._cache.get(key)
-        if rows is _MISSING:
+        if rows is MISSING:
             rows = [{k: str(v) for k, v in row.items()} for row in self._select(query)]
             self._cache.put(key, rows)
         return cast(list[dict[str, Any]], rows)

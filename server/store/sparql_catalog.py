@@ -10,14 +10,18 @@ nothing of it ever goes stale), from a handful of queries:
   built from the store, not the store's text index, so it ranks exactly like the snapshot;
 - the triple count.
 
-Whole records are not kept here: the store fetches them per request (server/store/sparql.py).
+Whole records are not kept here: the store fetches them per request (server/store/sparql.py)
+and keeps them in the version's bounded cache (`LRU`, `store_cache_size` entries).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import Any
 
 from rdflib import URIRef
 from rdflib.namespace import PROV, RDF, SKOS
@@ -53,6 +57,7 @@ _CONCEPTS = (
 } }"""
 )
 _COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH %(graph)s { ?s ?p ?o } }"
+MISSING = object()  # what `LRU.get` answers for a key it does not hold
 
 
 class Catalog:
@@ -163,3 +168,38 @@ def _entities(reader: GraphReader) -> Iterable[Entity]:
         kind = registry.kind_of(str(t) for t in predicates.get(RDF_TYPE, ()))
         if kind is not None:
             yield reader.entity(s, kind)
+
+
+class LRU:
+    """A bounded, thread-safe least-recently-used cache (None is a value: "nothing there")."""
+
+    def __init__(self, size: int) -> None:
+        self._size = max(size, 0)
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            found = self._items.get(key, MISSING)
+            if found is not MISSING:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Version:
+    """One published version: its catalog, and the cache of what requests fetched from it (a
+    version never changes, so nothing in it goes stale)."""
+
+    def __init__(self, catalog: Catalog, cache_size: int) -> None:
+        self.catalog = catalog
+        self.cache = LRU(cache_size)

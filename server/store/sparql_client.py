@@ -230,8 +230,17 @@ def _ox_term(t: object, cache: dict[object, Identifier]) -> Identifier:
     return made
 
 
+_NOT_IN_IRIS = frozenset('<>"{}|^`\\ \n\r\t')
+
+
+def is_iri(value: str) -> bool:
+    """Whether `value` can be written as a SPARQL IRI term: no character RDF forbids in IRIs
+    (such a value names nothing in any store)."""
+    return bool(value) and _NOT_IN_IRIS.isdisjoint(value)
+
+
 def iri(value: str) -> str:
-    """An IRI as a SPARQL term; refuses characters that would end it (ids are checked before)."""
-    if any(c in value for c in '<>"{}|^`\\ \n\r\t'):
+    """An IRI as a SPARQL term; callers check `is_iri` on values from clients first."""
+    if not is_iri(value):
         raise ValueError(f"not an IRI: {value!r}")
     return f"<{value}>"

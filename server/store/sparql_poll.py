@@ -13,7 +13,7 @@ import threading
 from datetime import UTC, datetime
 
 from server.store.protocol import StoreUnavailable
-from server.store.sparql import SparqlHolder
+from server.store.sparql_dataset import SparqlHolder
 
 log = logging.getLogger("clinic_kg.store")
 

@@ -32,6 +32,7 @@ _NEIGHBOUR_LINKS = (
 )
 # The evidence patterns of one page: what an assertion or fact derived from the page is about.
 _ASSERTION_ENDS = "{ ?r rdf:subject %(x)s } UNION { ?r rdf:object %(x)s }"
+_ENDS = ("rdf:subject", "rdf:object")
 
 
 def values(terms: Iterable[str]) -> str:
@@ -45,14 +46,19 @@ def neighbour_links(registry: Registry) -> frozenset[URIRef]:
 
 def entities_with_neighbours(graph: str, subjects: Iterable[str], registry: Registry) -> str:
     """The triples of `subjects` and of what they point at, and the types of what facts are
-    about (the reader tells an assertion from an entity by its type)."""
+    about (the reader tells an assertion from an entity by its type). Each branch binds its own
+    VALUES: SPARQL evaluates a UNION's branches before joining them with what is outside."""
+    asked = f"VALUES ?s {{ {values(subjects)} }}"
     links = sorted(iri(str(p)) for p in neighbour_links(registry))
+    linked = (
+        f"VALUES ?x {{ {values(subjects)} }} VALUES ?l {{ {values(links)} }} "
+        "?x ?l ?s . FILTER(isIRI(?s))"
+    )
     return (
         PREFIXES
         + f"""CONSTRUCT {{ ?s ?p ?o . ?a a ?t }} WHERE {{ GRAPH {graph} {{
-  VALUES ?x {{ {values(subjects)} }}
-  {{ BIND(?x AS ?s) }} UNION {{ VALUES ?l {{ {values(links)} }} ?x ?l ?s . FILTER(isIRI(?s)) }}
-  {{ ?s ?p ?o }} UNION {{ ?s ckg:about ?a . ?a a ?t }}
+  {{ {asked} ?s ?p ?o }} UNION {{ {linked} ?s ?p ?o }}
+  UNION {{ {asked} ?s ckg:about ?a . ?a a ?t }} UNION {{ {linked} ?s ckg:about ?a . ?a a ?t }}
 }} }}"""
     )
 
@@ -75,9 +81,16 @@ def facts(
     """Candidate facts (`?f`) matching the filters, with their measures (`?m`) when asked."""
     patterns = []
     if about is not None:
+        # VALUES in each branch: a UNION's branches are evaluated before they are joined.
+        things = f"VALUES ?x {{ {values(about)} }}"
         patterns.append(
-            f"VALUES ?x {{ {values(about)} }} {{ ?f ckg:about ?x }} UNION "
-            "{ ?f ckg:about ?r . ?r a ckg:Assertion . " + _ASSERTION_ENDS % {"x": "?x"} + " }"
+            " UNION ".join(
+                f"{{ {things} {pattern} }}"
+                for pattern in (
+                    "?f ckg:about ?x",
+                    *(f"?r {end} ?x ; a ckg:Assertion . ?f ckg:about ?r" for end in _ENDS),
+                )
+            )
         )
     if page is not None:
         patterns.append(f"?f prov:wasDerivedFrom {page}")
@@ -85,28 +98,31 @@ def facts(
         patterns.append(
             f"{{ ?f prov:wasDerivedFrom {source} }} UNION {{ ?f ckg:citedSource {source} }}"
         )
-    if measure:
-        patterns.append("?f ckg:measure ?m" if not patterns else "OPTIONAL { ?f ckg:measure ?m }")
+    if measure and not patterns:
+        patterns.append("?f ckg:measure ?m")
     body = " ".join(f"{{ {p} }}" for p in patterns)
+    if measure:
+        body += " OPTIONAL { ?f ckg:measure ?m }"
     return PREFIXES + f"SELECT DISTINCT ?f ?m WHERE {{ GRAPH {graph} {{ {body} }} }}"
 
 
 def page_speaks(graph: str, page: str, entity: str) -> str:
-    """(page ?p, entity ?e, via fact ?f) triples of what pages speak of: the ends of assertions
+    """(page ?p, entity ?e, via fact ?f) rows of what pages speak of: the ends of assertions
     derived from the page, entities derived from it, and what facts derived from it are about
     (an entity, or an assertion with a source, whose ends count). One of `page`, `entity` is a
     variable (`?p`, `?e`), the other an IRI."""
-    ends = _ASSERTION_ENDS % {"x": entity}
-    return (
-        PREFIXES
-        + f"""SELECT DISTINCT ?p ?e ?f WHERE {{ GRAPH {graph} {{
-  {{ ?r a ckg:Assertion ; prov:wasDerivedFrom {page} . {ends} }}
-  UNION {{ {entity} prov:wasDerivedFrom {page} }}
-  UNION {{ ?f prov:wasDerivedFrom {page} ; ckg:about {entity} }}
-  UNION {{ ?f prov:wasDerivedFrom {page} ; ckg:about ?r .
-           ?r a ckg:Assertion ; prov:wasDerivedFrom ?any . {ends} }}
-}} }}"""
-    )
+    branches = [
+        f"{entity} prov:wasDerivedFrom {page}",
+        f"?f prov:wasDerivedFrom {page} ; ckg:about {entity}",
+    ]
+    for end in _ENDS:
+        branches.append(f"?r a ckg:Assertion ; prov:wasDerivedFrom {page} ; {end} {entity}")
+        branches.append(
+            f"?f prov:wasDerivedFrom {page} ; ckg:about ?r . "
+            f"?r a ckg:Assertion ; prov:wasDerivedFrom ?any ; {end} {entity}"
+        )
+    union = " UNION ".join(f"{{ {b} }}" for b in branches)
+    return PREFIXES + f"SELECT DISTINCT ?p ?e ?f WHERE {{ GRAPH {graph} {{ {union} }} }}"
 
 
 def assertions_from(graph: str, source: str) -> str:

@@ -92,8 +92,8 @@ def memory(pid: int) -> dict[str, float]:
     return found
 
 
-def ask(url: str, query: str, variables: dict[str, Any]) -> float:
-    """Milliseconds for one GraphQL POST; fails loudly on an error answer."""
+def ask(url: str, query: str, variables: dict[str, Any]) -> tuple[float, str | None]:
+    """Milliseconds for one GraphQL POST, and the code of its first error (None: answered)."""
     request = urllib.request.Request(
         url,
         data=graphql_body(query, variables).encode(),
@@ -104,17 +104,18 @@ def ask(url: str, query: str, variables: dict[str, Any]) -> float:
     with urllib.request.urlopen(request, timeout=600) as response:
         body = json.loads(response.read())
     elapsed = (time.perf_counter() - started) * 1000
-    if body.get("errors"):
-        raise RuntimeError(f"{url}: {body['errors'][0]}")
-    return elapsed
+    errors = body.get("errors") or [{}]
+    return elapsed, errors[0].get("extensions", {}).get("code") if body.get("errors") else None
 
 
-def summary(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
+def summary(samples: list[tuple[float, str | None]]) -> dict[str, Any]:
+    ordered = sorted(ms for ms, _ in samples)
     return {
         "p50": statistics.median(ordered),
         "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
         "max": ordered[-1],
+        "errors": sorted({code for _, code in samples if code}),
+        "failed": sum(1 for _, code in samples if code),
     }
 
 
@@ -175,13 +176,13 @@ def measure_size(size: str, conditions: int, work: Path) -> dict[str, Any]:
             started[name] = time.perf_counter() - began
             log(f"{size}: {name} ready in {started[name]:.1f} s, {memory(server.process.pid)}")
         asked = questions(root, conditions)
-        latency: dict[str, dict[str, dict[str, float]]] = {}
+        latency: dict[str, dict[str, dict[str, Any]]] = {}
         for name, server in servers.items():
             for rounds in ("cold", "warm"):
-                samples: dict[str, list[float]] = {}
+                samples: dict[str, list[tuple[float, str | None]]] = {}
                 for label, query, variables in asked:
-                    ms = ask(server.url("/graphql"), query, variables)
-                    samples.setdefault(label, []).append(ms)
+                    answer = ask(server.url("/graphql"), query, variables)
+                    samples.setdefault(label, []).append(answer)
                 for label, values in samples.items():
                     latency.setdefault(name, {})[f"{label}, {rounds}"] = summary(values)
         return {
@@ -208,10 +209,7 @@ def render(results: list[dict[str, Any]]) -> str:
     for r in results:
         for question, memory_ms in r["latency_ms"]["memory"].items():
             store_ms = r["latency_ms"]["sparql"][question]
-            lines.append(
-                f"| {r['size']} | {question} | {memory_ms['p50']:.1f} / {memory_ms['p95']:.1f} "
-                f"| {store_ms['p50']:.1f} / {store_ms['p95']:.1f} |"
-            )
+            lines.append(f"| {r['size']} | {question} | {_cell(memory_ms)} | {_cell(store_ms)} |")
     lines += [
         "",
         "| size | triples | server | ready s | RSS MiB | peak RSS MiB |",
@@ -227,6 +225,11 @@ def render(results: list[dict[str, Any]]) -> str:
                 f"{mem.get('VmRSS', float('nan')):.0f} | {mem.get('VmHWM', float('nan')):.0f} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _cell(row: dict[str, Any]) -> str:
+    failed = f" ({row['failed']} failed: {', '.join(row['errors'])})" if row["failed"] else ""
+    return f"{row['p50']:.1f} / {row['p95']:.1f}{failed}"
 
 
 def main(argv: list[str] | None = None) -> int:
