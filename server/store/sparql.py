@@ -44,6 +44,7 @@ from server.store.sparql_catalog import MISSING, Version
 from server.store.sparql_client import Budget, SparqlClient, Triple, iri, is_iri
 
 BATCH = 100  # subjects per VALUES block
+BULK = 500  # records per VALUES block when a whole list is read through (no neighbours)
 PREFETCH_HITS = 20  # search hits whose records are fetched at once (a default GraphQL page)
 E = TypeVar("E", bound=Entity)
 
@@ -325,24 +326,32 @@ class SparqlStore:
         """Fetch the records of these entity ids not in the cache yet, in batches."""
         self._entities(ids)
 
-    def _entities(self, ids: Sequence[str]) -> list[Entity | None]:
+    def _entities(self, ids: Sequence[str], *, bulk: bool = False) -> list[Entity | None]:
+        """The records of `ids`; each batch fetched with what it points at, or, in `bulk` (a
+        whole list read through), alone and in bigger batches."""
         cat, cache = self._catalog, self._cache
         found = {i: cache.get(("entity", i)) for i in ids}
         missing = [i for i, f in found.items() if f is MISSING]
-        for chunk in _chunks(missing):
+        for chunk in _chunks(missing, BULK if bulk else BATCH):
             wanted = [iri(cat.iri_of(i)) for i in chunk]
-            query = q.entities_with_neighbours(cat.graph, wanted, cat.registry)
-            read = self._read(Index(self._construct(query)), chunk)
+            if bulk:
+                query = q.entities(cat.graph, wanted)
+            else:
+                query = q.entities_with_neighbours(cat.graph, wanted, cat.registry)
+            read = self._read(Index(self._construct(query)), chunk, neighbours=not bulk)
             found.update((i, read.get(("entity", i))) for i in chunk)
         return [cast(Entity | None, found[i]) for i in ids]
 
-    def _read(self, index: Index, asked: Sequence[str]) -> dict[tuple[str, str], Any]:
-        """The records of the subjects whose every triple `index` holds (those asked for and
-        those they point at: `entities_with_neighbours` fetches them whole), also cached."""
+    def _read(
+        self, index: Index, asked: Sequence[str], *, neighbours: bool
+    ) -> dict[tuple[str, str], Any]:
+        """The records of the subjects whose every triple `index` holds (those asked for, and
+        with `neighbours` those they point at: `entities_with_neighbours` fetches them whole),
+        also cached."""
         cat = self._catalog
         reader = GraphReader(index, cat.id_prefix, cat.registry)
         whole = {URIRef(cat.iri_of(i)) for i in asked}
-        links = q.neighbour_links(cat.registry)
+        links = q.neighbour_links(cat.registry) if neighbours else frozenset()
         for s in list(whole):
             for p, objects in index.out.get(s, {}).items():
                 if p in links:
@@ -425,20 +434,21 @@ class Records(Sequence[E]):
         return self._records([self._ids[i]])[0]
 
     def __iter__(self) -> Iterator[E]:
-        for start in range(0, len(self._ids), BATCH):
-            yield from self._records(self._ids[start : start + BATCH])
+        # Read through (a scan for some ids, a did-you-mean): records alone, in big batches.
+        for chunk in _chunks(self._ids, BULK):
+            yield from self._records(chunk, bulk=True)
 
-    def _records(self, ids: Sequence[str]) -> list[E]:
-        found = self._store._entities(ids)
+    def _records(self, ids: Sequence[str], *, bulk: bool = False) -> list[E]:
+        found = self._store._entities(ids, bulk=bulk)
         return [cast(E, e) for e in found if e is not None]
 
     def __repr__(self) -> str:
         return f"<Records of {len(self._ids)}>"
 
 
-def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), BATCH):
-        yield items[start : start + BATCH]
+def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _local(node: str) -> str:
