@@ -45,6 +45,7 @@ from server.store.sparql_client import Budget, SparqlClient, Triple, iri, is_iri
 
 BATCH = 100  # subjects per VALUES block
 BULK = 500  # records per VALUES block when a whole list is read through (no neighbours)
+LABELS = 2000  # nodes per VALUES block whose labels a description fetches (one lookup each)
 PREFETCH_HITS = 20  # search hits whose records are fetched at once (a default GraphQL page)
 E = TypeVar("E", bound=Entity)
 
@@ -225,10 +226,14 @@ class SparqlStore:
         cat = self._catalog
         if not is_iri(cat.iri_of(source)):
             return ()
-        rows = self._cached(
-            ("relations_from", source), q.assertions_from(cat.graph, iri(cat.iri_of(source)))
-        )
-        return self._relations(str(r["r"]) for r in rows)
+        key = ("relations_from", source)
+        found = self._cache.get(key)
+        if found is MISSING:
+            query = q.assertions_from(cat.graph, iri(cat.iri_of(source)))
+            reader = GraphReader(Index(self._construct(query)), cat.id_prefix, cat.registry)
+            found = tuple(sorted(reader.relations(), key=lambda r: r.id))
+            self._cache.put(key, found)
+        return cast(tuple[Relation, ...], found)
 
     def evidence(self, subject: str, predicate: str, obj: str) -> Sequence[Relation]:
         wanted = (subject, predicate, obj)
@@ -301,7 +306,7 @@ class SparqlStore:
         if (subject, None, None) not in graph:
             return None
         mentioned = sorted({n for t in graph for n in t if isinstance(n, URIRef)}, key=str)
-        for chunk in _chunks(mentioned):
+        for chunk in _chunks(mentioned, LABELS):
             for triple in self._construct(q.labels(cat.graph, (iri(str(n)) for n in chunk))):
                 graph.add(triple)
         described = describe_graph(graph, subject)
@@ -391,10 +396,6 @@ class SparqlStore:
                 cache.put((name, n), fetched[n])
             found.update((n, fetched[n]) for n in chunk)
         return [found[n] for n in nodes]
-
-    def _relations(self, nodes: Iterable[str]) -> tuple[Relation, ...]:
-        found = self._plain("relation", sorted(set(nodes)), GraphReader.relations)
-        return tuple(sorted((r for r in found if r is not None), key=lambda r: r.id))
 
     def _cached(self, key: tuple[str, ...], query: str) -> list[dict[str, Any]]:
         rows = self._cache.get(key)

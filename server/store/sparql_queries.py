@@ -136,10 +136,11 @@ def page_speaks(graph: str, page: str, entity: str) -> str:
 
 
 def assertions_from(graph: str, source: str) -> str:
+    """The triples of every assertion read in `source`."""
     return (
         PREFIXES
-        + f"""SELECT DISTINCT ?r WHERE {{ GRAPH {graph} {{
-  ?r a ckg:Assertion ; prov:wasDerivedFrom {source}
+        + f"""CONSTRUCT {{ ?r ?p ?o }} WHERE {{ GRAPH {graph} {{
+  ?r a ckg:Assertion ; prov:wasDerivedFrom {source} ; ?p ?o
 }} }}"""
     )
 
@@ -185,7 +186,7 @@ def labels(graph: str, nodes: Iterable[str]) -> str:
     return (
         PREFIXES
         + f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{
-  VALUES ?s {{ {values(nodes)} }} VALUES ?p {{ skos:prefLabel {iri(str(RDFS.label))} }} ?s ?p ?o
+  VALUES ?s {{ {values(nodes)} }} ?s ?p ?o . FILTER(?p IN (skos:prefLabel, {iri(str(RDFS.label))}))
 }} }}"""
     )
 
