@@ -126,19 +126,19 @@ class SparqlClient:
     def construct(self, query: str, budget: Budget) -> Iterator[Triple]:
         """The triples of a CONSTRUCT query."""
         body = self._post(query, "application/n-triples", budget)
+        cache: dict[object, Identifier] = {}  # one rdflib term per distinct term: less memory
         try:
-            parsed = list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
+            # Streamed: a catalog's answer (every label of the graph) is never held twice.
+            for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
+                yield (
+                    _ox_term(t.subject, cache),
+                    _ox_term(t.predicate, cache),
+                    _ox_term(t.object, cache),
+                )
         except SyntaxError as exc:
             raise StoreUnavailable(
                 f"the SPARQL store answered something that is not N-Triples: {exc}", UNAVAILABLE
             ) from None
-        cache: dict[object, Identifier] = {}
-        for t in parsed:
-            yield (
-                _ox_term(t.subject, cache),
-                _ox_term(t.predicate, cache),
-                _ox_term(t.object, cache),
-            )
 
     def _post(self, query: str, accept: str, budget: Budget) -> bytes:
         timeout = budget.charge()
