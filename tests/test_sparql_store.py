@@ -37,9 +37,11 @@ from server.store.sparql_poll import PointerWatcher
 from server.validate.validation import validate_project
 
 from . import live_server as live
+from . import oxigraph_server
 from .conftest import REPO
 from .live_server import free_port
-from .sparql_store_fixtures import Oxigraph, point_at, publish, put_version, start_oxigraph
+from .oxigraph_server import Oxigraph
+from .sparql_store_fixtures import fresh_oxigraph, point_at, publish, put_version
 from .test_second_page import add_page
 
 SETTINGS = Settings()
@@ -103,16 +105,14 @@ def pair(
 ) -> Iterator[Pair]:
     root = REPO if request.param == "seed" else two_pages(tmp_path_factory.mktemp("two-pages"))
     loaded = validated(root)
-    for server in start_oxigraph():
+    for server in fresh_oxigraph():
         publish(server, loaded, SETTINGS)
-        dataset = SparqlDataset(server.query, SETTINGS, texts_root=root)
+        dataset = SparqlDataset(server.query_url, SETTINGS, texts_root=root)
         assert dataset.refresh()
         yield Pair(build_snapshot(loaded, SETTINGS), dataset)
 
 
-@pytest.fixture
-def oxigraph() -> Iterator[Oxigraph]:
-    yield from start_oxigraph()
+oxigraph = oxigraph_server.oxigraph  # a fresh, empty store per test
 
 
 def ids_of(pair: Pair) -> list[str]:
@@ -254,7 +254,7 @@ def test_descriptions_and_page_texts_agree(pair: Pair) -> None:
 
 
 def fresh(server: Oxigraph, **settings: Any) -> SparqlDataset:
-    dataset = SparqlDataset(server.query, replace(SETTINGS, **settings), texts_root=REPO)
+    dataset = SparqlDataset(server.query_url, replace(SETTINGS, **settings), texts_root=REPO)
     dataset.refresh()
     return dataset
 
@@ -262,7 +262,7 @@ def fresh(server: Oxigraph, **settings: Any) -> SparqlDataset:
 @pytest.fixture(scope="module")
 def seeded() -> Iterator[Oxigraph]:
     """An Oxigraph holding the published seed."""
-    for server in start_oxigraph():
+    for server in fresh_oxigraph():
         publish(server, validated(REPO), SETTINGS)
         yield server
 
@@ -371,7 +371,7 @@ def test_a_store_that_does_not_answer_is_unavailable(seeded: Oxigraph) -> None:
 
 def test_nothing_published_is_said_so(oxigraph: Oxigraph) -> None:
     with pytest.raises(StoreUnavailable, match="clinic-kg publish"):
-        SparqlDataset(oxigraph.query, SETTINGS).refresh()
+        SparqlDataset(oxigraph.query_url, SETTINGS).refresh()
     url = "ftp://example.org/query"
     result = CliRunner().invoke(cli, ["serve", "--store", url], standalone_mode=False)
     assert result.return_value == 1
@@ -383,13 +383,13 @@ def test_serve_store_serves_the_current_version_without_validating(
 ) -> None:
     served: list[tuple[Settings, StoreHolder]] = []
     monkeypatch.setattr(serve_module, "run", lambda s, h: served.append((s, h)))
-    monkeypatch.setenv("CLINIC_KG_STORE_URL", seeded.query)
+    monkeypatch.setenv("CLINIC_KG_STORE_URL", seeded.query_url)
     # No project here (no kg/ to validate or to read text copies from): all comes from the store.
     args = ["serve", "--root", str(tmp_path)]
     result = CliRunner().invoke(cli, args, standalone_mode=False)
     assert result.return_value == 0, result.output
     [(settings, holder)] = served
-    assert settings.store_url == seeded.query
+    assert settings.store_url == seeded.query_url
     assert isinstance(holder, SparqlHolder)
     first, second = holder.current, holder.current
     assert first is not second  # a store (and a budget) per request
@@ -428,7 +428,7 @@ def test_an_unreadable_pointer_is_reported_and_the_version_keeps_serving(
     first = publish(oxigraph, validated(REPO), SETTINGS)
     holder = SparqlHolder(fresh(oxigraph))
     watcher = PointerWatcher(holder, 3600)
-    httpx.post(oxigraph.update, data={"update": "DROP ALL"}, timeout=30)
+    httpx.post(oxigraph.update_url, data={"update": "DROP ALL"}, timeout=30)
     assert not watcher.poll()
     assert holder.last_reload_error is not None
     assert "clinic-kg publish" in holder.last_reload_error.message
@@ -440,7 +440,7 @@ def test_an_unreadable_pointer_is_reported_and_the_version_keeps_serving(
 
 def test_serve_watch_follows_the_pointer(oxigraph: Oxigraph, tmp_path: Path) -> None:
     first = publish(oxigraph, validated(REPO), SETTINGS)
-    extra = ("--store", oxigraph.query, "--watch")
+    extra = ("--store", oxigraph.query_url, "--watch")
     env = {"CLINIC_KG_STORE_POLL_SECONDS": "1"}
     with contextlib.contextmanager(live.start)(REPO, env, extra) as server:
         assert httpx.get(f"{server.url}/readyz", timeout=10).json()["datasetVersion"] == first
