@@ -359,6 +359,23 @@ def test_a_store_that_hangs_times_out_with_a_code(seeded: Oxigraph) -> None:
     assert dataset.store().entity(FBSS) is not None  # and the store is used again after
 
 
+def test_content_routes_answer_503_with_the_code_when_the_store_hangs(seeded: Oxigraph) -> None:
+    holder = SparqlHolder(fresh(seeded, store_timeout_ms=300))
+    with TestClient(create_app(SETTINGS, holder)) as client:
+        os.kill(seeded.process.pid, signal.SIGSTOP)
+        try:
+            facts = client.get("/facts", params={"about": FBSS})
+            fact = client.get("/facts/lumbar-fusion-success-rate")
+            page = client.get(f"/id/{FBSS}", headers={"accept": "text/turtle"})
+        finally:
+            os.kill(seeded.process.pid, signal.SIGCONT)
+        assert (facts.status_code, facts.json()["code"]) == (503, "STORE_TIMEOUT")
+        assert (fact.status_code, fact.json()["code"]) == (503, "STORE_TIMEOUT")
+        assert page.status_code == 503
+        assert "store_timeout_ms" in page.text
+        assert client.get("/facts", params={"about": FBSS}).status_code == 200  # and back
+
+
 def test_a_store_that_does_not_answer_is_unavailable(seeded: Oxigraph) -> None:
     closed = f"http://127.0.0.1:{free_port()}/query"
     with pytest.raises(StoreUnavailable) as refused:

@@ -155,8 +155,11 @@ class ContentRoutes:
                 related=params.get("related", "false").lower() == "true",
                 measure=params.get("measure"),
             )
+            found = tuple(found)  # read here: a store that cannot answer is a 503 below
         except UserInputError as exc:
             return self._error(store, 400, str(exc), exc.code, **exc.extensions)
+        except StoreUnavailable as exc:
+            return self._error(store, 503, str(exc), exc.code)
 
         def make() -> Response:
             facts = sorted(found, key=lambda f: f.id)
@@ -180,7 +183,10 @@ class ContentRoutes:
         refused = self._refuse_accept(request, store)
         if refused is not None:
             return refused
-        found = store.entity(slug)
+        try:
+            found = store.entity(slug)
+        except StoreUnavailable as exc:
+            return self._error(store, 503, str(exc), exc.code)
         if not isinstance(found, Fact):
             message = f"no fact has the id {slug!r}"
             if found is not None:
