@@ -192,6 +192,37 @@ SETTINGS: tuple[Setting, ...] = (
         "Answer GraphQL queries with the compiled executor (a plan per validated document, "
         "the same JSON as the reference executor, which runs whatever the plan does not cover).",
     ),
+    Setting(
+        "store_url",
+        "",
+        "SPARQL 1.1 query endpoint to serve from (e.g. http://127.0.0.1:7878/query) instead of "
+        "validating local files: the version `clinic-kg publish` made current there. Empty: "
+        "serve the project's files from memory.",
+    ),
+    Setting(
+        "store_query_budget",
+        200,
+        "With store_url: most SPARQL queries one request may send; beyond it the request fails "
+        "with STORE_BUDGET_EXCEEDED (answers are cached per version, so repeats cost none).",
+    ),
+    Setting(
+        "store_timeout_ms",
+        10_000,
+        "With store_url: longest time one request may wait on the store, all its queries "
+        "together, in milliseconds; beyond it the request fails with STORE_TIMEOUT.",
+    ),
+    Setting(
+        "store_cache_size",
+        20_000,
+        "With store_url: records and query answers kept in memory per dataset version (least "
+        "recently used dropped first); bounds the memory of a server over a big graph.",
+    ),
+    Setting(
+        "store_poll_seconds",
+        5,
+        "With store_url and --watch: how often the store's current-version pointer is read; a "
+        "new version is served once its indexes are built.",
+    ),
 )
 
 
@@ -238,6 +269,11 @@ class Settings:
     safelist_dir: str = ""
     safelist_only: bool = False
     compiled_execution: bool = True
+    store_url: str = ""
+    store_query_budget: int = 200
+    store_timeout_ms: int = 10_000
+    store_cache_size: int = 20_000
+    store_poll_seconds: int = 5
 
     @property
     def id_namespace(self) -> str:

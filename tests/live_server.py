@@ -116,6 +116,19 @@ def live_server() -> Iterator[LiveServer]:
     yield from start()
 
 
+@pytest.fixture(scope="module", params=["snapshot", "sparql"])
+def live_server_on_each_store(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """`live_server` twice: serving the checkout from memory, then with `serve --store` from a
+    live Oxigraph holding it as `clinic-kg publish` leaves it (issue 13: the same answers from
+    either Store). A module runs all its tests on both with `live_server = <this fixture>`."""
+    if request.param == "snapshot":
+        yield from start()
+    else:
+        from .sparql_store_fixtures import serve_from_store
+
+        yield from serve_from_store()
+
+
 @pytest.fixture(scope="module")
 def client(live_server: LiveServer) -> Iterator[Any]:
     """A real GraphQL client (gql over httpx) talking to `live_server`."""

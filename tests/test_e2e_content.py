@@ -14,7 +14,7 @@ import pytest
 from . import live_server as live
 from .live_server import LiveServer, run
 
-live_server = live.live_server
+live_server = live.live_server_on_each_store
 client = live.client
 
 pytestmark = pytest.mark.e2e

@@ -20,8 +20,9 @@ from . import live_server as live
 from . import seed
 from .live_server import LiveServer, refused, run
 
-# Fixtures shared with the other end-to-end modules (a real server and a gql client).
-live_server = live.live_server
+# Fixtures shared with the other end-to-end modules (a real server and a gql client); every test
+# runs twice, on the in-memory snapshot and on the SPARQL-backed store (`serve --store`).
+live_server = live.live_server_on_each_store
 client = live.client
 
 pytestmark = pytest.mark.e2e

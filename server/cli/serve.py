@@ -33,18 +33,42 @@ from server.store.protocol import StoreHolder
     help="Processes answering requests, sharing one validated snapshot [default: "
     "CLINIC_KG_WORKERS, else WEB_CONCURRENCY, else 1].",
 )
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    metavar="URL",
+    help="Serve the version `clinic-kg publish` made current in this SPARQL 1.1 store (its "
+    "query endpoint, e.g. http://127.0.0.1:7878/query) instead of the local files; with --watch, "
+    "follow its pointer [default: CLINIC_KG_STORE_URL, else the local files].",
+)
 def serve(
-    root: Path, host: str | None, port: int | None, watch: bool | None, workers: int | None
+    root: Path,
+    host: str | None,
+    port: int | None,
+    watch: bool | None,
+    workers: int | None,
+    store_url: str | None,
 ) -> int:
     """Validate, then serve the graph at http://HOST:PORT/graphql (GraphiQL in a browser).
 
     Refuses to start (exit 1, the report printed) when the data does not conform.
     """
-    require_project(root)
-    settings = Settings.from_env(host=host, port=port, watch=watch, workers=workers)
+    settings = Settings.from_env(
+        host=host, port=port, watch=watch, workers=workers, store_url=store_url
+    )
     count = worker_count(workers, settings)  # a bad value stops here, before validating
     if not safelist_loads(settings):
         return 1
+    if settings.store_url:
+        if count > 1:
+            click.echo(
+                f"note: a SPARQL store is served by one process ({count} workers asked); "
+                "run replicas behind a load balancer instead (README: Deployment)",
+                err=True,
+            )
+        return serve_store(root, settings)
+    require_project(root)
     reloader_cache = LoadCache()
     started = start(root, settings, cache=reloader_cache)
     report = started.report
@@ -83,6 +107,31 @@ def serve(
         watcher = Watcher(reloader, settings.watch_debounce_ms)
         watcher.start()
         click.echo(f"watching {root.resolve()}/{{ontology,shapes,kg}} for changes")
+    try:
+        run(settings, holder)
+    finally:
+        if watcher is not None:
+            watcher.stop()
+    return 0
+
+
+def serve_store(root: Path, settings: Settings) -> int:
+    """`serve --store URL`: serve the SPARQL store's current version (nothing to validate: the
+    store holds only what `publish` validated); with --watch, follow the store's pointer."""
+    from server.serve.startup import open_store
+    from server.store.protocol import StoreUnavailable
+    from server.store.sparql_poll import PointerWatcher
+
+    try:
+        holder = open_store(settings, root)
+    except (StoreUnavailable, ValueError) as exc:
+        click.echo(f"not serving: {exc}", err=True)
+        return 1
+    click.echo(f"serving dataset {holder.dataset.version} from {settings.store_url}")
+    watcher = PointerWatcher(holder, settings.store_poll_seconds) if settings.watch else None
+    if watcher is not None:
+        watcher.start()
+        click.echo(f"polling the store's pointer every {settings.store_poll_seconds} s")
     try:
         run(settings, holder)
     finally:

@@ -325,7 +325,7 @@ def _facts_of_page(page: _Page) -> list[Fact]:
     entity = page.record
     if entity is None or not entity.is_a("WebPage"):
         return []
-    return sorted((f for f in page.store.facts() if entity.id in f.sources), key=lambda f: f.id)
+    return sorted(page.store.facts(page=entity.id), key=lambda f: f.id)
 
 
 def _page_fact_iris(page: _Page) -> set[str]:

@@ -276,10 +276,9 @@ class _Writer:
     def citations(self, condition: Condition) -> list[dict[str, Any]]:
         """What the page cites: the works its facts name, and the definitions it quotes."""
         cited: dict[str, dict[str, Any]] = {}
-        for fact in self.store.facts():
-            if self.page.id in fact.sources:
-                for work in _entities(self.store, fact):
-                    cited[work.iri] = self.thing(work)
+        for fact in self.store.facts(page=self.page.id):
+            for work in _entities(self.store, fact):
+                cited[work.iri] = self.thing(work)
         for definition in _definitions(self.store, condition):
             if self.page.id in definition.sources:
                 node = self.definition(definition)

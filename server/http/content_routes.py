@@ -39,7 +39,7 @@ from server.http.response_cache import LRUCache
 from server.model.records import Fact
 from server.settings import Settings
 from server.store.history import VersionHistory
-from server.store.protocol import DatasetChanged, Store
+from server.store.protocol import DatasetChanged, Store, StoreUnavailable
 
 JSON = "application/json"
 ID_PATH = "/id/"
@@ -114,7 +114,7 @@ class ContentRoutes:
         if answer is None:
             try:
                 answer = await run_in_threadpool(self._resolve, store, raw_id, accept)
-            except DatasetChanged as exc:
+            except (DatasetChanged, StoreUnavailable) as exc:
                 return Response(
                     f"503 Service unavailable: {exc}\n",
                     503,
@@ -170,8 +170,11 @@ class ContentRoutes:
                 related=params.get("related", "false").lower() == "true",
                 measure=params.get("measure"),
             )
+            found = tuple(found)  # read here: a store that cannot answer is a 503 below
         except UserInputError as exc:
             return self._error(store, 400, str(exc), exc.code, **exc.extensions)
+        except StoreUnavailable as exc:
+            return self._error(store, 503, str(exc), exc.code)
 
         def make() -> Response:
             facts = sorted(found, key=lambda f: f.id)
@@ -195,7 +198,10 @@ class ContentRoutes:
         refused = self._refuse_accept(request, store)
         if refused is not None:
             return refused
-        found = store.entity(slug)
+        try:
+            found = store.entity(slug)
+        except StoreUnavailable as exc:
+            return self._error(store, 503, str(exc), exc.code)
         if not isinstance(found, Fact):
             message = f"no fact has the id {slug!r}"
             if found is not None:

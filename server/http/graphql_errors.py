@@ -15,7 +15,7 @@ from graphql import GraphQLError
 
 from server.content.lookup import UserInputError
 from server.content.schemaorg import MarkupError
-from server.store.protocol import DatasetChanged
+from server.store.protocol import DatasetChanged, StoreUnavailable
 
 log = logging.getLogger("clinic_kg.graphql")
 
@@ -32,7 +32,7 @@ _LIMITS = (
 )
 # Errors whose message is meant for the client: their own mistakes, and a store that cannot answer
 # for the version it serves (retry after a restart or reload; HTTP /id answers 503 for it).
-_CLIENT_FACING = (GraphQLError, UserInputError, MarkupError, DatasetChanged)
+_CLIENT_FACING = (GraphQLError, UserInputError, MarkupError, DatasetChanged, StoreUnavailable)
 
 
 def internal_message(request_id: str) -> str:
@@ -74,7 +74,7 @@ def _code(error: GraphQLError) -> str:
     if isinstance(given, str):  # errors raised with their code (the cost limit, ...)
         return given
     original = error.original_error
-    if isinstance(original, UserInputError | MarkupError):
+    if isinstance(original, UserInputError | MarkupError | StoreUnavailable):
         return original.code
     if isinstance(original, DatasetChanged):
         return "DATASET_CHANGED"

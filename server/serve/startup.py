@@ -27,6 +27,7 @@ from server.load.loader import FOLDERS, LoadCache, LoadResult, load
 from server.settings import Settings
 from server.store.dataset_graphs import DatasetGraphs
 from server.store.snapshot import Snapshot, build_snapshot
+from server.store.sparql_dataset import SparqlDataset, SparqlHolder
 from server.validate.validation import validate_project
 
 log = logging.getLogger("clinic_kg.startup")
@@ -141,3 +142,14 @@ def _write(root: Path, key: str, report: Report, snapshot: Snapshot) -> None:
             old.unlink(missing_ok=True)
     except OSError as exc:  # a read-only checkout still serves; it just starts slower next time
         log.warning("could not write the start-up cache %s: %s", path, exc)
+
+
+def open_store(settings: Settings, root: Path) -> SparqlHolder:
+    """`serve --store`: the holder of the version current in the SPARQL store at
+    `settings.store_url` (read once here; raises StoreUnavailable when there is none). The store
+    holds validated data only (`clinic-kg publish` refuses the rest), so nothing is validated; the
+    project folder, when there is one, gives the pages' text copies."""
+    texts = root if (root / "kg").is_dir() else None
+    dataset = SparqlDataset(settings.store_url, settings, texts_root=texts)
+    dataset.refresh()
+    return SparqlHolder(dataset)

@@ -35,6 +35,16 @@ class DatasetChanged(RuntimeError):
     start-up cache reads its files on first use, and they changed meanwhile)."""
 
 
+class StoreUnavailable(RuntimeError):
+    """A store could not answer this request: a remote (SPARQL) store failed or timed out, or the
+    request needed more queries than its budget. `code` says which (STORE_UNAVAILABLE,
+    STORE_TIMEOUT, STORE_BUDGET_EXCEEDED); the message is meant for the client."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class Store(Protocol):
     """Read-only lookups over one dataset version; every call is answered from memory or cache."""
 
