@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, cast
 
@@ -201,22 +202,30 @@ class Query:
         first: First = None,
         after: After = None,
     ) -> Connection[Fact]:
-        found = find_facts(
-            info,
-            about=about,
-            related=related,
-            page=page,
-            source=source,
-            kind=kind,
-            measure=measure,
-        )
+        filtered = related or any(x is not None for x in (about, page, source, kind, measure))
+        found: Sequence[records.Fact] = []
+        if ids is None or filtered:  # the filters' own arguments are checked first
+            found = find_facts(
+                info,
+                about=about,
+                related=related,
+                page=page,
+                source=source,
+                kind=kind,
+                measure=measure,
+            )
         if ids is not None:
-            by_id = {f.id: f for f in found}
+            # Each id looked up by itself: the work follows the ids asked, not every fact (a
+            # SPARQL-backed store would otherwise fetch them all).
             store = store_of(info)
+            asked: dict[str, records.Fact] = {}  # in the order asked, each fact once
             for i in _bounded(ids, info):
-                if i not in by_id and not isinstance(store.entity(i), records.Fact):
+                record = store.entity(i)
+                if not isinstance(record, records.Fact):
                     raise unknown("fact", i, (f.id for f in store.facts()), "UNKNOWN_ID")
-            found = [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+                asked.setdefault(record.id, record)
+            allowed = {f.id for f in found} if filtered else asked.keys()
+            found = [f for f in asked.values() if f.id in allowed]
         page_ = paginate(found, lambda f: f.id, first, after, info.context.settings)
         return connection(page_, wrap_fact)
 
