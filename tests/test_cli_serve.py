@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from server.cli import cli
+from server.cli import cli, main
 from server.cli import serve as serve_module
 from server.settings import Settings
 from server.store.protocol import StoreHolder
@@ -61,3 +61,16 @@ def test_refuses_a_folder_that_is_not_a_project(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["serve", "--root", str(tmp_path)])
     assert result.exit_code == 2
     assert "is not a clinic-kg project" in result.output
+
+
+def test_an_unknown_log_format_stops_before_validating(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    validated: list[Path] = []
+    monkeypatch.setattr(serve_module, "start", lambda root, *a, **k: validated.append(root))
+    monkeypatch.setenv("CLINIC_KG_LOG_FORMAT", "xml")
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--root", str(project)])
+    assert exited.value.code == 2
+    assert "bad setting: CLINIC_KG_LOG_FORMAT='xml'" in capsys.readouterr().err
+    assert not validated

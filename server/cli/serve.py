@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from server.cli.options import require_project, root_option
+from server.http.request_log import log_format
 from server.load.loader import LoadCache
 from server.serve.startup import settle_heap, start
 from server.serve.workers import MAX_WORKERS, serve_workers, worker_count
@@ -58,6 +59,7 @@ def serve(
         host=host, port=port, watch=watch, workers=workers, store_url=store_url
     )
     count = worker_count(workers, settings)  # a bad value stops here, before validating
+    log_format(settings)  # so does an unknown log format (SettingError: exit 2)
     if not safelist_loads(settings):
         return 1
     if settings.store_url:
