@@ -94,6 +94,28 @@ def stop(server: Server) -> None:
         pass
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, every thread included."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(servers: Sequence[Server], timeout: float = 60.0) -> None:
+    """Wait until no server is still working off an earlier run's backlog (a baseline that
+    timed out keeps answering queued requests, and every server shares one pinned CPU)."""
+    deadline = time.monotonic() + timeout
+    before = sum(cpu_seconds(s.process.pid) for s in servers)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sum(cpu_seconds(s.process.pid) for s in servers)
+        if now - before < 0.05:  # under a tenth of the CPU over half a second
+            return
+        before = now
+
+
 @contextmanager
 def running(servers: list[Server]) -> Iterator[list[Server]]:
     try:
@@ -142,6 +164,7 @@ class WrkResult:
     timeouts: int
     load_before: float
     load_after: float
+    cpu_ms: float = float("nan")  # the server's CPU time per completed request
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -154,8 +177,15 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def wrk(url: str, script: Path, seconds: int, connections: int = 32) -> WrkResult:
-    """One bounded wrk run (2 threads), pinned to the client CPU; loopback URLs only."""
+def wrk(
+    url: str,
+    script: Path,
+    seconds: int,
+    connections: int = 32,
+    server: Server | None = None,
+) -> WrkResult:
+    """One bounded wrk run (2 threads), pinned to the client CPU; loopback URLs only. With
+    `server`, also its CPU time per completed request (what machine load does not inflate)."""
     if not url.startswith(f"http://{HOST}:"):
         raise ValueError(f"refusing to load anything but {HOST}: {url}")
     cmd = [
@@ -163,7 +193,9 @@ def wrk(url: str, script: Path, seconds: int, connections: int = 32) -> WrkResul
         "-d", f"{seconds}s", "--timeout", "5s", "--latency", "-s", str(script), url,
     ]  # fmt: skip
     load_before = os.getloadavg()[0]
+    cpu_before = cpu_seconds(server.process.pid) if server else float("nan")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    cpu_used = (cpu_seconds(server.process.pid) - cpu_before) if server else float("nan")
     rps = re.search(r"Requests/sec:\s*([\d.]+)", out)
     total = re.search(r"(\d+) requests in", out)
     p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M)
@@ -186,6 +218,7 @@ def wrk(url: str, script: Path, seconds: int, connections: int = 32) -> WrkResul
         timeouts=timeouts,
         load_before=load_before,
         load_after=os.getloadavg()[0],
+        cpu_ms=cpu_used * 1000 / completed if completed else float("nan"),
     )
 
 
