@@ -367,12 +367,18 @@ def _search(results: dict[str, Any]) -> list[str]:
 MISSED = [
     "### Where a target is missed: by how much is in the table; what would close it",
     "",
-    "- **Condition page over rotating ids vs Oxigraph.** An uncached page runs ~300 GraphQL "
-    "fields through graphql-core and strawberry; our own resolvers are under 10% of it. Leaf "
-    "fields as plain attributes instead of resolver methods measured 47 -> 19 µs per field in a "
-    "micro-benchmark (about 2x on this page); beyond that, a compiled executor for validated "
-    "documents (walk the selection set over the frozen records), or more uvicorn workers (the "
-    "service is stateless, Oxigraph was also given one CPU here).",
+    "- **Condition page over rotating ids: ≤ 0.5× Oxigraph's CPU.** The compiled executor "
+    "(server/schema/compiled.py) took the GraphQL machinery out (0.13× the reference executor's "
+    "CPU in process); about half of what remains per request is uvicorn, h11 and asyncio, the "
+    "rest our resolvers (related() re-sorting treatments per alias, `wrap`, cursors, unused "
+    "Evidence objects). Trimming those, or uvloop/httptools, closes the last 20% at 10k.",
+    "- **Cheap queries beside the costliest allowed ones.** Executions run in 4 worker threads "
+    "sharing one GIL: a cheap query waits for GIL slices behind two 1-second executions. A "
+    "separate lane (cheap queries, by their computed cost, executed inline or on their own "
+    "thread pool with priority), or running expensive executions in a subprocess pool, would "
+    "keep their p99 near the idle one.",
+    "- **serve --workers 2 vs 1 at 100k** (1.77×, target 1.8×): wrk shares the 2 cores with the "
+    "workers on this machine; on a machine with a core for the client it is not a fair miss.",
     "- **Full validation at 1M vs Jena with core shapes only** is met by a narrow margin (with "
     "all shapes Jena is 40x slower: it runs the unique-label SPARQL per focus node). What "
     "remains of ours is converting Oxigraph's terms to rdflib terms (about 40% of load) and the "
