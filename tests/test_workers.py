@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ from .conftest import REPO
 from .kg_files import described_in
 
 WAIT = 30.0  # an upper bound for a test to give up, not a performance assertion
+DRAIN_WAIT = 1.5  # a little longer than a retiring worker drains (workers.DRAIN_SECONDS)
 STATISTIC, _ = described_in(REPO, "back-pain-lifetime-prevalence")
 serving = contextlib.contextmanager(live_server.start)
 
@@ -290,3 +292,47 @@ def test_a_taken_port_is_a_clear_error() -> None:
     assert done.returncode == 2, done.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_no_request_is_dropped_while_workers_are_replaced(project: Path) -> None:
+    # Each served edit forks a new generation and retires the old one; a connection the old
+    # worker accepted just before its SIGTERM must still be answered (it drains first).
+    with serving(
+        project,
+        env={"CLINIC_KG_WATCH_DEBOUNCE_MS": "100"},
+        extra=("--watch", "--workers", "2"),
+    ) as server:
+        stop = threading.Event()
+        failures: list[str] = []
+        answered: list[int] = []
+
+        def client() -> None:
+            while not stop.is_set():
+                try:
+                    answered.append(fresh(server.url).status_code)
+                except OSError as exc:  # RemoteDisconnected, ConnectionResetError, ...
+                    failures.append(repr(exc))
+
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        try:
+            value = 85
+            for _ in range(3):
+                before = fresh(server.url).json()["datasetVersion"]
+                _edit(project, f'"{value}"^^xsd:decimal', f'"{value + 1}"^^xsd:decimal')
+                value += 1
+                until(
+                    lambda b=before: all(  # type: ignore[misc]
+                        v != {b} for v in versions_by_worker(server.url, 10).values()
+                    ),
+                    "both workers on the new version",
+                )
+                time.sleep(DRAIN_WAIT)  # past the old generation's drain
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+        assert not failures, failures[:5]
+        assert answered
+        assert set(answered) == {200}

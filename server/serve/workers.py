@@ -60,6 +60,9 @@ QUICK_EXIT_SECONDS = 5.0
 MAX_QUICK_EXITS = 5
 # Seconds workers get to finish their requests on shutdown or when retired, before SIGKILL.
 GRACE_SECONDS = 10.0
+# A retiring worker stops accepting, then answers for this long what it already accepted before
+# it shuts down (see `_draining_server`).
+DRAIN_SECONDS = 1.0
 POLL_SECONDS = 0.05
 EXIT_STOPPED, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3
 _PR_SET_PDEATHSIG = 1
@@ -315,8 +318,44 @@ def _worker(
         workers=1,  # this process is one worker; WEB_CONCURRENCY was read by the parent
         timeout_graceful_shutdown=int(GRACE_SECONDS),
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    _draining_server(config).run(sockets=[sock])
     return EXIT_STOPPED
+
+
+def _draining_server(config: Any) -> Any:
+    """uvicorn's Server that drains before it stops. On SIGTERM uvicorn stops accepting and at
+    once closes every connection with no request in progress, including one it accepted a moment
+    before whose request bytes it has not read yet: that client sees its connection closed
+    without an answer (it happened to a reload's retiring worker). This one first stops
+    accepting (the new worker takes the shared socket's next connections), answers what it
+    already accepted for DRAIN_SECONDS, then shuts down as uvicorn does."""
+    import asyncio
+
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        loop: asyncio.AbstractEventLoop | None = None
+        draining = False
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            self.loop = asyncio.get_running_loop()
+            await super().startup(sockets=sockets)
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if sig != signal.SIGTERM or self.loop is None or self.draining or self.should_exit:
+                super().handle_exit(sig, frame)
+                return
+            self.draining = True
+            # A signal handler may run in the middle of the loop's own code: hand over to it.
+            self.loop.call_soon_threadsafe(self.drain, sig)
+
+        def drain(self, sig: int) -> None:
+            for server in getattr(self, "servers", ()):
+                server.close()  # this process's copy of the listening socket only
+            assert self.loop is not None
+            self.loop.call_later(DRAIN_SECONDS, uvicorn.Server.handle_exit, self, sig, None)
+
+    return DrainingServer(config)
 
 
 def _die_with_parent() -> None:
