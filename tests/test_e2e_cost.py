@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from . import live_server as live
+from .benchmarks.queries import heavy
 from .live_server import LiveServer
 from .seed import FBSS
 
@@ -37,14 +38,8 @@ def fan_out() -> str:
 
 def most_expensive_allowed() -> str:
     """Four aliases of 100 condition pages: a cost just under the 100,000 limit, over a second
-    of CPU and about a megabyte of answer each time."""
-    ids = ", ".join([f'"{FBSS}"'] * 100)
-    one = (
-        f"nodes(ids: [{ids}]) {{ ... on Condition {{ id label altLabels definition "
-        "symptoms(first: 30) { edges { node { id label } quote } } "
-        "causes(first: 30) { edges { node { id label } quote } } } }"
-    )
-    return "{ " + " ".join(f"a{i}: {one}" for i in range(4)) + " }"
+    of CPU and about a megabyte of answer each time (the heavy query of `make bench`)."""
+    return heavy(FBSS)
 
 
 def post(server: LiveServer, query: str, variables: dict[str, Any] | None = None) -> httpx.Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import click
 
@@ -107,14 +107,8 @@ def serve(
 
         reloader = Reloader(root, settings, holder, cache=reloader_cache)
         watcher = Watcher(reloader, settings.watch_debounce_ms)
-        watcher.start()
         click.echo(f"watching {root.resolve()}/{{ontology,shapes,kg}} for changes")
-    try:
-        run(settings, holder)
-    finally:
-        if watcher is not None:
-            watcher.stop()
-    return 0
+    return run_watched(settings, holder, watcher)
 
 
 def serve_store(root: Path, settings: Settings) -> int:
@@ -132,8 +126,19 @@ def serve_store(root: Path, settings: Settings) -> int:
     click.echo(f"serving dataset {holder.dataset.version} from {settings.store_url}")
     watcher = PointerWatcher(holder, settings.store_poll_seconds) if settings.watch else None
     if watcher is not None:
-        watcher.start()
         click.echo(f"polling the store's pointer every {settings.store_poll_seconds} s")
+    return run_watched(settings, holder, watcher)
+
+
+class _Watcher(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+def run_watched(settings: Settings, holder: StoreHolder, watcher: _Watcher | None) -> int:
+    """Serve in this process, with `watcher` (files or a store's pointer) running meanwhile."""
+    if watcher is not None:
+        watcher.start()
     try:
         run(settings, holder)
     finally:
