@@ -4,8 +4,6 @@ what happened; plus the bounds on one execution (deadline, response size) and on
 from __future__ import annotations
 
 import json
-import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,36 +11,21 @@ import pytest
 from server.http.app import create_app
 from server.http.media import GRAPHQL_RESPONSE, JSON, negotiate
 from server.http.response_cache import LRUCache, ResponseCache, cache_key
-from server.load.loader import load
 from server.settings import Settings
 from server.store.protocol import StoreHolder
-from server.store.snapshot import Snapshot, build_snapshot
+from server.store.snapshot import Snapshot
 
-from .conftest import REPO
+from . import test_app_limits as limits
 from .seed import FBSS
+from .test_app_limits import TestClient, make_client
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
+# The same in-process app and client as the limit tests.
+snap = limits.snap
+client = limits.client
 
 FACT_PAGE = (
     "{ facts(first: 100) { edges { node { id statement citation quote source { id label } } } } }"
 )
-
-
-@pytest.fixture(scope="module")
-def snap() -> Snapshot:
-    return build_snapshot(load(REPO))
-
-
-def make_client(snap: Snapshot, **settings: Any) -> TestClient:
-    return TestClient(create_app(Settings(**settings), StoreHolder(snap)))
-
-
-@pytest.fixture(scope="module")
-def client(snap: Snapshot) -> Iterator[TestClient]:
-    with make_client(snap) as c:
-        yield c
 
 
 def post(client: TestClient, body: Any, accept: str | None) -> Any:
