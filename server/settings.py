@@ -223,6 +223,13 @@ SETTINGS: tuple[Setting, ...] = (
         "With store_url and --watch: how often the store's current-version pointer is read; a "
         "new version is served once its indexes are built.",
     ),
+    Setting(
+        "heavy_query_cost",
+        50_000,
+        "GraphQL executions costing more than this (max_query_cost's units) are heavy: they run "
+        "in a lane of their own and pause at their checkpoints while lighter requests are in "
+        "flight, so cheap queries stay fast beside them.",
+    ),
 )
 
 
@@ -274,6 +281,7 @@ class Settings:
     store_timeout_ms: int = 10_000
     store_cache_size: int = 20_000
     store_poll_seconds: int = 5
+    heavy_query_cost: int = 50_000
 
     @property
     def id_namespace(self) -> str:

@@ -29,16 +29,19 @@ from strawberry.types.graphql import OperationType
 
 from server.http import graphiql
 from server.http.content_routes import ContentRoutes, conditional, etag_matches
+from server.http.front import Front, lane_work
 from server.http.graphql_errors import format_error, internal_message, request_error
+from server.http.lanes import Execution, LanedContext, Lanes, Work
 from server.http.media import GRAPHQL_RESPONSE, JSON, negotiate
 from server.http.metrics import Metrics
 from server.http.persisted import PersistedQueries, PersistedQueryError
 from server.http.request_log import Observed, OperationNote, RequestNote, request_note, sinks_for
 from server.http.response_cache import ResponseCache, cache_key
-from server.schema import ClinicSchema, Context, build_schema
+from server.schema import ClinicSchema, build_schema
 from server.schema.base import Usage
 from server.schema.compiled import CompiledExecutor
 from server.schema.execution import ExecutionTimeout
+from server.schema.serialize import serialized
 from server.settings import Settings
 from server.store.protocol import Store, StoreHolder
 
@@ -90,9 +93,10 @@ class GraphQLEndpoint:
             max_entry_bytes=settings.response_cache_entry_bytes,
         )
         # Executions run in worker threads, so the event loop keeps answering /healthz, cached
-        # queries and cheap ones while an expensive one runs; the limiter bounds how many run
-        # (and hold their results in memory) at once.
-        self.limiter = anyio.CapacityLimiter(settings.execution_threads)
+        # queries and cheap ones while an expensive one runs; each lane bounds how many run (and
+        # hold their results in memory) at once, and heavy executions give way to lighter work
+        # (server/http/lanes.py).
+        self.lanes = Lanes(settings.execution_threads, settings.heavy_query_cost)
         self.persisted = PersistedQueries(settings, schema._schema)
         self.compiled = CompiledExecutor(schema, settings)
 
@@ -169,8 +173,9 @@ class GraphQLEndpoint:
         if etag_matches(request.headers.get("if-none-match", ""), etag):
             return Response(status_code=304, headers={**headers, VERSION_HEADER: store.version})
         answer = await self.execute(
-            store, query, variables, operation, request_id, request_note(request.scope)
-        )
+            store, query, variables, operation, request_id, request_note(request.scope),
+            lane_work(request.scope),
+        )  # fmt: skip
         status = answer.status(media)
         ok = answer.graphql_status == 200
         return self.respond(status, answer.body, request_id, media, headers if ok else None)
@@ -194,14 +199,21 @@ class GraphQLEndpoint:
             )
         payload = json_text(raw.decode("utf-8", errors="replace"))
         note = request_note(request.scope)
+        work = lane_work(request.scope)
         if isinstance(payload, list):
-            return await self.batch(payload, store, request_id, media, note)
+            return await self.batch(payload, store, request_id, media, note, work)
         query, variables, operation = _operation(payload, self.persisted)
-        answer = await self.execute(store, query, variables, operation, request_id, note)
+        answer = await self.execute(store, query, variables, operation, request_id, note, work)
         return self.respond(answer.status(media), answer.body, request_id, media)
 
     async def batch(
-        self, payload: list[Any], store: Store, request_id: str, media: str, note: RequestNote
+        self,
+        payload: list[Any],
+        store: Store,
+        request_id: str,
+        media: str,
+        note: RequestNote,
+        work: Work,
     ) -> Response:
         if not self.settings.allow_batching:
             raise RequestError(
@@ -221,7 +233,7 @@ class GraphQLEndpoint:
         results = []
         for item in payload:
             query, variables, operation = _operation(item, self.persisted)
-            answer = await self.execute(store, query, variables, operation, request_id, note)
+            answer = await self.execute(store, query, variables, operation, request_id, note, work)
             results.append(_json_bytes(answer.body))
         return self.respond(200, b"[" + b",".join(results) + b"]", request_id, media)
 
@@ -268,9 +280,10 @@ class GraphQLEndpoint:
         operation: str | None,
         request_id: str,
         note: RequestNote,
+        work: Work | None = None,
     ) -> Answer:
-        """Run one operation in a worker thread (or reuse its cached result); `note` what it
-        did."""
+        """Run one operation in a worker thread of its lane (or reuse its cached result); `note`
+        what it did."""
         noted = note.operation(operation)
         key = cache_key(self.state(store), query, variables, operation)
         cached = self.cache.get(key)
@@ -279,9 +292,10 @@ class GraphQLEndpoint:
             noted.type = "query"  # only the data of executed queries is kept
             return Answer(self.spliced(store, request_id, cached))
         usage = Usage()
-        answer, data = await anyio.to_thread.run_sync(
-            self.run, store, query, variables, operation, request_id, usage, limiter=self.limiter
-        )
+        async with self.lanes.admitted(work or Work(counted=False), query, operation) as execution:
+            answer, data = await anyio.to_thread.run_sync(
+                self.run, store, query, variables, operation, request_id, usage, execution
+            )
         if data is not None:
             self.cache.put(key, data)
         _note(noted, answer, usage)
@@ -295,17 +309,19 @@ class GraphQLEndpoint:
         operation: str | None,
         request_id: str,
         usage: Usage | None = None,
+        execution: Execution | None = None,
     ) -> tuple[Answer, bytes | None]:
         """Execute and serialize, in a worker thread: the answer, and the `data` bytes to cache
         when the execution succeeded."""
         settings = self.settings
-        context = Context(
+        context = LanedContext(
             store=store,
             settings=settings,
             holder=self.holder,
             request_id=request_id,
             deadline=time.monotonic() + settings.execution_timeout_ms / 1000,
             usage=usage or Usage(),
+            execution=execution,
         )
         # The compiled plan first (server/schema/compiled.py): the same bytes as the reference
         # executor, at a fraction of its CPU; None when it does not cover the request or
@@ -350,7 +366,7 @@ class GraphQLEndpoint:
             # nothing was executed.
             return Answer(self.body(store, request_id, errors=errors), 400), None
         if not errors and result.data is not None:
-            data = _json_bytes(result.data)
+            data = serialized(result.data, context.serialize_checkpoint).encode()
             if len(data) > settings.max_response_bytes:
                 return self.too_large(store, request_id, len(data)), None
             return Answer(self.spliced(store, request_id, data)), data
@@ -569,7 +585,7 @@ def create_app(settings: Settings, holder: StoreHolder) -> Starlette:
     sinks = sinks_for(settings)
     if settings.metrics:
         metrics = Metrics(
-            holder, {"graphql": endpoint.cache, "id_pages": content.pages}, endpoint.limiter
+            holder, {"graphql": endpoint.cache, "id_pages": content.pages}, endpoint.lanes
         )
         routes.append(Route("/metrics", metrics.endpoint, methods=["GET", "HEAD"]))
         sinks.append(metrics.observe)
@@ -577,5 +593,6 @@ def create_app(settings: Settings, holder: StoreHolder) -> Starlette:
     app.state.graphql = endpoint
     app.state.content = content
     app.add_middleware(VersionHeader, holder=holder)
-    app.add_middleware(Observed, sinks=sinks)  # outermost: times everything inside
+    app.add_middleware(Observed, sinks=sinks)  # times everything inside
+    app.add_middleware(Front, lanes=endpoint.lanes)  # outermost: counts lighter work in flight
     return app

@@ -26,11 +26,12 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.http.lanes import Lanes
 from server.http.request_log import RequestNote
 from server.http.response_cache import LRUCache
 from server.store.protocol import StoreHolder
@@ -55,7 +56,7 @@ class Metrics:
         self,
         holder: StoreHolder,
         caches: Mapping[str, LRUCache[Any, Any]],
-        executions: anyio.CapacityLimiter,
+        executions: anyio.CapacityLimiter | Lanes,
     ) -> None:
         self.registry = registry = CollectorRegistry()
         self.requests = Counter(
@@ -155,7 +156,7 @@ class _Served(Collector):
         self,
         holder: StoreHolder,
         caches: Mapping[str, LRUCache[Any, Any]],
-        executions: anyio.CapacityLimiter,
+        executions: anyio.CapacityLimiter | Lanes,
     ) -> None:
         self.holder = holder
         self.caches = caches
@@ -189,13 +190,41 @@ class _Served(Collector):
             entries.add_metric([name], len(cache))
         yield size
         yield entries
+        executions = self.executions
+        if isinstance(executions, Lanes):
+            in_flight, waiting = executions.in_flight(), executions.waiting()
+        else:
+            in_flight = {"light": executions.borrowed_tokens}
+            waiting = {"light": executions.statistics().tasks_waiting}
         yield GaugeMetricFamily(
             PREFIX + "executions_in_flight",
-            "GraphQL executions running now in worker threads (at most execution_threads).",
-            value=self.executions.borrowed_tokens,
+            "GraphQL executions running now in worker threads (at most execution_threads per "
+            "lane).",
+            value=sum(in_flight.values()),
         )
         yield GaugeMetricFamily(
             PREFIX + "executions_waiting",
             "GraphQL executions waiting for a worker thread.",
-            value=self.executions.statistics().tasks_waiting,
+            value=sum(waiting.values()),
+        )
+        if not isinstance(executions, Lanes):
+            return
+        lanes = GaugeMetricFamily(
+            PREFIX + "lane_executions_in_flight",
+            "GraphQL executions running now, by lane: heavy (costing more than "
+            "heavy_query_cost) or light.",
+            labels=["lane"],
+        )
+        for lane, count in in_flight.items():
+            lanes.add_metric([lane], count)
+        yield lanes
+        yield GaugeMetricFamily(
+            PREFIX + "heavy_executions_paused",
+            "Heavy executions waiting at a checkpoint now, while lighter requests are answered.",
+            value=executions.paused,
+        )
+        yield CounterMetricFamily(
+            PREFIX + "heavy_execution_pauses",
+            "Times a heavy execution paused at a checkpoint for lighter requests.",
+            value=executions.pauses,
         )

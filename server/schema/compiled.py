@@ -31,7 +31,6 @@ how requests went: compiled, fallback (ran, left it to the reference), unsupport
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ from strawberry.types.graphql import OperationType as AllowedOperation
 
 from server.schema.base import Context
 from server.schema.compiled_plan import CONDITIONS, Fields, Info, Planner, Run, Unsupported
+from server.schema.serialize import serialized
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -117,7 +117,12 @@ class CompiledExecutor:
                 self.stats["fallback"] += 1
                 return None
             plan = self.plan(document, coerced)
-            run = Run(Info(context), coerced, getattr(context, "deadline", None))
+            run = Run(
+                Info(context),
+                coerced,
+                getattr(context, "deadline", None),
+                getattr(context, "checkpoint", None),  # a heavy execution yields there (lanes)
+            )
             if self.hooked:
                 data = self._hooked(query, variables, operation, context, document, plan, run)
             else:
@@ -125,7 +130,8 @@ class CompiledExecutor:
             if data is None:  # an extension refused the request: the reference says why
                 self.stats["fallback"] += 1
                 return None
-            body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+            # In pieces for a heavy execution, which gives way to lighter requests between them.
+            body = serialized(data, getattr(context, "serialize_checkpoint", None))
         except Exception:
             # Whatever would be an error (or is a bug here) is the reference executor's to answer.
             self.stats["fallback"] += 1

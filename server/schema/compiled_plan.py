@@ -88,6 +88,7 @@ class Run:
     info: Info
     variables: VariableValues
     deadline: float | None = None
+    checkpoint: Callable[[], None] | None = None  # called before each object (server/http/lanes)
 
 
 Complete = Callable[[Any, Run], Any]
@@ -201,6 +202,8 @@ class Planner:
             "def run_fields(source, run):",
             "    if run.deadline is not None and monotonic() > run.deadline:",
             "        raise Fallback('past the deadline')",
+            "    if run.checkpoint is not None:",
+            "        run.checkpoint()",
             "    info = run.info",
             "    out = {}",
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -31,6 +32,7 @@ def ours() -> Starlette:
     holder = StoreHolder(build_snapshot(loaded, settings))
     del loaded
     settle_heap()  # as `clinic-kg serve` does before it listens
+    sys.setswitchinterval(0.001)  # as `clinic-kg serve` does (server/cli/serve.py)
     return create_app(settings, holder)
 
 

@@ -1,0 +1,264 @@
+"""Two lanes for GraphQL executions: cheap work first while the most expensive allowed ones run.
+
+Executions run in worker threads that share one GIL with the event loop, so a cheap request beside
+two one-second executions waits for GIL slices at every step (its HTTP parsing on the loop, its
+execution, its answer). The cost of an operation is known before any resolver runs
+(server/schema/cost.py); an execution costing more than `heavy_query_cost` is *heavy*, and:
+
+- **it yields to lighter work at its checkpoints.** Every executor already visits a checkpoint
+  often (the compiled plans before each object, the reference executor every 64 fields, next to
+  the deadline check). While any lighter HTTP request is in flight (a cheap query, a cached one,
+  /healthz, an /id page) a heavy execution waits there, off the GIL, until that work is done or
+  `PAUSE_SECONDS` have passed (and `GRACE_SECONDS` more once the last one is answered, as the next
+  is usually on its way); then the heavy lane runs `SLICE_SECONDS` before it yields again.
+  So heavy executions never starve: under a continuous stream of lighter requests they still get
+  about SLICE / (SLICE + PAUSE) of the time, and their deadline (`execution_timeout_ms`, wall
+  clock) holds as before: a heavy query that cannot finish in time beside the stream is stopped
+  with EXECUTION_TIMEOUT.
+- **it runs in its own lane.** Each lane admits `execution_threads` executions at once, so heavy
+  executions (paused or not) never hold the threads lighter ones wait for. A query text is
+  admitted to the heavy lane once it was seen heavy (the last `REMEMBERED` texts); one not seen
+  before starts in the light lane and moves to the heavy lane when its cost is known, if a heavy
+  token is free (else it stays, and still yields).
+
+The request-level count is kept by `server.http.front` (every HTTP request enters and leaves);
+the executions' side by `Execution`, the ticket each GraphQL execution holds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from time import monotonic, sleep
+
+import anyio
+import anyio.from_thread
+
+from server.schema.base import Context
+
+# While lighter work is in flight, the heavy lane waits this long at a time, then runs
+# SLICE_SECONDS: heavy executions keep at least a ninth of the time, lighter work gets the rest.
+PAUSE_SECONDS = 0.008
+SLICE_SECONDS = 0.001
+# When the last lighter request is answered, the heavy lane waits this much longer before it goes
+# on: under a stream of requests the next one is usually already in the socket, and the event
+# loop needs the GIL to read it (a heavy thread holds it up to a switch interval at a time).
+GRACE_SECONDS = 0.002
+REMEMBERED = 512  # query texts (with their operation name) known to be heavy
+
+
+class Work:
+    """One HTTP request in flight; lighter work unless one of its executions is heavy."""
+
+    __slots__ = ("counted", "heavy")
+
+    def __init__(self, counted: bool = True) -> None:
+        self.heavy = False
+        self.counted = counted  # False: detached (no front middleware), never in the count
+
+
+class Lanes:
+    """The light and heavy lanes of one app, and the count of lighter requests in flight."""
+
+    def __init__(
+        self,
+        threads: int,
+        heavy_cost: int,
+        pause: float = PAUSE_SECONDS,
+        slice_: float = SLICE_SECONDS,
+        grace: float = GRACE_SECONDS,
+    ) -> None:
+        self.heavy_cost = heavy_cost
+        self.pause, self.slice, self.grace = pause, slice_, grace
+        self.threads = threads
+        self.light = anyio.CapacityLimiter(threads)
+        self.heavy = anyio.CapacityLimiter(threads)
+        self._lock = threading.Lock()
+        self._lighter = 0  # requests in flight that are not heavy executions
+        self._idle = threading.Event()  # set while no lighter request is in flight
+        self._idle.set()
+        self._slice_until = 0.0  # the heavy lane runs until then, lighter work or not
+        self._resume_at = 0.0  # the heavy lane's current pause ends then
+        self._heavy_texts: OrderedDict[tuple[str, str | None], None] = OrderedDict()
+        self.paused = 0  # heavy executions waiting at a checkpoint now
+        self.pauses = 0  # times a heavy execution waited at a checkpoint, since start
+
+    # -- requests (on the event loop)
+
+    def enter(self) -> Work:
+        """A request arrived: lighter work, until an execution of it turns out heavy."""
+        work = Work()
+        self._count(+1)
+        return work
+
+    def leave(self, work: Work) -> None:
+        """The request was answered."""
+        if work.counted and not work.heavy:
+            self._count(-1)
+        work.counted = False
+
+    def _heavy(self, work: Work, heavy: bool) -> None:
+        """Count `work` as heavy (out of the lighter count) or lighter (in it)."""
+        if work.heavy != heavy:
+            work.heavy = heavy
+            if work.counted:
+                self._count(-1 if heavy else +1)
+
+    def _count(self, change: int) -> None:
+        with self._lock:
+            self._lighter += change
+            if self._lighter == 0:
+                self._idle.set()
+            elif change > 0 and self._lighter == 1:
+                self._idle.clear()
+                # Heavy executions yield at their next checkpoint, not after a slice.
+                self._slice_until = self._resume_at = 0.0
+
+    @property
+    def lighter_in_flight(self) -> int:
+        return self._lighter
+
+    # -- executions
+
+    @asynccontextmanager
+    async def admitted(
+        self, work: Work, query: str, operation: str | None
+    ) -> AsyncIterator[Execution]:
+        """Wait for a token of the lane this execution belongs to; hold it while it runs."""
+        text = (query, operation)
+        known_heavy = text in self._heavy_texts
+        execution = Execution(self, work, text)
+        if known_heavy:
+            self._heavy(work, True)  # it must not make running heavy executions pause
+            execution.heavy = True
+        lane = self.heavy if known_heavy else self.light
+        await lane.acquire_on_behalf_of(execution)
+        execution.held.append(lane)
+        try:
+            yield execution
+        finally:
+            for held in execution.held:
+                held.release_on_behalf_of(execution)
+            if execution.moved:
+                self.light.total_tokens -= 1
+
+    def classify(self, execution: Execution, cost: int) -> None:
+        """The execution's cost is known (in its worker thread, before any resolver runs)."""
+        heavy = cost > self.heavy_cost
+        with self._lock:
+            if heavy:
+                self._heavy_texts[execution.text] = None
+                self._heavy_texts.move_to_end(execution.text)
+                if len(self._heavy_texts) > REMEMBERED:
+                    self._heavy_texts.popitem(last=False)
+            else:
+                self._heavy_texts.pop(execution.text, None)
+        execution.heavy = heavy
+        self._heavy(execution.work, heavy)
+        if heavy and execution.held == [self.light]:
+            # Outside a worker thread (a direct call) it stays where it is.
+            with suppress(RuntimeError):
+                anyio.from_thread.run_sync(self._move, execution)
+
+    def _move(self, execution: Execution) -> None:
+        """On the event loop: take a heavy token and give the light one back, if one is free."""
+        try:
+            self.heavy.acquire_on_behalf_of_nowait(execution)
+        except anyio.WouldBlock:
+            return
+        execution.held.append(self.heavy)
+        execution.moved = True
+        # The light token stays borrowed (released when the execution ends) but no longer
+        # counts: the light lane gets one more until then.
+        self.light.total_tokens += 1
+
+    def yield_to_lighter(self) -> None:
+        """A heavy execution's checkpoint while lighter work is in flight: wait for it, at most
+        `pause` seconds at a time, except during the heavy lane's slices."""
+        counted = graced = False
+        while True:
+            with self._lock:
+                now = monotonic()
+                if now < self._slice_until:
+                    return
+                if now >= self._resume_at:
+                    if self._slice_until < self._resume_at:  # the pause is over: a slice
+                        self._slice_until = now + self.slice
+                        return
+                    self._resume_at = now + self.pause  # the slice is over: a pause
+                wait = self._resume_at - now
+                self.paused += 1
+                if not counted:
+                    self.pauses += 1
+                    counted = True
+            idle = self._idle.wait(wait)
+            if idle and not graced and self.grace > 0:
+                graced = True
+                sleep(self.grace)  # the next lighter request may be on its way in
+                idle = self._idle.is_set()
+            with self._lock:
+                self.paused -= 1
+            if idle:
+                return
+
+    # -- metrics
+
+    def in_flight(self) -> dict[str, int]:
+        """Executions holding a token, by lane (a moved execution counts in the heavy lane)."""
+        moved = int(self.light.total_tokens) - self.threads
+        return {"light": self.light.borrowed_tokens - moved, "heavy": self.heavy.borrowed_tokens}
+
+    def waiting(self) -> dict[str, int]:
+        return {
+            "light": self.light.statistics().tasks_waiting,
+            "heavy": self.heavy.statistics().tasks_waiting,
+        }
+
+
+class Execution:
+    """One GraphQL execution's ticket: its lane tokens, and whether it is heavy."""
+
+    __slots__ = ("heavy", "held", "lanes", "moved", "text", "work")
+
+    def __init__(self, lanes: Lanes, work: Work, text: tuple[str, str | None]) -> None:
+        self.lanes = lanes
+        self.work = work
+        self.text = text
+        self.heavy = False
+        self.held: list[anyio.CapacityLimiter] = []
+        self.moved = False
+
+    def checkpoint(self) -> None:
+        """Called by the executors every few fields: a heavy execution yields to lighter work."""
+        if self.heavy and not self.lanes._idle.is_set():
+            self.lanes.yield_to_lighter()
+
+
+@dataclass(frozen=True)
+class LanedContext(Context):
+    """The request context of an execution in a lane: its cost classifies it, and the executors
+    call `checkpoint` (server/schema/execution.py, server/schema/compiled_plan.py)."""
+
+    execution: Execution | None = None
+
+    @property
+    def checkpoint(self) -> Callable[[], None] | None:
+        """Called by the executors every few fields (it waits only once the cost is heavy)."""
+        return self.execution.checkpoint if self.execution is not None else None
+
+    @property
+    def serialize_checkpoint(self) -> Callable[[], None] | None:
+        """Called between the pieces of a heavy execution's JSON (server/schema/serialize.py);
+        None for a light one, written in one call."""
+        execution = self.execution
+        return execution.checkpoint if execution is not None and execution.heavy else None
+
+    def record_cost(
+        self, cost: int, operation_type: str | None = None, operation_name: str | None = None
+    ) -> None:
+        super().record_cost(cost, operation_type, operation_name)
+        if self.execution is not None and cost <= self.settings.max_query_cost:
+            self.execution.lanes.classify(self.execution, cost)
