@@ -28,6 +28,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from server.http import graphiql
+from server.http.cached_answers import CachedAnswers
 from server.http.content_routes import ContentRoutes, conditional, etag_matches
 from server.http.front import Front, lane_work
 from server.http.graphql_errors import format_error, internal_message, request_error
@@ -99,6 +100,7 @@ class GraphQLEndpoint:
         self.lanes = Lanes(settings.execution_threads, settings.heavy_query_cost)
         self.persisted = PersistedQueries(settings, schema._schema)
         self.compiled = CompiledExecutor(schema, settings)
+        self._version_json: tuple[str, bytes] = ("", b"")
 
     async def handle(self, request: Request) -> Response:
         note = request_note(request.scope)  # filled for metrics and the access log
@@ -386,9 +388,24 @@ class GraphQLEndpoint:
         return Answer(self.body(store, request_id, errors=[error]), 400)
 
     def spliced(self, store: Store, request_id: str, data: bytes) -> bytes:
-        """`{"data": …, "extensions": …}` around already serialized data."""
-        extensions = {"datasetVersion": store.version, "requestId": request_id}
-        return b'{"data":' + data + b',"extensions":' + _json_bytes(extensions) + b"}"
+        """`{"data": …, "extensions": …}` around already serialized data (the bytes of
+        `_json_bytes` of that object)."""
+        version = store.version
+        if self._version_json[0] != version:  # the version's part, made once per version
+            self._version_json = (
+                version,
+                b',"extensions":{"datasetVersion":' + _json_bytes(version),
+            )
+        return b"".join(
+            (
+                b'{"data":',
+                data,
+                self._version_json[1],
+                b',"requestId":',
+                _json_bytes(request_id),
+                b"}}",
+            )
+        )
 
     def body(
         self,
@@ -594,5 +611,7 @@ def create_app(settings: Settings, holder: StoreHolder) -> Starlette:
     app.state.content = content
     app.add_middleware(VersionHeader, holder=holder)
     app.add_middleware(Observed, sinks=sinks)  # times everything inside
-    app.add_middleware(Front, lanes=endpoint.lanes)  # outermost: counts lighter work in flight
+    cached = CachedAnswers(endpoint, sinks, lambda payload: _operation(payload, endpoint.persisted))
+    # Outermost: counts lighter work in flight, answers cache hits of POST /graphql.
+    app.add_middleware(Front, lanes=endpoint.lanes, cached=cached)
     return app

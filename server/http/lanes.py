@@ -78,8 +78,9 @@ class Lanes:
         self.heavy = anyio.CapacityLimiter(threads)
         self._lock = threading.Lock()
         self._lighter = 0  # requests in flight that are not heavy executions
-        self._idle = threading.Event()  # set while no lighter request is in flight
-        self._idle.set()
+        # What paused heavy executions wait on: set when the last lighter request leaves (only
+        # touched while one waits, so requests pay a lock, not an Event, when none does).
+        self._idle = threading.Event()
         self._slice_until = 0.0  # the heavy lane runs until then, lighter work or not
         self._resume_at = 0.0  # the heavy lane's current pause ends then
         self._heavy_texts: OrderedDict[tuple[str, str | None], None] = OrderedDict()
@@ -111,9 +112,9 @@ class Lanes:
         with self._lock:
             self._lighter += change
             if self._lighter == 0:
-                self._idle.set()
+                if self.paused:
+                    self._idle.set()
             elif change > 0 and self._lighter == 1:
-                self._idle.clear()
                 # Heavy executions yield at their next checkpoint, not after a slice.
                 self._slice_until = self._resume_at = 0.0
 
@@ -182,7 +183,7 @@ class Lanes:
         while True:
             with self._lock:
                 now = monotonic()
-                if now < self._slice_until:
+                if self._lighter == 0 or now < self._slice_until:
                     return
                 if now >= self._resume_at:
                     if self._slice_until < self._resume_at:  # the pause is over: a slice
@@ -190,6 +191,7 @@ class Lanes:
                         return
                     self._resume_at = now + self.pause  # the slice is over: a pause
                 wait = self._resume_at - now
+                self._idle.clear()  # lighter work is in flight; its last one sets it
                 self.paused += 1
                 if not counted:
                     self.pauses += 1
@@ -198,7 +200,7 @@ class Lanes:
             if idle and not graced and self.grace > 0:
                 graced = True
                 sleep(self.grace)  # the next lighter request may be on its way in
-                idle = self._idle.is_set()
+                idle = self._lighter == 0
             with self._lock:
                 self.paused -= 1
             if idle:
@@ -233,7 +235,7 @@ class Execution:
 
     def checkpoint(self) -> None:
         """Called by the executors every few fields: a heavy execution yields to lighter work."""
-        if self.heavy and not self.lanes._idle.is_set():
+        if self.heavy and self.lanes._lighter:
             self.lanes.yield_to_lighter()
 
 

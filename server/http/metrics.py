@@ -117,15 +117,30 @@ class Metrics:
             ["outcome"],
             registry=registry,
         )
+        # Children by label values (bounded: routes are templates, methods and statuses few).
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._outcomes: dict[tuple[str, str], Any] = {}
         registry.register(_Served(holder, caches, executions))
         holder.subscribe(self.reloaded)
 
     def observe(self, note: RequestNote) -> None:
         """Count one answered request (a sink of `server.http.request_log.Observed`)."""
-        self.requests.labels(note.route, note.method, str(note.status)).inc()
-        self.duration.labels(note.route).observe(note.seconds)
+        request = (note.route, note.method, note.status)
+        children = self._children.get(request)
+        if children is None:  # labels() costs a lock and a lookup: keep the few children used
+            children = (
+                self.requests.labels(note.route, note.method, str(note.status)),
+                self.duration.labels(note.route),
+            )
+            self._children[request] = children
+        children[0].inc()
+        children[1].observe(note.seconds)
         for operation in note.operations:
-            self.operations.labels(operation.type or "unknown", operation.outcome).inc()
+            outcome = (operation.type or "unknown", operation.outcome)
+            counter = self._outcomes.get(outcome)
+            if counter is None:
+                counter = self._outcomes[outcome] = self.operations.labels(*outcome)
+            counter.inc()
             if operation.refused:
                 for code in dict.fromkeys(operation.codes):
                     self.rejections.labels(code).inc()
