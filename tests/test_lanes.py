@@ -31,7 +31,7 @@ JOIN = 30.0  # bound on waiting for a helper thread
 
 
 def heavy_execution(lanes: Lanes) -> Execution:
-    execution = Execution(lanes, Work(counted=False), ("query Heavy { … }", None))
+    execution = Execution(lanes, Work(counted=False), hash(("query Heavy { … }", None)))
     lanes.classify(execution, lanes.heavy_cost + 1)
     return execution
 
@@ -73,7 +73,7 @@ def test_checkpoints_do_not_wait_without_lighter_work_nor_for_light_executions()
     lanes = Lanes(threads=2, heavy_cost=100, pause=FOREVER)
     heavy_one = heavy_execution(lanes)
     heavy_one.checkpoint()  # nothing lighter in flight
-    light = Execution(lanes, Work(counted=False), ("{ __typename }", None))
+    light = Execution(lanes, Work(counted=False), hash(("{ __typename }", None)))
     lanes.classify(light, 5)
     request = lanes.enter()
     light.checkpoint()  # a light execution never waits
@@ -86,7 +86,7 @@ def test_a_request_whose_execution_is_heavy_does_not_count_as_lighter_work() -> 
     running = heavy_execution(lanes)
     request = lanes.enter()
     assert lanes.lighter_in_flight == 1
-    second = Execution(lanes, request, ("query Other { … }", None))
+    second = Execution(lanes, request, hash(("query Other { … }", None)))
     lanes.classify(second, 101)  # the request's own execution is heavy too
     assert lanes.lighter_in_flight == 0
     running.checkpoint()  # so the running one does not wait for it

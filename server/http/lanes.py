@@ -83,7 +83,8 @@ class Lanes:
         self._idle = threading.Event()
         self._slice_until = 0.0  # the heavy lane runs until then, lighter work or not
         self._resume_at = 0.0  # the heavy lane's current pause ends then
-        self._heavy_texts: OrderedDict[tuple[str, str | None], None] = OrderedDict()
+        # Hashes of (query text, operation name) seen heavy: a text can be 64 kB; its hash not.
+        self._heavy_texts: OrderedDict[int, None] = OrderedDict()
         self.paused = 0  # heavy executions waiting at a checkpoint now
         self.pauses = 0  # times a heavy execution waited at a checkpoint, since start
 
@@ -129,7 +130,7 @@ class Lanes:
         self, work: Work, query: str, operation: str | None
     ) -> AsyncIterator[Execution]:
         """Wait for a token of the lane this execution belongs to; hold it while it runs."""
-        text = (query, operation)
+        text = hash((query, operation))  # a collision only misroutes one execution's lane
         known_heavy = text in self._heavy_texts
         execution = Execution(self, work, text)
         if known_heavy:
@@ -225,7 +226,7 @@ class Execution:
 
     __slots__ = ("heavy", "held", "lanes", "moved", "text", "work")
 
-    def __init__(self, lanes: Lanes, work: Work, text: tuple[str, str | None]) -> None:
+    def __init__(self, lanes: Lanes, work: Work, text: int) -> None:
         self.lanes = lanes
         self.work = work
         self.text = text
