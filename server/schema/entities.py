@@ -27,8 +27,8 @@ from server.schema.base import (
 from server.schema.fact_types import Fact
 from server.schema.pagination import AFTER, FIRST, After, First, PageInfo, paginate
 from server.schema.relations import (
-    EdgeEvidence,
     RelationConnection,
+    edge_evidence,
     referrers,
     related,
     relation_connection,
@@ -142,7 +142,7 @@ class Condition(Node):
         paged = paginate(causes, lambda e: e.id, first, after, info.context.settings)
         edges = []
         for cursor, entity in zip(paged.cursors, paged.items, strict=True):
-            ev = EdgeEvidence(store, c.id, "hasCause", entity.id, page_id)
+            ev = edge_evidence(store, c.id, "hasCause", entity.id, page_id)
             edges.append(
                 CauseEdge(
                     cursor=cursor,

@@ -10,6 +10,7 @@ import strawberry
 from server.model import records
 from server.schema.base import Evidence, Info, Source, concept, sources_of, store_of
 from server.schema.fact_types import Fact, wrap_fact
+from server.schema.memo import derived
 from server.schema.pagination import PageInfo, paginate
 from server.store.protocol import Store
 
@@ -69,10 +70,24 @@ class EdgeEvidence:
         self.role = concept(store, first.role) if first else None
 
 
-def related(store: Store, ids: Sequence[str]) -> list[records.Entity]:
-    """The entities with these ids, in label order (RDF lists have no order of their own)."""
+def related(store: Store, ids: Sequence[str]) -> Sequence[records.Entity]:
+    """The entities with these ids, in label order (RDF lists have no order of their own);
+    sorted once per store (server/schema/memo.py), then shared."""
+    key = ("related", ids if isinstance(ids, tuple) else tuple(ids))
+    return derived(store, key, lambda: _related(store, ids))
+
+
+def _related(store: Store, ids: Sequence[str]) -> tuple[records.Entity, ...]:
     found = [e for e in (store.entity(i) for i in ids) if e is not None]
-    return sorted(found, key=lambda e: (e.label().casefold(), e.id))
+    return tuple(sorted(found, key=lambda e: (e.label().casefold(), e.id)))
+
+
+def edge_evidence(
+    store: Store, subject: str, predicate: str, obj: str, page: str | None = None
+) -> EdgeEvidence:
+    """The evidence of one edge, read and wrapped once per store (server/schema/memo.py)."""
+    key = ("edge", subject, predicate, obj, page)
+    return derived(store, key, lambda: EdgeEvidence(store, subject, predicate, obj, page))
 
 
 def relation_connection(
@@ -90,7 +105,7 @@ def relation_connection(
     page = paginate(targets, lambda e: e.id, first, after, info.context.settings)
     edges = []
     for cursor, entity in zip(page.cursors, page.items, strict=True):
-        parts = EdgeEvidence(store, subject, predicate, entity.id, page_id)
+        parts = edge_evidence(store, subject, predicate, entity.id, page_id)
         edges.append(
             RelationEdge(
                 cursor=cursor,
@@ -120,6 +135,6 @@ def stated_by(
     ]  # fmt: skip
 
 
-def referrers(store: Store, id: str, predicate: str) -> list[records.Entity]:
+def referrers(store: Store, id: str, predicate: str) -> Sequence[records.Entity]:
     """The entities that point at `id` through `predicate`, in label order."""
     return related(store, [s for s, p in store.referrers(id) if p == predicate])
