@@ -304,11 +304,13 @@ class Planner:
         def complete_object(value: Any, run: Run) -> Any:
             if value is None or value is Undefined:
                 return _null(required)
-            if value.__class__ not in accepted or _is_cast(value):
-                if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
-                    raise Fallback(f"not a {object_type.name}")
-                if not _is_cast(value):
-                    accepted.add(value.__class__)
+            # (classes are accepted only when their objects have a __dict__ to hold the mark)
+            if value.__class__ in accepted and TYPE_CAST_ATTRIBUTE not in value.__dict__:
+                return fields(value, run)
+            if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
+                raise Fallback(f"not a {object_type.name}")
+            if hasattr(value, "__dict__") and not _is_cast(value):
+                accepted.add(value.__class__)
             return fields(value, run)
 
         return complete_object

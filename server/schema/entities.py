@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Annotated, TypeVar, cast
 
 import strawberry
@@ -427,6 +428,7 @@ def _treatment(entity: records.Entity) -> Treatment:
     return cast(Treatment, wrap(entity))
 
 
+@cache  # one function per type: relation edges are kept per wrapper (relations.py)
 def _as(cls: type[N]) -> Callable[[records.Entity], N]:
     """A wrapper for entities known to be of one GraphQL type."""
     return lambda entity: cls(record=entity)

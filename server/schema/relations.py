@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Generic, TypeVar
 
 import strawberry
@@ -105,18 +106,32 @@ def relation_connection(
     page = paginate(targets, lambda e: e.id, first, after, info.context.settings)
     edges = []
     for cursor, entity in zip(page.cursors, page.items, strict=True):
-        parts = edge_evidence(store, subject, predicate, entity.id, page_id)
-        edges.append(
-            RelationEdge(
-                cursor=cursor,
-                node=wrap(entity),
-                quote=parts.quote,
-                source=parts.source,
-                evidence=parts.evidence,
-                statistics=parts.statistics,
-            )
-        )
+        # An edge is derived from the store's records alone: built once per store. `wrap` is
+        # part of the key (callers pass one function per type of node: see entities._as).
+        key = ("relation edge", subject, predicate, entity.id, page_id, wrap)
+        made = partial(_edge, store, subject, predicate, entity, wrap, cursor, page_id)
+        edges.append(derived(store, key, made))
     return RelationConnection(edges=edges, page_info=page.page_info(), total_count=page.total)
+
+
+def _edge(
+    store: Store,
+    subject: str,
+    predicate: str,
+    entity: records.Entity,
+    wrap: Callable[[records.Entity], T],
+    cursor: str,
+    page_id: str | None,
+) -> RelationEdge[T]:
+    parts = edge_evidence(store, subject, predicate, entity.id, page_id)
+    return RelationEdge(
+        cursor=cursor,
+        node=wrap(entity),
+        quote=parts.quote,
+        source=parts.source,
+        evidence=parts.evidence,
+        statistics=parts.statistics,
+    )
 
 
 def stated_by(
