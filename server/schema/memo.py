@@ -23,9 +23,11 @@ from server.store.protocol import Store
 
 T = TypeVar("T")
 
-# Enough for every edge of every condition page at 100k triples and most of them at 1M
-# (~40,000 edges); a value is a few small objects, so this bounds the memo to tens of MB.
-LIMIT = 50_000
+# Enough for every relation edge of every condition page at 100k triples (~9,000 values: an
+# edge's evidence, the edge, the sorted lists); at 1M a rotation over all 1,212 condition pages
+# (~130,000) starts the memo again now and then. A value is a few small objects: a few MB per
+# thousand values, so this bounds the memo to some tens of MB.
+LIMIT = 20_000
 
 
 class _Memo:

@@ -86,10 +86,10 @@ def shapes_digest(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def cold_phases(root: Path, timeout: float) -> dict[str, Any]:
+def cold_phases(root: Path, timeout: float, phases: tuple[str, ...] = PHASES) -> dict[str, Any]:
     results: dict[str, Any] = {}
     shutil.rmtree(root / CORE_CACHE, ignore_errors=True)  # cold means cold
-    for phase in PHASES:
+    for phase in phases:
         cmd = [sys.executable, "-m", "tests.benchmarks.phases", phase, str(root)]
         load = os.getloadavg()[0]
         wall, rss, out, killed = measured(cmd, timeout, cwd=HERE.parents[1])
@@ -442,8 +442,15 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(exist_ok=True)
         if "cold" not in skip:
             log(f"{size}: cold start phases")
-            entry["cold"] = cold_phases(made.root, args.timeout)
-        if size != "seed" and "jena" not in skip and not any("Jena" in m for m in missing):
+            # quick: of the seed only the reload (its target); every phase from 10k on
+            phases = ("reload",) if args.quick and size == "seed" else PHASES
+            entry["cold"] = cold_phases(made.root, args.timeout, phases)
+        # Jena's time depends on the data and the shapes, not on our code: a quick run reuses
+        # the last quick run's Jena numbers for the same generated data (RESULTS says so).
+        reused = args.quick and size != "seed" and carry_over(previous, size, entry, "jena")
+        if reused:
+            log(f"{size}: Jena SHACL carried over from the run of {reused}")
+        elif size != "seed" and "jena" not in skip and not any("Jena" in m for m in missing):
             log(f"{size}: Jena SHACL")
             entry["jena"] = jena(made.root, work / "jena", args.jena_timeout)
         if size != "seed" and "search" not in skip:

@@ -9,6 +9,8 @@ from typing import Any
 
 from . import executors
 
+PHASES = ("parse", "validate", "snapshot", "cold", "warm", "reload")
+
 NAMES = {
     "ours": "clinic-kg (response cache on)",
     "ours_nocache": "clinic-kg (response cache off)",
@@ -81,7 +83,7 @@ def _carried(results: dict[str, Any]) -> list[str]:
         for part, (date, triples) in sorted(entry.get("carried", {}).items()):
             lines.append(
                 f"- {size}: the {part} numbers are from the run of {date} ({triples:,} triples; "
-                "same shapes and files, skipped in this run with `--skip`)"
+                "same shapes and files; not rerun: `--skip`, or a quick run reusing Jena's)"
             )
     return lines
 
@@ -97,6 +99,7 @@ def _cold(results: dict[str, Any]) -> list[str]:
         c = entry.get("cold")
         if not c:
             continue
+        c = {p: c.get(p, {"peak_rss_mb": None}) for p in PHASES} | c  # quick: some phases only
         lines.append(
             f"| {size} | {entry['triples']:,} | {_f(c['parse'].get('seconds'), 2)} | "
             f"{_f(c['parse']['peak_rss_mb'], 0)} | {_f(c['validate'].get('seconds'), 2)} | "
@@ -459,10 +462,17 @@ MISSED = [
     "### Where a target is missed: by how much is in the table; what would close it",
     "",
     "- **Condition page over rotating ids: ≤ 0.5× Oxigraph's CPU.** The compiled executor "
-    "(server/schema/compiled.py) took the GraphQL machinery out (0.13× the reference executor's "
-    "CPU in process); about half of what remains per request is uvicorn, h11 and asyncio, the "
-    "rest our resolvers (related() re-sorting treatments per alias, `wrap`, cursors, unused "
-    "Evidence objects). Trimming those, or uvloop/httptools, closes the last 20% at 10k.",
+    "(server/schema/compiled.py) took the GraphQL machinery out, and what the resolvers derive "
+    "from the snapshot's records (related entities in label order, each edge with its "
+    "evidence, cursors) is kept per store (server/schema/memo.py): execution and serialization "
+    "are ~0.9 ms CPU per page in process at 10k. Most of the rest is the HTTP side, measured "
+    "in process and over uvicorn on 2026-11-29 (load 5-10): handing each uncached execution to "
+    "a worker thread (anyio.to_thread) costs 0.6-1.0 ms CPU per request against running it "
+    "inline, and uvicorn's h11 parser 0.38 ms per request where httptools (asyncio loop, no "
+    "uvloop) costs 0.17 ms on the ceiling app (p99/p50 1.9-2.3, one run of 8 at 5.1; ours: "
+    "median 0.89x h11's CPU over 10 pairs, p99/p50 alike). httptools is not the serve default: "
+    "the slow-client header deadline (server/http/slow_clients.py) is written for h11's "
+    "protocol and needs its httptools twin first.",
     "- **Cheap queries beside the costliest allowed ones.** Executions run in 4 worker threads "
     "sharing one GIL: a cheap query waits for GIL slices behind two 1-second executions. A "
     "separate lane (cheap queries, by their computed cost, executed inline or on their own "
