@@ -57,8 +57,6 @@ from server.settings import Settings
 if TYPE_CHECKING:
     from server.schema import ClinicSchema
 
-# json.dumps with these options, built once (json.dumps builds an encoder per call for them)
-_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 # Plans kept, by (query text, operation name); as many documents as the parser cache keeps.
 PLAN_CACHE_SIZE = 256
 # Plans kept per document for different values of the variables @skip/@include read.
@@ -127,7 +125,7 @@ class CompiledExecutor:
             if data is None:  # an extension refused the request: the reference says why
                 self.stats["fallback"] += 1
                 return None
-            body = _JSON.encode(data)
+            body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         except Exception:
             # Whatever would be an error (or is a bug here) is the reference executor's to answer.
             self.stats["fallback"] += 1
