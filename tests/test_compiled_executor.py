@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from hypothesis import given, settings
@@ -23,7 +24,9 @@ from strawberry.types.graphql import OperationType
 
 from server.load.loader import load
 from server.schema import CONCRETE_TYPES, ClinicSchema, Context, build_schema
+from server.schema import query as query_module
 from server.schema.compiled import CompiledExecutor
+from server.schema.entities import Symptom
 from server.schema.query import Query as QueryType
 from server.settings import Settings
 from server.store.protocol import StoreHolder
@@ -272,3 +275,19 @@ def test_past_the_deadline_the_reference_answers(schema: ClinicSchema, seed: Sna
         )  # fmt: skip
         got = compiled.execute(CONDITION_PAGE, variables, None, timed)
         assert (got is not None) is answered
+
+
+def test_an_object_strawberry_cast_elsewhere_is_left_to_the_reference(
+    schema: ClinicSchema, seed: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan checks an object's type once per class, but a `strawberry.cast` mark is per
+    object: one cast to another type is still refused (the reference reports the error)."""
+    compiled = CompiledExecutor(schema, Settings())
+    query = 'query { condition(id: "failed-back-surgery-syndrome") { id label } }'
+    assert compiled.execute(query, None, None, context(seed)) is not None  # class accepted
+    real = query_module.Condition
+    monkeypatch.setattr(
+        query_module, "Condition", lambda record: strawberry.cast(Symptom, real(record=record))
+    )
+    assert reference(schema, seed, query, None, None) is None
+    assert compiled.execute(query, None, None, context(seed)) is None

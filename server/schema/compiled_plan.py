@@ -51,7 +51,7 @@ from graphql.pyutils import is_iterable
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
-from strawberry.types.cast import get_strawberry_type_cast
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE, get_strawberry_type_cast
 from strawberry.types.field import StrawberryField
 
 from server.schema.base import Context
@@ -300,12 +300,20 @@ class Planner:
     ) -> Complete:
         fields = self.fields(object_type, _selection_sets(nodes))
         is_type_of = object_type.is_type_of
+        # Classes strawberry's is_type_of accepted: for an object that is not a strawberry.cast,
+        # its answer depends on the class alone (isinstance of the type's origin).
+        accepted: set[type] = set()
 
         def complete_object(value: Any, run: Run) -> Any:
             if value is None or value is Undefined:
                 return _null(required)
+            # (classes are accepted only when their objects have a __dict__ to hold the mark)
+            if value.__class__ in accepted and TYPE_CAST_ATTRIBUTE not in value.__dict__:
+                return fields(value, run)
             if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
                 raise Fallback(f"not a {object_type.name}")
+            if hasattr(value, "__dict__") and not _is_cast(value):
+                accepted.add(value.__class__)
             return fields(value, run)
 
         return complete_object
@@ -328,7 +336,7 @@ class Planner:
             if complete is None:
                 complete = self._runtime(interface, origin, value, nodes)
                 by_class[value.__class__] = complete
-            if get_strawberry_type_cast(value) is not None:
+            if _is_cast(value):
                 raise Fallback("strawberry.cast objects")
             return complete(value, run)
 
@@ -352,6 +360,14 @@ class Planner:
             return self.object_completer(runtime, nodes, required=False)
         except Unsupported as exc:
             raise Fallback(str(exc)) from exc
+
+
+def _is_cast(value: Any) -> bool:
+    """Whether `strawberry.cast` marked the object (it sets an attribute on the instance)."""
+    own = getattr(value, "__dict__", None)
+    if own is not None:
+        return TYPE_CAST_ATTRIBUTE in own
+    return get_strawberry_type_cast(value) is not None
 
 
 def _null(required: bool) -> None:

@@ -60,6 +60,8 @@ ASSUMED_LIST_SIZE = 5
 LEAF_WEIGHTS = {"schemaOrg": 200}
 COST_CODE = "QUERY_TOO_COSTLY"
 RECENT = 512  # distinct requests whose cost is remembered (keys hold the query text: ≤ 64 kB each)
+# json.dumps(sort_keys=True, separators=(",", ":")), its encoder built once
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 class CostError(GraphQLError):
@@ -96,7 +98,7 @@ class QueryCost:
     ) -> int:
         """`of()`, remembered for the last `RECENT` distinct (query, operation, variables)."""
         try:
-            canonical = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
+            canonical = _CANONICAL.encode(variables or {})
         except (TypeError, ValueError):  # not JSON-like: never cached
             return self.of(operation, fragments, variables)
         name = operation.name.value if operation.name else ""

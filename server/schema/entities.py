@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Annotated, TypeVar, cast
 
 import strawberry
@@ -27,8 +28,8 @@ from server.schema.base import (
 from server.schema.fact_types import Fact
 from server.schema.pagination import AFTER, FIRST, After, First, PageInfo, paginate
 from server.schema.relations import (
-    EdgeEvidence,
     RelationConnection,
+    edge_evidence,
     referrers,
     related,
     relation_connection,
@@ -142,7 +143,7 @@ class Condition(Node):
         paged = paginate(causes, lambda e: e.id, first, after, info.context.settings)
         edges = []
         for cursor, entity in zip(paged.cursors, paged.items, strict=True):
-            ev = EdgeEvidence(store, c.id, "hasCause", entity.id, page_id)
+            ev = edge_evidence(store, c.id, "hasCause", entity.id, page_id)
             edges.append(
                 CauseEdge(
                     cursor=cursor,
@@ -427,6 +428,7 @@ def _treatment(entity: records.Entity) -> Treatment:
     return cast(Treatment, wrap(entity))
 
 
+@cache  # one function per type: relation edges are kept per wrapper (relations.py)
 def _as(cls: type[N]) -> Callable[[records.Entity], N]:
     """A wrapper for entities known to be of one GraphQL type."""
     return lambda entity: cls(record=entity)

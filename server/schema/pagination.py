@@ -10,6 +10,7 @@ import base64
 import binascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Generic, TypeVar
 
 import strawberry
@@ -72,6 +73,7 @@ class Page(Generic[X]):
         )
 
 
+@lru_cache(maxsize=65_536)  # a pure function of the id; pages repeat the same ids
 def encode_cursor(key: str) -> str:
     return base64.urlsafe_b64encode(f"c1:{key}".encode()).decode()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Generic, TypeVar
 
 import strawberry
@@ -10,6 +11,7 @@ import strawberry
 from server.model import records
 from server.schema.base import Evidence, Info, Source, concept, sources_of, store_of
 from server.schema.fact_types import Fact, wrap_fact
+from server.schema.memo import derived
 from server.schema.pagination import PageInfo, paginate
 from server.store.protocol import Store
 
@@ -69,10 +71,24 @@ class EdgeEvidence:
         self.role = concept(store, first.role) if first else None
 
 
-def related(store: Store, ids: Sequence[str]) -> list[records.Entity]:
-    """The entities with these ids, in label order (RDF lists have no order of their own)."""
+def related(store: Store, ids: Sequence[str]) -> Sequence[records.Entity]:
+    """The entities with these ids, in label order (RDF lists have no order of their own);
+    sorted once per store (server/schema/memo.py), then shared."""
+    key = ("related", ids if isinstance(ids, tuple) else tuple(ids))
+    return derived(store, key, lambda: _related(store, ids))
+
+
+def _related(store: Store, ids: Sequence[str]) -> tuple[records.Entity, ...]:
     found = [e for e in (store.entity(i) for i in ids) if e is not None]
-    return sorted(found, key=lambda e: (e.label().casefold(), e.id))
+    return tuple(sorted(found, key=lambda e: (e.label().casefold(), e.id)))
+
+
+def edge_evidence(
+    store: Store, subject: str, predicate: str, obj: str, page: str | None = None
+) -> EdgeEvidence:
+    """The evidence of one edge, read and wrapped once per store (server/schema/memo.py)."""
+    key = ("edge", subject, predicate, obj, page)
+    return derived(store, key, lambda: EdgeEvidence(store, subject, predicate, obj, page))
 
 
 def relation_connection(
@@ -90,18 +106,32 @@ def relation_connection(
     page = paginate(targets, lambda e: e.id, first, after, info.context.settings)
     edges = []
     for cursor, entity in zip(page.cursors, page.items, strict=True):
-        parts = EdgeEvidence(store, subject, predicate, entity.id, page_id)
-        edges.append(
-            RelationEdge(
-                cursor=cursor,
-                node=wrap(entity),
-                quote=parts.quote,
-                source=parts.source,
-                evidence=parts.evidence,
-                statistics=parts.statistics,
-            )
-        )
+        # An edge is derived from the store's records alone: built once per store. `wrap` is
+        # part of the key (callers pass one function per type of node: see entities._as).
+        key = ("relation edge", subject, predicate, entity.id, page_id, wrap)
+        made = partial(_edge, store, subject, predicate, entity, wrap, cursor, page_id)
+        edges.append(derived(store, key, made))
     return RelationConnection(edges=edges, page_info=page.page_info(), total_count=page.total)
+
+
+def _edge(
+    store: Store,
+    subject: str,
+    predicate: str,
+    entity: records.Entity,
+    wrap: Callable[[records.Entity], T],
+    cursor: str,
+    page_id: str | None,
+) -> RelationEdge[T]:
+    parts = edge_evidence(store, subject, predicate, entity.id, page_id)
+    return RelationEdge(
+        cursor=cursor,
+        node=wrap(entity),
+        quote=parts.quote,
+        source=parts.source,
+        evidence=parts.evidence,
+        statistics=parts.statistics,
+    )
 
 
 def stated_by(
@@ -120,6 +150,6 @@ def stated_by(
     ]  # fmt: skip
 
 
-def referrers(store: Store, id: str, predicate: str) -> list[records.Entity]:
+def referrers(store: Store, id: str, predicate: str) -> Sequence[records.Entity]:
     """The entities that point at `id` through `predicate`, in label order."""
     return related(store, [s for s, p in store.referrers(id) if p == predicate])

@@ -25,7 +25,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from . import executors, httpload, report, tools, workers_load
+from . import all_cores, executors, httpload, report, tools, workers_load
 from .generate import DATA, ensure
 from .queries import (
     CHEAP,
@@ -51,6 +51,9 @@ GRAPHQL = "application/json"
 SPARQL = "application/sparql-query"
 SPARQL_JSON = "application/sparql-results+json"
 SPARQL_SHAPE = "https://clinic-kg.example/shapes#UniqueLabelShape"
+# The naive baseline answers one request at a time in ~0.1-1 s: on 32 connections it only queues,
+# and works off the queue for tens of seconds after wrk stops (every later run waited for it).
+NAIVE_CONNECTIONS = 4
 
 
 def log(message: str) -> None:
@@ -83,13 +86,16 @@ def shapes_digest(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def cold_phases(root: Path, timeout: float) -> dict[str, Any]:
+def cold_phases(root: Path, timeout: float, phases: tuple[str, ...] = PHASES) -> dict[str, Any]:
     results: dict[str, Any] = {}
     shutil.rmtree(root / CORE_CACHE, ignore_errors=True)  # cold means cold
-    for phase in PHASES:
+    for phase in phases:
         cmd = [sys.executable, "-m", "tests.benchmarks.phases", phase, str(root)]
+        load = os.getloadavg()[0]
         wall, rss, out, killed = measured(cmd, timeout, cwd=HERE.parents[1])
-        row: dict[str, Any] = {"wall_seconds": wall, "peak_rss_mb": rss, "timed_out": killed}
+        row: dict[str, Any] = {
+            "wall_seconds": wall, "peak_rss_mb": rss, "timed_out": killed, "load_before": load,
+        }  # fmt: skip
         if out.strip():
             row.update(json.loads(out.strip().splitlines()[-1]))
         results[phase] = row
@@ -123,9 +129,11 @@ def jena(root: Path, work: Path, timeout: float) -> dict[str, Any]:
     for name, shape_file in (("all_shapes", shapes), ("core_shapes", core)):
         cmd = ["java", "-cp", classpath, "shacl.shacl", "validate", "--shapes", str(shape_file),
                "--data", str(data)]  # fmt: skip
+        load = os.getloadavg()[0]
         wall, rss, out, killed = measured(cmd, timeout)
         conforms = "sh:conforms  true" in out or "sh:conforms true" in out
         results[name] = {
+            "load_before": load,
             "seconds": wall,
             "peak_rss_mb": rss,
             "timed_out": killed,
@@ -283,7 +291,10 @@ def http(root: Path, work: Path, seconds: int, rounds: int, timeout: float) -> d
                     with httpload.background(
                         url, scripts["heavy_gql"], seconds + 2, active=name == "beside_heavy"
                     ):
-                        got = httpload.wrk(url, scripts[script], seconds, server=server)
+                        got = httpload.wrk(
+                            url, scripts[script], seconds, server=server,
+                            connections=NAIVE_CONNECTIONS if name == "naive" else 32,
+                        )  # fmt: skip
                     runs.setdefault(scenario, {}).setdefault(name, []).append(got.__dict__)
                     log(
                         f"  {scenario:<18} {name:<12} {got.rps:>9.0f} req/s  "
@@ -301,7 +312,7 @@ def executor_phase(root: Path, quick: bool, timeout: float) -> dict[str, Any]:
     executors.py)."""
     cmd = [sys.executable, "-m", "tests.benchmarks.executors", str(root)]
     if quick:
-        cmd += ["--rounds", "3", "--requests", "15"]
+        cmd += ["--rounds", "3", "--requests", "10"]
     _, _, out, killed = measured(cmd, timeout, cwd=HERE.parents[1])
     if killed or not out.strip():
         return {"error": "timed out" if killed else "no output"}
@@ -324,9 +335,11 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def search_inprocess(root: Path, timeout: float) -> dict[str, Any]:
+def search_inprocess(root: Path, timeout: float, quick: bool = False) -> dict[str, Any]:
     """One GraphQL search in process (tests/benchmarks/search_speed.py), in a fresh process."""
     cmd = [sys.executable, "-m", "tests.benchmarks.search_speed", str(root)]
+    if quick:
+        cmd += ["--repeat", "50"]
     wall, rss, out, killed = measured(cmd, timeout, cwd=HERE.parents[1])
     row: dict[str, Any] = {"wall_seconds": wall, "peak_rss_mb": rss, "timed_out": killed}
     if out.strip():
@@ -360,16 +373,20 @@ def _interrupted(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="seed + 10k only, 3 s wrk runs")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="seed + 10k only, 3 s wrk runs, fewer in-process repeats: under 3 minutes",
+    )
     parser.add_argument("--sizes", help="comma-separated: seed,10k,100k,1m")
     parser.add_argument("--seconds", type=int, help="length of each wrk run")
     parser.add_argument("--rounds", type=int, help="alternating rounds of HTTP runs")
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: cold,jena,http,search,workers,executors (a skipped part reuses "
-        "the last "
-        "results.json's numbers for the same generated data, and RESULTS.md says so)",
+        help="comma-separated: cold,jena,http,search,workers,all_cores,executors (a skipped part "
+        "reuses the last results.json's numbers for the same generated data, and RESULTS.md "
+        "says so)",
     )
     parser.add_argument("--timeout", type=float, default=900, help="bound on any one step (s)")
     parser.add_argument("--jena-timeout", type=float, default=600, help="bound on one Jena run")
@@ -382,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         help="default: tests/benchmarks/RESULTS.md (--quick: data/RESULTS-quick.md beside it)",
     )
     args = parser.parse_args(argv)
+    started = time.perf_counter()
     # Started in the background, Python ignores SIGINT: make both signals unwind through the
     # `finally` that stops the servers.
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -424,14 +442,22 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(exist_ok=True)
         if "cold" not in skip:
             log(f"{size}: cold start phases")
-            entry["cold"] = cold_phases(made.root, args.timeout)
-        if size != "seed" and "jena" not in skip and not any("Jena" in m for m in missing):
+            # quick: of the seed only the reload (its target); every phase from 10k on
+            phases = ("reload",) if args.quick and size == "seed" else PHASES
+            entry["cold"] = cold_phases(made.root, args.timeout, phases)
+        # Jena's time depends on the data and the shapes, not on our code: a quick run reuses
+        # the last quick run's Jena numbers for the same generated data (RESULTS says so).
+        reused = args.quick and size != "seed" and carry_over(previous, size, entry, "jena")
+        if reused:
+            log(f"{size}: Jena SHACL carried over from the run of {reused}")
+        elif size != "seed" and "jena" not in skip and not any("Jena" in m for m in missing):
             log(f"{size}: Jena SHACL")
             entry["jena"] = jena(made.root, work / "jena", args.jena_timeout)
         if size != "seed" and "search" not in skip:
             log(f"{size}: search in process")
-            entry["search"] = search_inprocess(made.root, args.timeout)
-        if "executors" not in skip:
+            entry["search"] = search_inprocess(made.root, args.timeout, args.quick)
+        # quick: the executors only where the HTTP rows are (the seed adds a process and a build)
+        if "executors" not in skip and not (args.quick and size == "seed"):
             log(f"{size}: GraphQL executors in process")
             entry["executors"] = executor_phase(made.root, args.quick, args.timeout)
         if size != "seed" and "http" not in skip and not missing:
@@ -440,13 +466,21 @@ def main(argv: list[str] | None = None) -> int:
         if size != "seed" and "workers" not in skip and not missing:
             log(f"{size}: serve --workers 2 vs 1")
             entry["workers"] = workers_load.measure(made.root, seconds, rounds, args.timeout)
+        if size != "seed" and "all_cores" not in skip and not missing:
+            log(f"{size}: every core, serve --workers 2 vs Oxigraph, both unpinned")
+            store = work / "oxigraph"
+            oxigraph_store(made.root, store, args.timeout)
+            entry["all_cores"] = all_cores.measure(made.root, store, seconds, rounds, args.timeout)
         for part in sorted(skip):
             carried = carry_over(previous, size, entry, part)
             if carried:
                 log(f"{size}: {part} carried over from the run of {carried}")
+        results["total_seconds"] = time.perf_counter() - started
         raw.write_text(json.dumps(results, indent=2))
         args.out.write_text(report.render(results, FINDINGS), encoding="utf-8")
+    total = time.perf_counter() - started
     log(f"wrote {args.out} and {raw}")
+    log(f"total time: {total:.0f} s ({total / 60:.1f} min, {results['mode']} mode)")
     return 0
 
 

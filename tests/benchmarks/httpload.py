@@ -42,6 +42,8 @@ def uvicorn_cmd(factory: str, port: int) -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", factory, "--factory", "--host", HOST,
         "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
+        # what `clinic-kg serve` runs (an installed httptools would otherwise be picked)
+        "--http", "h11", "--loop", "asyncio",
     ]  # fmt: skip
 
 

@@ -1,0 +1,60 @@
+"""Values the resolvers derive from one store's immutable records, worked out once per store.
+
+A snapshot never changes, so what a resolver derives from its records alone (the entities a
+record links to, in label order; the evidence of one relation, wrapped for GraphQL) is the same on
+every request that reads that snapshot. `derived(store, key, compute)` keeps such values for the
+store the requests read now: a request on another store object (a reload swapped the snapshot in,
+or a store that is built per request, like the SPARQL one) starts the memo afresh, so nothing
+outlives its store and no value of one version is served for another. At most `LIMIT` values are
+kept; past it the memo starts again (a rotation over more edges than that recomputes, as before).
+
+What is kept must be immutable, or treated so: tuples, and GraphQL wrapper objects that no
+executor mutates. Both executors read the same values, so the compiled and the reference answers
+stay equal.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from server.store.protocol import Store
+
+T = TypeVar("T")
+
+# Enough for every condition page at 100k triples (46 values a page: each edge's evidence, the
+# edge, the sorted lists; ~5,500 for the 119 pages); at 1M a rotation over all 1,212 pages
+# (~56,000) starts the memo again now and then. A value holds ~0.6 KB (measured at 10k with
+# tracemalloc), so the memo stays under ~13 MB.
+LIMIT = 20_000
+
+
+class _Memo:
+    def __init__(self) -> None:
+        # (the store, its values), replaced as one object so threads never see half a switch
+        self.state: tuple[weakref.ref[Any] | None, dict[Hashable, Any]] = (None, {})
+
+
+_MEMO = _Memo()
+
+
+def derived(store: Store, key: Hashable, compute: Callable[[], T]) -> T:
+    """The value `compute()` returns for `key` on `store`, computed once per store object."""
+    ref, values = _MEMO.state
+    if ref is None or ref() is not store:
+        try:
+            ref = weakref.ref(store)
+        except TypeError:  # a store that cannot be referred to weakly: no memo
+            return compute()
+        values = {}
+        _MEMO.state = (ref, values)
+    try:
+        return values[key]  # type: ignore[no-any-return]
+    except KeyError:
+        pass
+    found = compute()
+    if len(values) >= LIMIT:
+        values.clear()
+    values[key] = found
+    return found
