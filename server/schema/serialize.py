@@ -16,11 +16,13 @@ from collections.abc import Callable
 from typing import Any
 
 DEPTH = 2  # containers split: the top object and its lists; a piece is an item of those
+# Built once: json.dumps with options other than the defaults builds an encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def dumps(value: Any) -> str:
     """Compact JSON as the GraphQL answers are written (UTF-8 text, no NaN)."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def serialized(data: Any, checkpoint: Callable[[], None] | None = None) -> str:
