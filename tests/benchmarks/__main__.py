@@ -25,7 +25,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from . import executors, httpload, report, tools, workers_load
+from . import executors, httpload, report, second_store, tools, workers_load
 from .generate import DATA, ensure
 from .queries import (
     CHEAP,
@@ -367,9 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: cold,jena,http,search,workers,executors (a skipped part reuses "
-        "the last "
-        "results.json's numbers for the same generated data, and RESULTS.md says so)",
+        help="comma-separated: cold,jena,http,search,workers,executors,second_store (a skipped "
+        "part reuses the last results.json's numbers for the same generated data, and "
+        "RESULTS.md says so)",
     )
     parser.add_argument("--timeout", type=float, default=900, help="bound on any one step (s)")
     parser.add_argument("--jena-timeout", type=float, default=600, help="bound on one Jena run")
@@ -440,6 +440,9 @@ def main(argv: list[str] | None = None) -> int:
         if size != "seed" and "workers" not in skip and not missing:
             log(f"{size}: serve --workers 2 vs 1")
             entry["workers"] = workers_load.measure(made.root, seconds, rounds, args.timeout)
+        if size == ("10k" if args.quick else "100k") and "second_store" not in skip:
+            log(f"{size}: publish and serve --store on Oxigraph and on Virtuoso")
+            entry["second_store"] = second_store.measure(size)
         for part in sorted(skip):
             carried = carry_over(previous, size, entry, part)
             if carried:
