@@ -38,6 +38,8 @@ Row = dict[str, Node]
 Triple = tuple[Node, Node, Node]
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+# Virtuoso's header on an answer it truncated at its ResultSetMaxRows.
+_MAX_ROWS = "X-SPARQL-MaxRows"
 # Basic credentials for a store that asks for them come from the environment, never a URL that
 # would show in logs and process lists.
 USER_ENV, PASSWORD_ENV = "CLINIC_KG_STORE_USER", "CLINIC_KG_STORE_PASSWORD"
@@ -171,6 +173,16 @@ class SparqlClient:
                 log.warning("SPARQL store answered %s to %.200s: %s", response.status, query, text)
                 raise StoreUnavailable(
                     f"the SPARQL store at {self.endpoint} answered HTTP {response.status}: {text}",
+                    UNAVAILABLE,
+                )
+            cut = response.getheader(_MAX_ROWS)
+            if cut is not None:
+                # A store that says it cut the answer short: a partial answer would be served as
+                # if whole (fewer entities, wrong counts). Virtuoso does not say so for CONSTRUCT.
+                log.warning("SPARQL store cut its answer at %s rows: %.200s", cut, query)
+                raise StoreUnavailable(
+                    f"the SPARQL store at {self.endpoint} cut its answer at {cut} rows "
+                    "(Virtuoso: raise [SPARQL] ResultSetMaxRows above the graph's size)",
                     UNAVAILABLE,
                 )
             return body
