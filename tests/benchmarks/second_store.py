@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +180,14 @@ def _measure(size: str, conditions: int) -> dict[str, Any]:
             start(Path(folder)) as store,
         ):
             stores[name] = measure_store(name, store, made.root, asked, Path(folder))
-    return {"size": size, "requests": len(asked), "stores": stores, "versions": versions()}
+    return {
+        "size": size,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average": os.getloadavg()[0],
+        "requests": len(asked),
+        "stores": stores,
+        "versions": versions(),
+    }
 
 
 def versions() -> dict[str, str]:
@@ -218,10 +226,10 @@ def _table(size: str, result: dict[str, Any]) -> list[str]:
         f"The {size} project ({ox['triples']} triples) published with `clinic-kg publish`'s "
         "code through the Graph Store HTTP Protocol to Oxigraph and to Virtuoso (Digest "
         f"authentication), then `serve --store` over each asked {result['requests']} GraphQL "
-        "questions, one at a time, cold then warm; one store after the other in the same run, "
-        "nothing pinned. Versions: "
-        + "; ".join(f"{k}: {v}" for k, v in result["versions"].items())
-        + ".",
+        "questions, one at a time, cold then warm; one store after the other in the same run "
+        f"({result.get('date', '?')}, load average {result.get('load_average', float('nan')):.1f} "
+        "on the shared machine), nothing pinned: compare the two columns, not across runs. "
+        "Versions: " + "; ".join(f"{k}: {v}" for k, v in result["versions"].items()) + ".",
         "",
         "| | Oxigraph | Virtuoso | Virtuoso / Oxigraph |",
         "|---|---|---|---|",
