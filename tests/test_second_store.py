@@ -27,8 +27,10 @@ from server.schema import ClinicSchema, build_schema
 from server.settings import Settings
 from server.steward.graph_store import GraphStore, credentials_from_env, endpoints
 from server.steward.publish import Publication, publish
+from server.store.protocol import StoreUnavailable
 from server.store.published import CURRENT_VERSION, pointer_graph, version_graph
 from server.store.snapshot import Snapshot, build_snapshot
+from server.store.sparql_client import PASSWORD_ENV, USER_ENV, SparqlClient, unlimited
 from server.validate.validation import validate_project
 
 from . import live_server as live
@@ -175,6 +177,27 @@ def publish_through(
 
 
 # ---------------------------------------------------------------- serve --store
+
+
+def test_reads_behind_digest_authentication(
+    virtuoso: Virtuoso, seeded: Publication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --store` on Virtuoso's authenticated query endpoint: its client answers the Digest
+    challenge with the credentials of the environment, and is refused without them."""
+    secured = f"{virtuoso.url}/sparql-auth"
+    query = f"SELECT ?v WHERE {{ GRAPH <{pointer_graph(BASE)}> {{ ?d <{CURRENT_VERSION}> ?v }} }}"
+    monkeypatch.delenv(USER_ENV, raising=False)
+    with pytest.raises(StoreUnavailable, match="answered HTTP 401"):
+        SparqlClient(secured).select(query, unlimited())
+    monkeypatch.setenv(USER_ENV, virtuoso.user)
+    monkeypatch.setenv(PASSWORD_ENV, virtuoso.password)
+    client = SparqlClient(secured)
+    for _ in range(3):  # the challenge is kept: later queries are answered at once
+        [row] = client.select(query, unlimited())
+        assert str(row["v"]).endswith(seeded.version)
+    monkeypatch.setenv(PASSWORD_ENV, "not-" + virtuoso.password)
+    with pytest.raises(StoreUnavailable, match="answered HTTP 401"):
+        SparqlClient(secured).select(query, unlimited())
 
 
 @pytest.fixture(scope="module")
