@@ -116,17 +116,25 @@ def live_server() -> Iterator[LiveServer]:
     yield from start()
 
 
-@pytest.fixture(scope="module", params=["snapshot", "sparql"])
+@pytest.fixture(
+    scope="module",
+    params=["snapshot", "sparql", pytest.param("virtuoso", marks=pytest.mark.second_store)],
+)
 def live_server_on_each_store(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
-    """`live_server` twice: serving the checkout from memory, then with `serve --store` from a
-    live Oxigraph holding it as `clinic-kg publish` leaves it (issue 13: the same answers from
-    either Store). A module runs all its tests on both with `live_server = <this fixture>`."""
+    """`live_server` three times: serving the checkout from memory, then with `serve --store`
+    from a live Oxigraph holding it as `clinic-kg publish` leaves it, then from Virtuoso (a second
+    SPARQL product: issue 13, the same answers from any Store). A module runs all its tests on
+    each with `live_server = <this fixture>`."""
     if request.param == "snapshot":
         yield from start()
-    else:
+    elif request.param == "sparql":
         from .sparql_store_fixtures import serve_from_store
 
         yield from serve_from_store()
+    else:
+        from .virtuoso_server import serve_from_virtuoso
+
+        yield from serve_from_virtuoso()
 
 
 @pytest.fixture(scope="module")

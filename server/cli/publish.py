@@ -45,7 +45,8 @@ def publish_command(
     version, check the store holds every triple, and only then switch the store's current version.
 
     Credentials come from the environment only: CLINIC_KG_PUBLISH_USER and
-    CLINIC_KG_PUBLISH_PASSWORD (HTTP basic) or CLINIC_KG_PUBLISH_TOKEN (bearer).
+    CLINIC_KG_PUBLISH_PASSWORD (HTTP Basic, or Digest when the store asks for it) or
+    CLINIC_KG_PUBLISH_TOKEN (bearer).
 
     Exit codes: 0 published (or already there: the pointer switched), 1 the project does not
     conform (nothing sent), 2 usage error, 3 internal error, 4 the store failed (unreachable, an

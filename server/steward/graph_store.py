@@ -2,15 +2,17 @@
 to replace and drop named graphs (`PUT`/`DELETE …?graph=<iri>`), the SPARQL Protocol to ask what
 is there (`POST query=…`, JSON results).
 
-Credentials come from the environment only (HTTP basic or a bearer token). They are never in a URL
-(refused), never in a message: whatever the store answers is shown with them blanked out.
+Credentials come from the environment only (a user and password, or a bearer token). They are never
+in a URL (refused), never in a message: whatever the store answers is shown with them blanked out.
+A user and password go as HTTP Basic, or as HTTP Digest once the store asks for it (Virtuoso's
+Graph Store endpoint does): the same environment serves either kind of store.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -74,7 +76,8 @@ class Credentials:
 
 
 def credentials_from_env(environ: Mapping[str, str]) -> Credentials:
-    """Basic auth from user and password, or a bearer token; none when neither is set."""
+    """Basic (or Digest) auth from user and password, or a bearer token; none when neither is
+    set."""
     user, password = environ.get(ENV_USER, ""), environ.get(ENV_PASSWORD, "")
     token = environ.get(ENV_TOKEN, "")
     if token and (user or password):
@@ -86,8 +89,51 @@ def credentials_from_env(environ: Mapping[str, str]) -> Credentials:
             raise UsageProblem(f"{ENV_USER} and {ENV_PASSWORD} go together: set both")
         # The header's form too: a store that echoes request headers must not show it either.
         encoded = base64.b64encode(f"{user}:{password}".encode()).decode()
-        return Credentials(auth=httpx.BasicAuth(user, password), secrets=(password, encoded))
+        return Credentials(auth=PasswordAuth(user, password), secrets=(password, encoded))
     return Credentials()
+
+
+class PasswordAuth(httpx.Auth):
+    """HTTP Basic, sent with each request, except to an endpoint that asks for HTTP Digest.
+
+    Which one an endpoint wants is asked once, by a request without credentials or body (HEAD):
+    a store may answer Basic credentials with a bare 401 (Virtuoso does), and a PUT's body is
+    better not sent twice."""
+
+    requires_response_body = False
+
+    def __init__(self, user: str, password: str) -> None:
+        self._basic = httpx.BasicAuth(user, password)
+        self._digest = httpx.DigestAuth(user, password)
+        self._digest_wanted: dict[str, bool] = {}  # per endpoint (scheme, host, port, path)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        endpoint = str(request.url.copy_with(query=None, fragment=None))
+        wanted = self._digest_wanted.get(endpoint)
+        challenge: httpx.Response | None = None
+        if wanted is None:
+            # No graph named: none is read. On a connection of its own: a store may answer
+            # HEAD with a body (Oxigraph does), which would garble the next answer.
+            challenge = yield httpx.Request("HEAD", endpoint, headers={"Connection": "close"})
+            wanted = self._digest_wanted[endpoint] = challenge.status_code == 401 and any(
+                h.lower().startswith("digest ")
+                for h in challenge.headers.get_list("www-authenticate")
+            )
+        if not wanted:
+            yield from self._basic.auth_flow(request)
+            return
+        flow = self._digest.auth_flow(request)
+        first = next(flow)
+        if challenge is None:  # Digest's own flow: the last challenge, or ask with this request
+            response = yield first
+        else:  # the challenge to the probe, rather than asking again with this request's body
+            response = challenge
+        try:
+            again = flow.send(response)
+            while True:
+                again = flow.send((yield again))
+        except StopIteration:
+            return
 
 
 class StoreError(Exception):

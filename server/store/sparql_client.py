@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import httpx
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Identifier, Node
@@ -38,8 +39,10 @@ Row = dict[str, Node]
 Triple = tuple[Node, Node, Node]
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-# Basic credentials for a store that asks for them come from the environment, never a URL that
-# would show in logs and process lists.
+# Virtuoso's header on an answer it truncated at its ResultSetMaxRows.
+_MAX_ROWS = "X-SPARQL-MaxRows"
+# Credentials for a store that asks for them (Basic, or Digest when challenged) come from the
+# environment, never a URL that would show in logs and process lists.
 USER_ENV, PASSWORD_ENV = "CLINIC_KG_STORE_USER", "CLINIC_KG_STORE_PASSWORD"
 BUDGET_EXCEEDED, TIMEOUT, UNAVAILABLE = (
     "STORE_BUDGET_EXCEEDED",
@@ -104,9 +107,11 @@ class SparqlClient:
         self._local = threading.local()
         self._headers = {"Content-Type": "application/x-www-form-urlencoded"}
         user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
+        self._digest: _Digest | None = None
         if user is not None:
             token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
             self._headers["Authorization"] = f"Basic {token}"
+            self._digest = _Digest(user, password or "")
 
     def select(self, query: str, budget: Budget) -> list[Row]:
         """The rows of a SELECT (or ASK: no rows) query, unbound variables left out."""
@@ -143,8 +148,13 @@ class SparqlClient:
     def _post(self, query: str, accept: str, budget: Budget) -> bytes:
         timeout = budget.charge()
         payload = urlencode({"query": query}).encode()
-        headers = {**self._headers, "Accept": accept}
-        for attempt in (1, 2):
+        probe = False  # asking, without credentials, which ones the store wants
+        for attempt in (1, 2, 3):
+            headers = {**self._headers, "Accept": accept}
+            if self._digest is not None and self._digest.wanted:
+                headers["Authorization"] = self._digest.header(self._path)
+            elif probe:
+                del headers["Authorization"]
             connection = self._connection()
             connection.timeout = timeout
             if connection.sock is not None:
@@ -159,18 +169,37 @@ class SparqlClient:
             except (OSError, http.client.HTTPException) as exc:
                 self._drop()
                 # A kept-alive connection the store closed meanwhile fails once: retry afresh.
-                if attempt == 1 and isinstance(
+                if attempt < 3 and isinstance(
                     exc, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError
                 ):
                     continue
                 raise StoreUnavailable(
                     f"the SPARQL store at {self.endpoint} does not answer: {exc}", UNAVAILABLE
                 ) from None
+            if response.status == 401 and self._digest is not None and attempt < 3:
+                # A store that wants HTTP Digest (Virtuoso's /sparql-auth), or a new nonce; one
+                # that answers Basic credentials with a bare 401 (Virtuoso) is asked without.
+                challenge = response.getheader("WWW-Authenticate") or ""
+                if self._digest.challenged(self._path, challenge):
+                    continue
+                if not (probe or self._digest.wanted):
+                    probe = True
+                    continue
             if response.status != 200:
                 text = body[:300].decode("utf-8", errors="replace").strip()
                 log.warning("SPARQL store answered %s to %.200s: %s", response.status, query, text)
                 raise StoreUnavailable(
                     f"the SPARQL store at {self.endpoint} answered HTTP {response.status}: {text}",
+                    UNAVAILABLE,
+                )
+            cut = response.getheader(_MAX_ROWS)
+            if cut is not None:
+                # A store that says it cut the answer short: a partial answer would be served as
+                # if whole (fewer entities, wrong counts). Virtuoso does not say so for CONSTRUCT.
+                log.warning("SPARQL store cut its answer at %s rows: %.200s", cut, query)
+                raise StoreUnavailable(
+                    f"the SPARQL store at {self.endpoint} cut its answer at {cut} rows "
+                    "(Virtuoso: raise [SPARQL] ResultSetMaxRows above the graph's size)",
                     UNAVAILABLE,
                 )
             return body
@@ -189,6 +218,35 @@ class SparqlClient:
         if connection is not None:
             connection.close()
             self._local.connection = None
+
+
+class _Digest:
+    """HTTP Digest credentials, for a store that asks for them instead of Basic: httpx's own
+    implementation (its public auth flow), fed the store's challenge; thread-safe."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self._auth = httpx.DigestAuth(user, password)
+        self._lock = threading.Lock()
+        self.wanted = False
+
+    def challenged(self, path: str, challenge: str) -> bool:
+        """Take a 401's challenge; False when it is not Digest (the 401 stands)."""
+        if not challenge.lower().startswith("digest "):
+            return False
+        request = httpx.Request("POST", f"http://store{path}")
+        answer = httpx.Response(401, headers={"WWW-Authenticate": challenge}, request=request)
+        with self._lock:
+            flow = self._auth.auth_flow(request)
+            next(flow)
+            flow.send(answer)
+            self.wanted = True
+        return True
+
+    def header(self, path: str) -> str:
+        """The Authorization header for the next request, from the last challenge."""
+        with self._lock:
+            request = next(self._auth.auth_flow(httpx.Request("POST", f"http://store{path}")))
+        return request.headers["Authorization"]
 
 
 def _term(value: dict[str, str]) -> Node:

@@ -7,7 +7,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from . import executors
+from . import executors, second_store
 
 PHASES = ("parse", "validate", "snapshot", "cold", "warm", "reload")
 
@@ -567,6 +567,8 @@ def render(results: dict[str, Any], findings: Path) -> str:
         *_every_core(results),
         "",
         *executors.section(results),
+        "",
+        *second_store.section(results),
     ]
     if findings.exists():
         lines += ["", findings.read_text(encoding="utf-8").rstrip(), ""]
