@@ -25,7 +25,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from . import executors, httpload, report, tools, workers_load
+from . import executors, httpload, reload_stall, report, tools, workers_load
 from .generate import DATA, ensure
 from .queries import (
     CHEAP,
@@ -367,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: cold,jena,http,search,workers,executors (a skipped part reuses "
+        help="comma-separated: cold,jena,http,search,workers,executors,reload_stall (a skipped "
+        "part reuses "
         "the last "
         "results.json's numbers for the same generated data, and RESULTS.md says so)",
     )
@@ -440,6 +441,11 @@ def main(argv: list[str] | None = None) -> int:
         if size != "seed" and "workers" not in skip and not missing:
             log(f"{size}: serve --workers 2 vs 1")
             entry["workers"] = workers_load.measure(made.root, seconds, rounds, args.timeout)
+        if size != "seed" and "reload_stall" not in skip:
+            log(f"{size}: cheap requests during a one-file reload")
+            entry["reload_stall"] = reload_stall.measure(
+                made.root, list(reload_stall.MODES), args.timeout
+            )
         for part in sorted(skip):
             carried = carry_over(previous, size, entry, part)
             if carried:

@@ -7,7 +7,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from . import executors
+from . import executors, reload_stall
 
 NAMES = {
     "ours": "clinic-kg (response cache on)",
@@ -307,6 +307,7 @@ def targets(results: dict[str, Any]) -> list[str]:
         )
     rows += _search_target(sizes)
     rows += _workers_target(sizes)
+    rows += reload_stall.target_rows(sizes)
     if "seed" in sizes and "cold" in sizes["seed"]:
         r = sizes["seed"]["cold"]["reload"].get("seconds")
         rows.append(
