@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import http.client
 import itertools
+import json
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -393,3 +395,26 @@ def test_a_connection_accepted_as_the_worker_stops_accepting_is_answered() -> No
         return answers
 
     assert asyncio.run(scenario()) == [b"pong"] * 5
+
+
+def test_a_new_worker_answers_a_graphql_request_before_taking_connections() -> None:
+    # The first request in a process builds the GraphQL machinery's caches; a worker asks one
+    # itself (warm_up) so that the first client after a reload does not wait for it. It must
+    # really execute, not fail quietly on a missing header.
+    from server.http.app import create_app
+    from server.serve.worker_process import warm_up
+
+    snapshot = build_snapshot(load(REPO))
+    app = create_app(Settings(), StoreHolder(snapshot))
+    sent: list[Any] = []
+
+    async def spy(scope: Any, receive: Any, send: Any) -> None:
+        async def record(message: Any) -> None:
+            sent.append(message)
+
+        await app(scope, receive, record)
+
+    asyncio.run(warm_up(spy))
+    assert sent[0]["status"] == 200
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert json.loads(body)["data"]["dataset"]["version"] == snapshot.version

@@ -25,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import json
+import logging
 import os
 import signal
 import socket
@@ -32,7 +34,12 @@ import time
 from types import FrameType
 from typing import Any
 
+log = logging.getLogger("clinic_kg.workers")
+
 WORKER_HEADER = b"x-worker"
+# Asked once by each new worker before it takes connections (see `warm_up`).
+WARM_UP_QUERY = "{ __typename dataset { version tripleCount } }"
+WARM_UP_SECONDS = 10.0
 # A retiring worker answers what it accepted for at most this long before it shuts down.
 DRAIN_LIMIT_SECONDS = 5.0
 EXIT_STOPPED = 0
@@ -107,6 +114,7 @@ def draining_server(config: Any, ready: int | None) -> Any:
 
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             self.listeners = tuple(sockets or ())
+            await warm_up(self.config.app)
             await super().startup(sockets=sockets)
             if ready is not None:  # the supervisor retires the previous worker now
                 with contextlib.suppress(OSError):
@@ -145,6 +153,49 @@ def draining_server(config: Any, ready: int | None) -> Any:
                     cycle.keep_alive = False  # the answer in progress closes its connection
 
     return DrainingServer(config)
+
+
+async def warm_up(app: Any) -> None:
+    """One GraphQL request through the app before the worker takes connections. The first
+    request in a process builds what is built on first use (the GraphQL machinery's caches; the
+    supervisor never answers one, so every worker starts cold), which the first client after
+    every reload would otherwise wait for. Never fatal."""
+    body = json.dumps({"query": WARM_UP_QUERY}).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"localhost"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 0),
+    }
+    received = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(WARM_UP_SECONDS)  # no disconnect: the answer is awaited in full
+        return {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        return None
+
+    try:
+        await asyncio.wait_for(app(scope, receive, send), WARM_UP_SECONDS)
+    except Exception as exc:  # serving matters more than a warm cache
+        log.warning("the warm-up request failed (serving anyway): %r", exc)
 
 
 def stop_accepting(loop: asyncio.AbstractEventLoop, listeners: tuple[socket.socket, ...]) -> None:
