@@ -16,9 +16,11 @@ dies is sent SIGTERM by the kernel, so none is orphaned.
 
 With --watch the parent watches and reloads (server/serve/watch.py). Whenever what is served
 changes (a new version, or the last reload error set or cleared), it forks a new generation of
-workers from its updated state, on the same sockets, and retires the old ones gracefully: their
-requests in flight finish on the version they started with. New workers share the new snapshot
-the same way, so a reload costs each worker nothing and memory stays shared.
+workers from its updated state, on the same sockets, and retires each old one once its successor
+is ready: it stops taking connections, answers what it took (server/serve/worker_process.py), and
+exits; nothing waiting in a socket's queue is lost. New workers share the new snapshot the same
+way, so a reload costs each worker nothing and memory stays shared. `serve --watch` with one
+worker runs this way too, so that no reload runs in the process that answers requests.
 
 Every response of a worker carries `X-Worker: <pid>` (only with more than one worker), so a
 client or a test can tell which process answered.
