@@ -12,7 +12,7 @@ from server.cli.options import require_project, root_option
 from server.http.request_log import log_format
 from server.load.loader import LoadCache
 from server.serve.startup import settle_heap, start
-from server.serve.workers import MAX_WORKERS, serve_workers, worker_count
+from server.serve.workers import MAX_WORKERS, can_fork, serve_workers, worker_count
 from server.settings import Settings
 from server.store.protocol import StoreHolder
 
@@ -88,7 +88,9 @@ def serve(
     click.echo(report.summary() + cached)
     # The holder is the seam for `--watch`: a reload builds a new snapshot and calls swap().
     holder = StoreHolder(started.snapshot, settings.change_history_versions)
-    if count > 1:
+    # With --watch even one worker runs under the supervisor: the reload (seconds of CPU, and a
+    # full garbage collection of the new snapshot) runs in a process that serves no request.
+    if count > 1 or (settings.watch and can_fork()):
         from server.http.app import create_app
 
         return serve_workers(

@@ -16,9 +16,11 @@ dies is sent SIGTERM by the kernel, so none is orphaned.
 
 With --watch the parent watches and reloads (server/serve/watch.py). Whenever what is served
 changes (a new version, or the last reload error set or cleared), it forks a new generation of
-workers from its updated state, on the same sockets, and retires the old ones gracefully: their
-requests in flight finish on the version they started with. New workers share the new snapshot
-the same way, so a reload costs each worker nothing and memory stays shared.
+workers from its updated state, on the same sockets, and retires each old one once its successor
+is ready: it stops taking connections, answers what it took (server/serve/worker_process.py), and
+exits; nothing waiting in a socket's queue is lost. New workers share the new snapshot the same
+way, so a reload costs each worker nothing and memory stays shared. `serve --watch` with one
+worker runs this way too, so that no reload runs in the process that answers requests.
 
 Every response of a worker carries `X-Worker: <pid>` (only with more than one worker), so a
 client or a test can tell which process answered.
@@ -27,10 +29,10 @@ client or a test can tell which process answered.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import logging
 import os
+import select
 import signal
 import socket
 import sys
@@ -46,6 +48,7 @@ from typing import Any
 from server.load.loader import LoadCache
 from server.serve.startup import settle_heap
 from server.serve.watch import Reloader, ReloadOutcome, Watcher
+from server.serve.worker_process import run_worker
 from server.settings import SettingError, Settings
 from server.store.protocol import StoreHolder
 
@@ -53,19 +56,14 @@ log = logging.getLogger("clinic_kg.workers")
 
 MAX_WORKERS = 256
 WEB_CONCURRENCY = "WEB_CONCURRENCY"  # set by some hosting platforms; honoured as the default
-WORKER_HEADER = b"x-worker"
 # A worker that exits within this many seconds of starting is "crashing at start".
 QUICK_EXIT_SECONDS = 5.0
 # That many quick exits in a row (of any slot) and the server gives up.
 MAX_QUICK_EXITS = 5
-# Seconds workers get to finish their requests on shutdown or when retired, before SIGKILL.
+# Seconds workers get to finish their requests on shutdown, before SIGKILL.
 GRACE_SECONDS = 10.0
-# A retiring worker stops accepting, then answers for this long what it already accepted before
-# it shuts down (see `_draining_server`).
-DRAIN_SECONDS = 1.0
 POLL_SECONDS = 0.05
 EXIT_STOPPED, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3
-_PR_SET_PDEATHSIG = 1
 
 
 def worker_count(
@@ -99,29 +97,6 @@ def worker_count(
     return count
 
 
-class WorkerHeader:
-    """ASGI middleware: `X-Worker: <pid>` on every response, to tell the workers apart."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        pid = str(os.getpid()).encode()
-
-        async def send_with_header(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message = {
-                    **message,
-                    "headers": [*message.get("headers", ()), (WORKER_HEADER, pid)],
-                }
-            await send(message)
-
-        await self.app(scope, receive, send_with_header)
-
-
 class ChangeSignallingHolder(StoreHolder):
     """The parent's holder: a failed reload (or a reload that raised) tells the supervisor."""
 
@@ -134,9 +109,14 @@ class ChangeSignallingHolder(StoreHolder):
         self._changed.set()
 
 
+def can_fork() -> bool:
+    """Whether workers can be forked here (Linux; SO_REUSEPORT spreads their connections)."""
+    return hasattr(socket, "SO_REUSEPORT") and hasattr(os, "fork")
+
+
 def bind(host: str, port: int, count: int) -> list[socket.socket]:
     """One listening socket per worker slot on host:port, with SO_REUSEPORT."""
-    if not hasattr(socket, "SO_REUSEPORT") or not hasattr(os, "fork"):
+    if not can_fork():
         raise OSError("--workers needs fork() and SO_REUSEPORT (Linux)")
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -160,12 +140,18 @@ def bind(host: str, port: int, count: int) -> list[socket.socket]:
 
 @dataclass
 class Slot:
-    """One worker position: its socket, and the worker serving it now."""
+    """One worker position: its socket, the worker serving it now, and the workers it replaces.
+
+    A slot's previous workers keep accepting until its new worker is ready (it writes a byte to
+    its `ready` pipe once uvicorn listens), then they are retired: no moment without a worker
+    taking the socket's connections, however long the new one takes to start."""
 
     sock: socket.socket
     pid: int | None = None
     started: float = 0.0
     due: float = 0.0  # when to fork its worker again after an exit
+    ready: int | None = None  # the read end of the current worker's pipe until it is ready
+    previous: list[int] = field(default_factory=list)  # serving until `pid` is ready
 
 
 @dataclass
@@ -177,18 +163,25 @@ class Supervisor:
     holder: StoreHolder
     sockets: list[socket.socket]
     changed: threading.Event = field(default_factory=threading.Event)
+    label: bool = True  # X-Worker on every response (more than one worker)
+    # Held while a thread of this process prints or records the change feed's history: a worker
+    # forked meanwhile would inherit its locks held by a thread that does not exist in it.
+    fork_guard: threading.Lock = field(default_factory=threading.Lock)
     slots: list[Slot] = field(default_factory=list)
     retiring: dict[int, float] = field(default_factory=dict)  # pid -> when SIGTERM was sent
     quick_exits: int = 0
     _stop: bool = False
 
-    def run(self) -> int:
-        """Serve until SIGTERM/SIGINT (0) or until workers keep dying at start (3)."""
+    def run(self, started: Callable[[], None] | None = None) -> int:
+        """Serve until SIGTERM/SIGINT (0) or until workers keep dying at start (3); `started`
+        runs once the first workers are forked (before that, no other thread may run)."""
         self.slots = [Slot(sock) for sock in self.sockets]
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             for slot in self.slots:
                 self._fork(slot)
+            if started is not None:
+                started()
             code = self._supervise()
         finally:
             self._stop_all()
@@ -208,15 +201,41 @@ class Supervisor:
         while not self._stop:
             if self._reap():
                 return EXIT_INTERNAL
-            if self.changed.is_set():
-                self.changed.clear()
-                self._new_generation()
+            if self.changed.is_set() and self.fork_guard.acquire(blocking=False):
+                try:
+                    self.changed.clear()
+                    self._new_generation()
+                finally:
+                    self.fork_guard.release()
             now = time.monotonic()
             for slot in self.slots:
                 if slot.pid is None and now >= slot.due and not self._stop:
                     self._fork(slot)
-            time.sleep(POLL_SECONDS)
+            self._wait_ready(POLL_SECONDS)
         return EXIT_STOPPED
+
+    def _wait_ready(self, timeout: float) -> None:
+        """Wait up to `timeout` for a new worker to say it is ready; retire what it replaces."""
+        waiting = {s.ready: s for s in self.slots if s.ready is not None}
+        if not waiting:
+            time.sleep(timeout)
+            return
+        try:
+            readable, _, _ = select.select(list(waiting), [], [], timeout)
+        except InterruptedError:  # a signal: the loop looks at _stop
+            return
+        for fd in readable:
+            slot = waiting[fd]
+            try:
+                said = os.read(fd, 1)
+            except OSError:
+                said = b""
+            os.close(fd)
+            slot.ready = None
+            if said:  # ready (nothing: it exited before; _reap forks another)
+                for pid in slot.previous:
+                    self._retire(pid)
+                slot.previous.clear()
 
     def _reap(self) -> bool:
         """Collect exited workers and schedule their replacement; True to give up."""
@@ -229,6 +248,9 @@ class Supervisor:
                 return False
             if self.retiring.pop(pid, None) is not None:
                 continue
+            for each in self.slots:
+                if pid in each.previous:  # a replaced worker that died before it was retired
+                    each.previous.remove(pid)
             slot = next((s for s in self.slots if s.pid == pid), None)
             if slot is None:
                 continue
@@ -250,34 +272,49 @@ class Supervisor:
             log.warning("worker %d exited with %s; starting another", pid, _describe(code))
 
     def _new_generation(self) -> None:
-        """Fork fresh workers from the parent's current state, and retire the old ones."""
+        """Fork fresh workers from the parent's current state; the old ones are retired as their
+        successors become ready."""
         log.info("serving %s: starting a new generation of workers", self.holder.current.version)
         for slot in self.slots:
-            old = slot.pid
+            if slot.pid is not None:
+                slot.previous.append(slot.pid)
             self._fork(slot)
-            if old is not None:
-                self._retire(old)
 
     def _retire(self, pid: int) -> None:
         self.retiring[pid] = time.monotonic()
         _kill(pid, signal.SIGTERM)
 
     def _fork(self, slot: Slot) -> None:
+        if slot.ready is not None:  # a worker that never got ready: its pipe is done with
+            os.close(slot.ready)
+            slot.ready = None
+        read, write = os.pipe()
         gc.freeze()  # inherited objects stay out of the children's collections (no copy-on-write)
         pid = os.fork()
         if pid == 0:  # the worker
             code = EXIT_INTERNAL
             try:
-                code = _worker(self.app, self.options, slot.sock, self.sockets)
+                os.close(read)
+                for other in self.slots:
+                    if other.ready is not None:
+                        os.close(other.ready)
+                    if other.sock is not slot.sock:
+                        other.sock.close()
+                code = run_worker(
+                    self.app, self.options, slot.sock, write, self.label, GRACE_SECONDS
+                )
             except BaseException:
                 traceback.print_exc()
             finally:
                 os._exit(code)
-        slot.pid, slot.started = pid, time.monotonic()
+        os.close(write)
+        slot.pid, slot.started, slot.ready = pid, time.monotonic(), read
 
     def _stop_all(self) -> None:
         """SIGTERM every worker, wait for them (up to GRACE_SECONDS), then SIGKILL the rest."""
         running = set(self.pids()) | set(self.retiring)
+        for slot in self.slots:
+            running.update(slot.previous)
         for pid in running:
             _kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + GRACE_SECONDS
@@ -297,80 +334,11 @@ class Supervisor:
                 os.waitpid(pid, 0)
         for slot in self.slots:
             slot.pid = None
+            slot.previous.clear()
+            if slot.ready is not None:
+                os.close(slot.ready)
+                slot.ready = None
         self.retiring.clear()
-
-
-def _worker(
-    app: Any, options: dict[str, Any], sock: socket.socket, all_sockets: list[socket.socket]
-) -> int:
-    """A worker process: uvicorn on its slot's socket, until SIGTERM."""
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, signal.SIG_DFL)
-    _die_with_parent()
-    for other in all_sockets:
-        if other is not sock:
-            other.close()
-    import uvicorn
-
-    config = uvicorn.Config(
-        WorkerHeader(app),
-        **options,
-        workers=1,  # this process is one worker; WEB_CONCURRENCY was read by the parent
-        timeout_graceful_shutdown=int(GRACE_SECONDS),
-    )
-    _draining_server(config).run(sockets=[sock])
-    return EXIT_STOPPED
-
-
-def _draining_server(config: Any) -> Any:
-    """uvicorn's Server that drains before it stops. On SIGTERM uvicorn stops accepting and at
-    once closes every connection with no request in progress, including one it accepted a moment
-    before whose request bytes it has not read yet: that client sees its connection closed
-    without an answer (it happened to a reload's retiring worker). This one first stops
-    accepting (the new worker takes the shared socket's next connections), answers what it
-    already accepted for DRAIN_SECONDS, then shuts down as uvicorn does."""
-    import asyncio
-
-    import uvicorn
-
-    class DrainingServer(uvicorn.Server):
-        loop: asyncio.AbstractEventLoop | None = None
-        draining = False
-
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            self.loop = asyncio.get_running_loop()
-            await super().startup(sockets=sockets)
-
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            if sig != signal.SIGTERM or self.loop is None or self.draining or self.should_exit:
-                super().handle_exit(sig, frame)
-                return
-            self.draining = True
-            # A signal handler may run in the middle of the loop's own code: hand over to it.
-            self.loop.call_soon_threadsafe(self.drain, sig)
-
-        def drain(self, sig: int) -> None:
-            for server in getattr(self, "servers", ()):
-                server.close()  # this process's copy of the listening socket only
-            assert self.loop is not None
-            self.loop.call_later(DRAIN_SECONDS, uvicorn.Server.handle_exit, self, sig, None)
-
-    return DrainingServer(config)
-
-
-def _die_with_parent() -> None:
-    """Ask the kernel for SIGTERM when the parent dies (Linux), so no worker is orphaned.
-
-    The kernel signals when the *thread* that forked exits: workers are forked by the parent's
-    main thread, which lives as long as the parent."""
-    parent = os.getppid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the parent's SIGTERM still stops workers
-        return
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(EXIT_STOPPED)
 
 
 def _kill(pid: int, sig: int) -> None:
@@ -405,26 +373,40 @@ def serve_workers(
     changed = threading.Event()
     served = ChangeSignallingHolder(holder, changed)
     app = make_app(served)
-    # The change feed's first version is described before any fork: a worker must never
-    # inherit the history's lock held by a thread that does not exist in it.
-    served.history.materialize()
-    watcher = None
-    if settings.watch:
-        reloader = ForkingReloader(root, settings, served, changed, cache)
-        watcher = Watcher(reloader, settings.watch_debounce_ms)
-        watcher.start()
-        print(f"watching {root.resolve()}/{{ontology,shapes,kg}} for changes", flush=True)
     settle_heap()
+    shown = f" with {count} workers" if count > 1 else ""
     print(
         f"serving dataset {served.current.version} on "
-        f"http://{settings.host}:{settings.port}/graphql with {count} workers",
+        f"http://{settings.host}:{settings.port}/graphql{shown}",
         flush=True,
     )
+    supervisor = Supervisor(app, options, served, sockets, changed, label=count > 1)
+    if not settings.watch:
+        # Nothing here prints the change feed's first version: a worker asked for it prints its
+        # own copy (its locks are free: no other thread ever ran in this process).
+        return supervisor.run()
+    reloader = ForkingReloader(root, settings, served, changed, cache, supervisor.fork_guard)
+    watcher = Watcher(reloader, settings.watch_debounce_ms)
+
+    def watch() -> None:
+        # After the first workers are forked: the history's first version takes seconds to print
+        # (tens at 100k triples under load), and serving must not wait for it. The watcher
+        # starts at once (an edit made meanwhile is not missed) and prints it in a thread of its
+        # own; this one waits for that print under the fork guard, then has the workers forked
+        # again, so that they inherit the printed history.
+        with supervisor.fork_guard:
+            watcher.start()
+            served.history.materialize()
+            time.sleep(POLL_SECONDS)  # the watcher's own call, which waited, returns meanwhile
+        changed.set()
+
+    print(f"watching {root.resolve()}/{{ontology,shapes,kg}} for changes", flush=True)
     try:
-        return Supervisor(app, options, served, sockets, changed).run()
+        return supervisor.run(
+            started=lambda: threading.Thread(target=watch, name="clinic-kg-history").start()
+        )
     finally:
-        if watcher is not None:
-            watcher.stop()
+        watcher.stop()
 
 
 class ForkingReloader(Reloader):
@@ -438,14 +420,17 @@ class ForkingReloader(Reloader):
         holder: StoreHolder,
         changed: threading.Event,
         cache: LoadCache,
+        fork_guard: threading.Lock,
     ) -> None:
         super().__init__(root, settings, holder, cache=cache)
         self._changed = changed
+        self._fork_guard = fork_guard
 
     def reload(self) -> ReloadOutcome:
-        before = (self.holder.current, self.holder.last_reload_error)
-        try:
-            return super().reload()
-        finally:
-            if (self.holder.current, self.holder.last_reload_error) != before:
-                self._changed.set()
+        with self._fork_guard:  # no worker is forked while the history records a version
+            before = (self.holder.current, self.holder.last_reload_error)
+            try:
+                return super().reload()
+            finally:
+                if (self.holder.current, self.holder.last_reload_error) != before:
+                    self._changed.set()

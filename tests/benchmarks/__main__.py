@@ -25,7 +25,16 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from . import all_cores, executors, httpload, report, second_store, tools, workers_load
+from . import (
+    all_cores,
+    executors,
+    httpload,
+    reload_stall,
+    report,
+    second_store,
+    tools,
+    workers_load,
+)
 from .generate import DATA, ensure
 from .queries import (
     CHEAP,
@@ -384,9 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: cold,jena,http,search,workers,all_cores,executors,second_store "
-        "(a skipped part reuses the last results.json's numbers for the same generated data, "
-        "and RESULTS.md says so)",
+        help="comma-separated: cold,jena,http,search,workers,all_cores,executors,second_store,"
+        "reload_stall (a skipped part reuses the last results.json's numbers for the same "
+        "generated data, and RESULTS.md says so)",
     )
     parser.add_argument("--timeout", type=float, default=900, help="bound on any one step (s)")
     parser.add_argument("--jena-timeout", type=float, default=600, help="bound on one Jena run")
@@ -475,6 +484,11 @@ def main(argv: list[str] | None = None) -> int:
         if size == "100k" and not args.quick and "second_store" not in skip:
             log(f"{size}: publish and serve --store on Oxigraph and on Virtuoso")
             entry["second_store"] = second_store.measure(size)
+        if size != "seed" and "reload_stall" not in skip:
+            log(f"{size}: cheap requests during a one-file reload")
+            entry["reload_stall"] = reload_stall.measure(
+                made.root, list(reload_stall.MODES), args.timeout
+            )
         for part in sorted(skip):
             carried = carry_over(previous, size, entry, part)
             if carried:

@@ -7,7 +7,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from . import executors, second_store
+from . import executors, reload_stall, second_store
 
 PHASES = ("parse", "validate", "snapshot", "cold", "warm", "reload")
 
@@ -329,8 +329,8 @@ def targets(results: dict[str, Any]) -> list[str]:
             f"phases and the serving process) | {_verdict(peak, 1430, False)} |"
         )
     rows += _search_target(sizes)
-    rows += _reload_stall_target(sizes)
     rows += _workers_target(sizes)
+    rows += reload_stall.target_rows(sizes)
     if "seed" in sizes and "cold" in sizes["seed"]:
         r = sizes["seed"]["cold"]["reload"].get("seconds")
         rows.append(
@@ -373,21 +373,6 @@ def _all_cores_target(size: str, entry: dict[str, Any]) -> list[str]:
         f"{_f(a['rps']['oxigraph'], 0)} req/s; CPU {_f(cpu['ours'], 2)} vs "
         f"{_f(cpu['oxigraph'], 2)} ms/req; serve --workers {a['workers']} vs Oxigraph's own "
         f"threads, both unpinned) | {_verdict(a['ratio'], 1.5, True)} |"
-    ]
-
-
-def _reload_stall_target(sizes: dict[str, Any]) -> list[str]:
-    """The longest a request waited because a reload ran (tests/benchmarks/reload_stall.py,
-    stored as a size's "reload_stall" part with its `max_wait_ms`), at the largest size."""
-    label = "no request waits more than 50 ms because a reload runs, at 1M"
-    stalled = [(s, e["reload_stall"]) for s, e in sizes.items() if e.get("reload_stall")]
-    if not stalled:
-        return [f"| {label} | – | not measured in this run |"]
-    size, found = stalled[-1]
-    wait = found.get("max_wait_ms")
-    return [
-        f"| {label} | {size}: longest wait {_f(wait, 1)} ms | "
-        f"{_at_1m(size, _verdict(wait, 50, False))} |"
     ]
 
 
