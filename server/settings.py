@@ -223,6 +223,13 @@ SETTINGS: tuple[Setting, ...] = (
         "With store_url and --watch: how often the store's current-version pointer is read; a "
         "new version is served once its indexes are built.",
     ),
+    Setting(
+        "incremental_reload",
+        True,
+        "With --watch: an edit of kg/ files only is validated by checking again only the nodes "
+        "it can affect, and the snapshot is patched, not rebuilt (anything else: everything "
+        "again).",
+    ),
 )
 
 
@@ -274,6 +281,7 @@ class Settings:
     store_timeout_ms: int = 10_000
     store_cache_size: int = 20_000
     store_poll_seconds: int = 5
+    incremental_reload: bool = True
 
     @property
     def id_namespace(self) -> str:
