@@ -52,7 +52,7 @@ FILES = (
 )
 SNIPPETS = (
     # a new entity, valid
-    "kg:hyp-symptom a ckg:Symptom ;\n    skos:prefLabel \"Hypothesis symptom\"@en ;\n"
+    'kg:hyp-symptom a ckg:Symptom ;\n    skos:prefLabel "Hypothesis symptom"@en ;\n'
     "    prov:wasDerivedFrom kg:clinic-page .\n",
     # a relation to it, without evidence (and dangling while the entity is absent)
     "kg:failed-back-surgery-syndrome ckg:hasSymptom kg:hyp-symptom .\n",
@@ -206,7 +206,8 @@ def check_reload(root: Path, reloader: Reloader) -> None:
     if not full.conforms or full.load.version == before.version:
         # Refused, or the same Turtle (the version is theirs): what was served still is, as
         # after a full reload (a text copy alone does not make a version).
-        assert served is before and not outcome.swapped
+        assert served is before
+        assert not outcome.swapped
         return
     fresh = build_snapshot(full.load)
     assert isinstance(served, Snapshot)
@@ -235,7 +236,8 @@ def test_incremental_reload_equals_a_full_rebuild(tmp_path: Path, edits: list[Op
         apply(root, ("restore", name))
     apply(root, ("restore", "kg/sources/clinic-page.txt"))
     check_reload(root, reloader)
-    assert reloader.last_report is not None and reloader.last_report.conforms
+    assert reloader.last_report is not None
+    assert reloader.last_report.conforms
 
 
 def test_break_then_fix(project: Path) -> None:
@@ -270,7 +272,8 @@ def test_an_ontology_or_shapes_edit_takes_the_full_path(project: Path, folder: s
     path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     outcome = reloader.reload()
     assert reloader.last_path == "full"
-    assert reloader.last_report is not None and reloader.last_report.conforms
+    assert reloader.last_report is not None
+    assert reloader.last_report.conforms
     assert not outcome.swapped or outcome.version == validate_project(project).load.version
     apply(project, ("label", "kg/symptoms.ttl", 0, "edit"))  # the next kg/ edit: incremental
     check_reload(project, reloader)

@@ -128,6 +128,7 @@ class Reloader:
                 return ReloadOutcome(False, version, seconds)
             if (
                 edit is not None
+                and outcome.index is not None
                 and self.build is build_snapshot
                 and isinstance(previous, Snapshot)
                 and previous.version == edit.base_version
@@ -163,9 +164,7 @@ class Watcher:
             target=self.reloader.holder.history.materialize, name="clinic-kg-history", daemon=True
         ).start()
         # So is the baseline of incremental reloads (the served version validated once more).
-        threading.Thread(
-            target=self._prepare, name="clinic-kg-incremental", daemon=True
-        ).start()
+        threading.Thread(target=self._prepare, name="clinic-kg-incremental", daemon=True).start()
         self._thread.start()
 
     def _prepare(self) -> None:

@@ -61,7 +61,10 @@ class Snapshot:
         registry: Registry,
         graphs: DatasetGraphs,
         page_texts: Mapping[str, str] = MappingProxyType({}),
+        previous: Snapshot | None = None,
     ) -> None:
+        """previous: the snapshot of the version before an edit (patch_snapshot), whose search
+        index lends its word stems."""
         self._version = version
         self._registry = registry
         self._graphs = graphs
@@ -81,7 +84,9 @@ class Snapshot:
             {e.iri: e.id for e in ordered} | {r.iri: r.id for r in self._relations.values()}
         )
         self._concept_by_iri = MappingProxyType({c.iri: c for c in self._concepts.values()})
-        self._labels = LabelIndex(ordered)
+        self._labels: LabelIndex = LabelIndex(
+            ordered, previous._labels if previous is not None else None
+        )
         self._evidence = _freeze_lists(
             _group(self._relations.values(), lambda r: (r.subject, r.predicate, r.object))
         )
@@ -349,6 +354,7 @@ def patch_snapshot(
             registry=previous.registry,
             graphs=DatasetGraphs(loaded),
             page_texts=page_texts(loaded.root, entities.values()),
+            previous=previous,
         )
     finally:
         if was_enabled:

@@ -364,7 +364,9 @@ class Engine:
     def is_target(self, shape: Shape, node: Node, index: Index) -> bool:
         """Whether node is among focus_nodes(shape, index)."""
         implicit = [shape.node] if shape.node in self._implicit else []
-        if any(index.is_instance(node, c) for c in [*implicit, *shape.params.get(_SH_targetClass, [])]):
+        if any(
+            index.is_instance(node, c) for c in [*implicit, *shape.params.get(_SH_targetClass, [])]
+        ):
             return True
         if node in shape.params.get(_SH_targetNode, []):
             return True

@@ -35,7 +35,7 @@ from rdflib.collection import Collection as RDFList
 from rdflib.namespace import OWL, RDFS, SH
 from rdflib.term import Node
 
-from server.diagnostics import Diagnostic, Report
+from server.diagnostics import Diagnostic
 from server.load.loader import LoadResult, SourceFile
 from server.rdf.namespaces import CKG, RDF_TYPE, SKOS_PREF_LABEL
 from server.rdf.triple_index import Index
@@ -101,7 +101,9 @@ class Baseline:
             return None
         base = cls(loaded, index, engine, native, hops, {})
         base.files = {f.path: f for f in loaded.files}
-        base.ontology = frozenset(t for f in loaded.files if f.kind == "ontology" for t in f.triples)
+        base.ontology = frozenset(
+            t for f in loaded.files if f.kind == "ontology" for t in f.triples
+        )
         for f in loaded.files:
             if f.kind == "kg":
                 for s in dict.fromkeys(s for s, _, _ in f.triples):
@@ -423,4 +425,4 @@ def _sources_of(index: Index, root: Path, path: Path) -> set[Node]:
     }
 
 
-__all__ = ["Baseline", "Edit", "BNode"]
+__all__ = ["BNode", "Baseline", "Edit"]
