@@ -218,7 +218,7 @@ def check_reload(root: Path, reloader: Reloader) -> None:
 
 
 @settings(
-    max_examples=12,
+    max_examples=10,
     deadline=None,
     phases=(Phase.explicit, Phase.reuse, Phase.generate),  # bounded: no shrinking
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

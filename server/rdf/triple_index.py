@@ -143,6 +143,7 @@ class Index:
         """Take triples out and put others in, keeping instances (and the referrers, when built)
         as a build over the new triples would have them. The caller passes only triples that
         really leave or enter the set, and none of rdfs:subClassOf (the closure is kept)."""
+        untyped: dict[Node, dict[Node, int]] = {}  # class -> instance -> times it leaves
         for s, p, o in removed:
             preds = self.out.get(s)
             objects = preds.get(p) if preds is not None else None
@@ -155,13 +156,22 @@ class Index:
                     del self.out[s]
             if p == RDF_TYPE:
                 for c in self.superclasses(o):
-                    members = self.instances.get(c)
-                    if members is not None:
-                        members.remove(s)
-                        if not members:
-                            del self.instances[c]
+                    leaving = untyped.setdefault(c, {})
+                    leaving[s] = leaving.get(s, 0) + 1
             if self._refs is not None and not isinstance(o, Literal):
                 self._drop_ref(s, o)
+        for c, leaving in untyped.items():  # one pass over each class's instances
+            kept = []
+            for n in self.instances.get(c, ()):
+                times = leaving.get(n, 0)
+                if times:
+                    leaving[n] = times - 1
+                else:
+                    kept.append(n)
+            if kept:
+                self.instances[c] = kept
+            else:
+                self.instances.pop(c, None)
         for s, p, o in added:
             preds = self.out.get(s)
             if preds is None:
