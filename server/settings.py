@@ -230,6 +230,13 @@ SETTINGS: tuple[Setting, ...] = (
         "in a lane of their own and pause at their checkpoints while lighter requests are in "
         "flight, so cheap queries stay fast beside them.",
     ),
+    Setting(
+        "incremental_reload",
+        True,
+        "With --watch: an edit of kg/ files only is validated by checking again only the nodes "
+        "it can affect, and the snapshot is patched, not rebuilt (anything else: everything "
+        "again).",
+    ),
 )
 
 
@@ -282,6 +289,7 @@ class Settings:
     store_cache_size: int = 20_000
     store_poll_seconds: int = 5
     heavy_query_cost: int = 50_000
+    incremental_reload: bool = True
 
     @property
     def id_namespace(self) -> str:

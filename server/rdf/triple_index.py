@@ -47,6 +47,7 @@ class Index:
                 objects[o] = None
         self.out = out
         self._incoming: dict[tuple[Node, Node], dict[Node, None]] | None = None
+        self._refs: dict[Node, dict[Node, None]] | None = None
         subclass: dict[Node, set[Node]] = defaultdict(set)
         for s, preds in out.items():
             for o in preds.get(RDFS_SUBCLASS_OF, ()):
@@ -111,6 +112,94 @@ class Index:
         preds = self.out.get(node)
         types = preds.get(RDF_TYPE) if preds is not None else None
         return types is not None and any(cls in self.superclasses(t) for t in types)
+
+    # -- patching (server/validate/incremental.py keeps one index across reloads)
+
+    def referrers(self, node: Node) -> Collection[Node]:
+        """Subjects with any triple whose object is node (an index built on first use, kept
+        up to date by patch())."""
+        if self._refs is None:
+            refs: dict[Node, dict[Node, None]] = {}
+            for s, preds in self.out.items():
+                for objects in preds.values():
+                    for o in objects:
+                        if not isinstance(o, Literal):
+                            found = refs.get(o)
+                            if found is None:
+                                refs[o] = {s: None}
+                            else:
+                                found[s] = None
+            self._refs = refs
+        return self._refs.get(node, {}).keys()
+
+    def has(self, s: Node, p: Node, o: Node) -> bool:
+        preds = self.out.get(s)
+        objects = preds.get(p) if preds is not None else None
+        return objects is not None and o in objects
+
+    def patch(
+        self, removed: Iterable[tuple[Node, Node, Node]], added: Iterable[tuple[Node, Node, Node]]
+    ) -> None:
+        """Take triples out and put others in, keeping instances (and the referrers, when built)
+        as a build over the new triples would have them. The caller passes only triples that
+        really leave or enter the set, and none of rdfs:subClassOf (the closure is kept)."""
+        untyped: dict[Node, dict[Node, int]] = {}  # class -> instance -> times it leaves
+        for s, p, o in removed:
+            preds = self.out.get(s)
+            objects = preds.get(p) if preds is not None else None
+            if objects is None or o not in objects:
+                continue
+            del objects[o]
+            if not objects:
+                del preds[p]  # type: ignore[union-attr]
+                if not preds:
+                    del self.out[s]
+            if p == RDF_TYPE:
+                for c in self.superclasses(o):
+                    leaving = untyped.setdefault(c, {})
+                    leaving[s] = leaving.get(s, 0) + 1
+            if self._refs is not None and not isinstance(o, Literal):
+                self._drop_ref(s, o)
+        for c, leaving in untyped.items():  # one pass over each class's instances
+            kept = []
+            for n in self.instances.get(c, ()):
+                times = leaving.get(n, 0)
+                if times:
+                    leaving[n] = times - 1
+                else:
+                    kept.append(n)
+            if kept:
+                self.instances[c] = kept
+            else:
+                self.instances.pop(c, None)
+        for s, p, o in added:
+            preds = self.out.get(s)
+            if preds is None:
+                preds = self.out[s] = {}
+            objects = preds.get(p)
+            if objects is None:
+                objects = preds[p] = {}
+            if o in objects:
+                continue
+            objects[o] = None
+            if p == RDF_TYPE:
+                for c in self.superclasses(o):
+                    self.instances[c].append(s)
+            if self._refs is not None and not isinstance(o, Literal):
+                self._refs.setdefault(o, {})[s] = None
+        self._incoming = None
+
+    def _drop_ref(self, s: Node, o: Node) -> None:
+        # s still refers to o through another predicate: the reference stays.
+        assert self._refs is not None
+        preds = self.out.get(s, {})
+        if any(o in objects for objects in preds.values()):
+            return
+        found = self._refs.get(o)
+        if found is not None:
+            found.pop(s, None)
+            if not found:
+                del self._refs[o]
 
 
 # One compiled constraint: (focus node, its value nodes, the index) -> its results.

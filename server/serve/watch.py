@@ -24,13 +24,15 @@ from pathlib import Path
 
 import watchfiles
 
-from server.load.loader import FOLDERS, LoadCache, LoadResult
+from server.diagnostics import Report
+from server.load.loader import FOLDERS, LoadCache, LoadResult, load
 from server.rdf.triple_index import Index
 from server.serve.startup import settle_heap
 from server.settings import Settings
 from server.store.protocol import Store, StoreHolder
-from server.store.snapshot import build_snapshot
-from server.validate.validation import validate_project
+from server.store.snapshot import Snapshot, build_snapshot, patch_snapshot
+from server.validate.incremental import Baseline
+from server.validate.validation import validate_loaded
 
 log = logging.getLogger("clinic_kg.watch")
 
@@ -51,7 +53,12 @@ class ReloadOutcome:
 
 
 class Reloader:
-    """Validates the project off to the side and swaps the holder's store when it conforms."""
+    """Validates the project off to the side and swaps the holder's store when it conforms.
+
+    It keeps the last conforming version (server/validate/incremental.py `Baseline`): an edit of
+    kg/ files only is then validated on the nodes it can affect and the snapshot patched
+    (`patch_snapshot`); anything else, or with the incremental_reload setting off, everything is
+    validated and built again. Each reload logs which path it took (`last_path`)."""
 
     def __init__(
         self,
@@ -67,13 +74,36 @@ class Reloader:
         self.build = build
         self.cache = cache or LoadCache()
         self._lock = threading.Lock()  # one reload at a time
+        self._baseline: Baseline | None = None
+        self.last_path = ""  # "incremental" or "full": how the last reload validated
+        self.last_report: Report | None = None  # what it found
+
+    def prepare(self) -> None:
+        """Keep the version being served as the baseline of incremental reloads (validated once
+        more, off to the side: `Watcher.start` runs it in a thread). Without it the first reload
+        validates everything and keeps its result."""
+        if not self.settings.incremental_reload:
+            return
+        with self._lock:
+            if self._baseline is not None:
+                return
+            loaded = load(self.root, (), self.settings, self.cache)
+            if loaded.version != self.holder.current.version:
+                return  # already edited: the next reload validates everything
+            self._baseline = Baseline.of(validate_loaded(loaded))
 
     def reload(self) -> ReloadOutcome:
         with self._lock:
             started = time.perf_counter()
-            outcome = validate_project(self.root, (), self.settings, cache=self.cache)
+            loaded = load(self.root, (), self.settings, self.cache)
+            edit = self._baseline.revalidate(loaded) if self._baseline is not None else None
+            if edit is not None:
+                outcome, self.last_path = edit.outcome, "incremental"
+            else:
+                outcome, self.last_path = validate_loaded(loaded), "full"
             seconds = time.perf_counter() - started
             version = outcome.load.version
+            self.last_report = outcome.report
             if not outcome.conforms:
                 lines = [d.render() for d in outcome.report.diagnostics]
                 shown = lines[:MAX_REPORTED_DIAGNOSTICS]
@@ -82,18 +112,39 @@ class Reloader:
                 message = "\n".join([*shown, outcome.report.summary()])
                 self.holder.fail(message, datetime.now(UTC))
                 log.warning(
-                    "reload rejected, still serving %s:\n%s", self.holder.current.version, message
+                    "reload rejected (%s validation), still serving %s:\n%s",
+                    self.last_path,
+                    self.holder.current.version,
+                    message,
                 )
                 return ReloadOutcome(False, self.holder.current.version, seconds, message)
-            if version == self.holder.current.version:
-                self.holder.swap(self.holder.current)  # same content again: clear a stale error
+            previous = self.holder.current
+            if edit is not None and self._baseline is not None:
+                self._baseline.commit(edit)
+            elif self.settings.incremental_reload:
+                self._baseline = Baseline.of(outcome)
+            if version == previous.version:
+                self.holder.swap(previous)  # same content again: clear a stale error
                 return ReloadOutcome(False, version, seconds)
-            store = self.build(outcome.load, self.settings, outcome.index)
-            del outcome  # frees validation's index now, before the heap is settled
+            if (
+                edit is not None
+                and outcome.index is not None
+                and self.build is build_snapshot
+                and isinstance(previous, Snapshot)
+                and previous.version == edit.base_version
+            ):
+                store: Store = patch_snapshot(
+                    previous, loaded, outcome.index, edit.changed, edit.data_delta, self.settings
+                )
+                how = "incremental validation, snapshot patched"
+            else:
+                store = self.build(outcome.load, self.settings, outcome.index)
+                how = f"{self.last_path} validation, snapshot built"
+            del outcome, edit  # frees a full validation's index now, before the heap is settled
             self.holder.swap(store)
             settle_heap()
             seconds = time.perf_counter() - started
-            log.info("reloaded: now serving %s (%.0f ms)", version, seconds * 1000)
+            log.info("reloaded (%s): now serving %s (%.0f ms)", how, version, seconds * 1000)
             return ReloadOutcome(True, version, seconds)
 
 
@@ -112,7 +163,15 @@ class Watcher:
         threading.Thread(
             target=self.reloader.holder.history.materialize, name="clinic-kg-history", daemon=True
         ).start()
+        # So is the baseline of incremental reloads (the served version validated once more).
+        threading.Thread(target=self._prepare, name="clinic-kg-incremental", daemon=True).start()
         self._thread.start()
+
+    def _prepare(self) -> None:
+        try:
+            self.reloader.prepare()
+        except Exception:  # the reloads validate everything instead
+            log.exception("could not prepare incremental reloads")
 
     def stop(self) -> None:
         self._stop.set()

@@ -78,11 +78,13 @@ def acronyms(words: Sequence[str]) -> set[str]:
 class Stemmer:
     """English Snowball stems, memoized for a fixed vocabulary; thread-safe for other words."""
 
-    def __init__(self, vocabulary: Iterable[str]) -> None:
+    def __init__(self, vocabulary: Iterable[str], known: Mapping[str, str] | None = None) -> None:
+        """known: stems already computed (the previous version's, on a patched reload)."""
         # Snowball stemmers keep state per call, and requests may search from several threads.
         self._lock = threading.Lock()
         self._stemmer = snowballstemmer.stemmer("english")
-        self._known = {word: self._stem(word) for word in set(vocabulary)}
+        known = known or {}
+        self._known = {word: known.get(word) or self._stem(word) for word in set(vocabulary)}
 
     def __call__(self, word: str) -> str:
         known = self._known.get(word)
@@ -172,7 +174,8 @@ def rows_matching(words: Words, query: Query) -> tuple[set[int], set[int]]:
 class LabelIndex:
     """Immutable after construction; `search` only reads. Entities must come in label order."""
 
-    def __init__(self, entities: Sequence[Entity]) -> None:
+    def __init__(self, entities: Sequence[Entity], previous: LabelIndex | None = None) -> None:
+        """previous: the index of the version before an edit, whose word stems are reused."""
         self._ids = tuple(e.id for e in entities)
         self._kinds = tuple(e.kind for e in entities)
         # One row per label, in parallel tuples (the search loop is the hot path); an entity's
@@ -198,7 +201,10 @@ class LabelIndex:
         label_words = [n.split() for n in norm]
         text_norm = [normalize(t) for t in texts]
         text_words = [n.split() for n in text_norm]
-        self._stem = Stemmer(w for rows in (label_words, text_words) for ws in rows for w in ws)
+        self._stem: Stemmer = Stemmer(
+            (w for rows in (label_words, text_words) for ws in rows for w in ws),
+            previous._stem._known if previous is not None else None,
+        )
         self._owner, self._shown, self._preferred = tuple(owner), tuple(shown), tuple(preferred)
         self._norm = tuple(norm)
         self._padded = tuple(f" {n}" for n in norm)

@@ -16,6 +16,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from rdflib.term import Node
+
 from server.load.loader import LoadResult
 from server.model.description import Description
 from server.model.graph_reader import GraphReader
@@ -29,6 +31,7 @@ from server.model.records import (
     SearchHit,
 )
 from server.model.registry import BROADER, Registry, read_registry
+from server.rdf.namespaces import RDF_TYPE
 from server.rdf.triple_index import Index
 from server.settings import Settings
 from server.store.dataset_graphs import DatasetGraphs
@@ -58,7 +61,10 @@ class Snapshot:
         registry: Registry,
         graphs: DatasetGraphs,
         page_texts: Mapping[str, str] = MappingProxyType({}),
+        previous: Snapshot | None = None,
     ) -> None:
+        """previous: the snapshot of the version before an edit (patch_snapshot), whose search
+        index lends its word stems."""
         self._version = version
         self._registry = registry
         self._graphs = graphs
@@ -78,7 +84,9 @@ class Snapshot:
             {e.iri: e.id for e in ordered} | {r.iri: r.id for r in self._relations.values()}
         )
         self._concept_by_iri = MappingProxyType({c.iri: c for c in self._concepts.values()})
-        self._labels = LabelIndex(ordered)
+        self._labels: LabelIndex = LabelIndex(
+            ordered, previous._labels if previous is not None else None
+        )
         self._evidence = _freeze_lists(
             _group(self._relations.values(), lambda r: (r.subject, r.predicate, r.object))
         )
@@ -288,6 +296,89 @@ def _build(loaded: LoadResult, settings: Settings, index: Index | None) -> Snaps
         graphs=graphs,
         page_texts=page_texts(loaded.root, entities.values()),
     )
+
+
+def patch_snapshot(
+    previous: Snapshot,
+    loaded: LoadResult,
+    index: Index,
+    changed: Iterable[Node],
+    data_delta: int,
+    settings: Settings | None = None,
+) -> Snapshot:
+    """The snapshot of loaded, made from previous (of the version before an edit of kg/ only) by
+    reading again the records of the nodes whose description changed and of the nodes linking to
+    them (a fact reads whether what it is about is an assertion). index holds loaded's triples;
+    data_delta is how many distinct kg/ triples the edit added (negative: removed). previous is
+    not changed: requests still reading it keep their version. Equal to build_snapshot(loaded),
+    which tests/test_incremental_reload.py checks on random edits."""
+    settings = settings or Settings()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        nodes = set(changed)
+        nodes.update(r for n in list(nodes) for r in index.referrers(n))
+        reader = GraphReader(_Restricted(index, nodes), settings.id_namespace, previous.registry)
+        state = previous.state()
+        tables: dict[str, dict[str, Any]] = {
+            name: state[name]
+            for name in ("entities", "relations", "concepts", "codes", "definitions")
+        }
+        for n in nodes:
+            ident, text = reader.ident(n), str(n)
+            for name in ("entities", "relations", "codes", "definitions"):
+                record = tables[name].get(ident)
+                if record is not None and getattr(record, "iri", text) == text:
+                    del tables[name][ident]
+            concept = tables["concepts"].get(reader.concept_id(n))
+            if concept is not None and concept.iri == text:
+                del tables["concepts"][concept.id]
+        for name, records in (
+            ("entities", reader.entities()),
+            ("relations", reader.relations()),
+            ("concepts", reader.concepts()),
+            ("codes", reader.codes()),
+            ("definitions", reader.definitions()),
+        ):
+            tables[name].update((r.id, r) for r in records)
+        entities = tables["entities"]
+        return Snapshot(
+            version=loaded.version,
+            triple_count=previous.triple_count + data_delta,
+            loaded_at=datetime.now(UTC),
+            entities=entities,
+            relations=tables["relations"],
+            concepts=tables["concepts"],
+            codes=tables["codes"],
+            definitions=tables["definitions"],
+            registry=previous.registry,
+            graphs=DatasetGraphs(loaded),
+            page_texts=page_texts(loaded.root, entities.values()),
+            previous=previous,
+        )
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class _Restricted(Index):
+    """An index that shows a GraphReader only some subjects (their values are all there)."""
+
+    def __init__(self, index: Index, nodes: Iterable[Node]) -> None:  # no build: a view
+        self.out = index.out
+        self._subclass = index._subclass
+        self._supers = index._supers
+        self._incoming = None
+        self._refs = None
+        self._nodes = [n for n in nodes if n in index.out]
+        self.instances = defaultdict(list)
+        for n in self._nodes:
+            for t in index.values(n, RDF_TYPE):
+                for c in index.superclasses(t):
+                    self.instances[c].append(n)
+
+    def subjects_with(self, predicate: Node) -> list[Node]:
+        return [n for n in self._nodes if predicate in self.out[n]]
 
 
 def page_texts(root: Path, entities: Iterable[Entity]) -> dict[str, str]:

@@ -4,7 +4,8 @@ relation, and quotes that really are verbatim in their source."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from rdflib import Literal, URIRef
@@ -36,27 +37,61 @@ _ASSERTION: URIRef = CKG.Assertion
 _SOURCE: URIRef = CKG.Source
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The nodes a run of the checks looks at: every one (None) or only these (an incremental
+    reload's affected nodes, server/validate/incremental.py)."""
+
+    nodes: Collection[Node] | None = None
+    kg_subjects: Collection[Node] | None = None  # which of nodes are described in kg/ files
+
+    def subjects(self, loaded: LoadResult) -> list[Node]:
+        if self.nodes is None:
+            return _kg_subjects(loaded)
+        assert self.kg_subjects is not None
+        return [n for n in self.nodes if n in self.kg_subjects]
+
+    def having(self, index: Index, predicate: Node) -> list[Node]:
+        if self.nodes is None:
+            return index.subjects_with(predicate)
+        return [n for n in self.nodes if predicate in index.out.get(n, {})]
+
+    def instances(self, index: Index, cls: Node) -> Collection[Node]:
+        found = index.instances.get(cls, ())
+        if self.nodes is None:
+            return found
+        return [n for n in self.nodes if index.is_instance(n, cls)]
+
+
 def run_checks(loaded: LoadResult, index: Index) -> list[Diagnostic]:
     """index holds the kg/ data and the ontology (as SHACL sees them)."""
+    return [d for _, d in scoped_checks(loaded, index, Scope())]
+
+
+def scoped_checks(loaded: LoadResult, index: Index, scope: Scope) -> list[tuple[Node, Diagnostic]]:
+    """The checks' diagnostics about the nodes in scope, each with the node it is about."""
     where: SourceMap | None = None
-    found: list[Diagnostic] = []
-    subjects = _kg_subjects(loaded)
+    found: list[tuple[Node, Diagnostic]] = []
+    subjects = scope.subjects(loaded)
     for check in (_types, _evidence, _orphan_assertions, _quotes, _base):
-        for subject, prop, value, code, message, hint in check(loaded, index, subjects):
+        for subject, prop, value, code, message, hint in check(loaded, index, subjects, scope):
             where = where or SourceMap(loaded)
             loc = where.locate(subject, prop)
             found.append(
-                Diagnostic(
-                    path=loc.path or "kg/",
-                    line=loc.line,
-                    severity=Severity.WARNING if code == "KG-BASE" else Severity.ERROR,
-                    code=code,
-                    message=message,
-                    subject=curie(str(loc.subject)),
-                    label=index.label(loc.subject),
-                    property=curie(str(prop)) if prop is not None else "",
-                    value=curie(str(value)) if isinstance(value, URIRef) else "",
-                    hint=hint,
+                (
+                    subject,
+                    Diagnostic(
+                        path=loc.path or "kg/",
+                        line=loc.line,
+                        severity=Severity.WARNING if code == "KG-BASE" else Severity.ERROR,
+                        code=code,
+                        message=message,
+                        subject=curie(str(loc.subject)),
+                        label=index.label(loc.subject),
+                        property=curie(str(prop)) if prop is not None else "",
+                        value=curie(str(value)) if isinstance(value, URIRef) else "",
+                        hint=hint,
+                    ),
                 )
             )
     return found
@@ -71,7 +106,9 @@ def _kg_subjects(loaded: LoadResult) -> list[Node]:
     return list(seen)
 
 
-def _types(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[Finding]:
+def _types(
+    loaded: LoadResult, index: Index, subjects: list[Node], scope: Scope
+) -> Iterator[Finding]:
     classes = set(index.instances.get(OWL.Class, ())) | _KNOWN_EXTERNAL_TYPES
     shown = sorted(curie(str(c)) for c in classes)
     for subject in subjects:
@@ -97,14 +134,22 @@ def _types(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[F
             )
 
 
-def _evidence(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[Finding]:
+def _evidence(
+    loaded: LoadResult, index: Index, subjects: list[Node], scope: Scope
+) -> Iterator[Finding]:
     evidenced = {
         p
         for p in index.subjects_with(CKG.requiresEvidence)
         if Literal(True) in index.values(p, CKG.requiresEvidence)
     }
     backed = set()
-    for a in index.instances.get(_ASSERTION, ()):
+    if scope.nodes is None:
+        assertions: Iterable[Node] = index.instances.get(_ASSERTION, ())
+    else:  # the assertions about the subjects in scope: they refer to them
+        assertions = {
+            a for s in subjects for a in index.referrers(s) if index.is_instance(a, _ASSERTION)
+        }
+    for a in assertions:
         backed.add(
             (index.one(a, RDF_SUBJECT), index.one(a, RDF_PREDICATE), index.one(a, RDF_OBJECT))
         )
@@ -127,8 +172,10 @@ def _evidence(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterato
                     )
 
 
-def _orphan_assertions(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[Finding]:
-    for a in index.instances.get(_ASSERTION, ()):
+def _orphan_assertions(
+    loaded: LoadResult, index: Index, subjects: list[Node], scope: Scope
+) -> Iterator[Finding]:
+    for a in scope.instances(index, _ASSERTION):
         s = index.one(a, RDF_SUBJECT)
         p = index.one(a, RDF_PREDICATE)
         o = index.one(a, RDF_OBJECT)
@@ -152,10 +199,18 @@ def _normalize(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
-def _quotes(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[Finding]:
+def _quotes(
+    loaded: LoadResult, index: Index, subjects: list[Node], scope: Scope
+) -> Iterator[Finding]:
     kg_root = loaded.root / "kg"
     copies: dict[Node, str | None] = {}
-    for source in index.subjects_with(CKG.localCopy):
+    quoted = scope.having(index, _QUOTE)
+    sources = scope.having(index, CKG.localCopy)
+    if scope.nodes is not None:  # the copies the quotes in scope are checked against, too
+        cited = {src for q in quoted for src in index.values(q, PROV_DERIVED_FROM)}
+        sources = [*sources, *(c for c in cited if CKG.localCopy in index.out.get(c, {}))]
+    in_scope = set(sources) if scope.nodes is None else set(scope.nodes)
+    for source in dict.fromkeys(sources):
         for path in index.values(source, CKG.localCopy):
             copy = (kg_root / str(path)).resolve()
             problem = ""
@@ -170,6 +225,8 @@ def _quotes(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[
                     problem = f"the local copy kg/{path} cannot be read as UTF-8 text"
             if problem:
                 copies[source] = None
+                if source not in in_scope:
+                    continue
                 yield (
                     source,
                     CKG.localCopy,
@@ -179,7 +236,7 @@ def _quotes(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[
                     "give a path relative to kg/ (like sources/clinic-page.txt) "
                     "of a UTF-8 text file",
                 )
-    for subject in index.subjects_with(_QUOTE):
+    for subject in quoted:
         for quote in index.values(subject, _QUOTE):
             text = _normalize(str(quote))
             if not text:
@@ -210,7 +267,9 @@ def _quotes(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[
                     )
 
 
-def _base(loaded: LoadResult, index: Index, subjects: list[Node]) -> Iterator[Finding]:
+def _base(
+    loaded: LoadResult, index: Index, subjects: list[Node], scope: Scope
+) -> Iterator[Finding]:
     for subject in subjects:
         if isinstance(subject, URIRef) and not str(subject).startswith(loaded.id_namespace):
             yield (

@@ -348,6 +348,37 @@ class Engine:
                         results.append(replace(r, node_shape=root.node))
         return results
 
+    def validate_nodes(self, index: Index, nodes: Iterable[Node]) -> list[Result]:
+        """validate(), for the given nodes only: each one's results as a whole run finds them."""
+        results: list[Result] = []
+        nodes = list(nodes)
+        for root in self.roots:
+            if root.deactivated:
+                continue
+            for focus in nodes:
+                if self.is_target(root, focus, index):
+                    for r in self.check(root, focus, index):
+                        results.append(replace(r, node_shape=root.node))
+        return results
+
+    def is_target(self, shape: Shape, node: Node, index: Index) -> bool:
+        """Whether node is among focus_nodes(shape, index)."""
+        implicit = [shape.node] if shape.node in self._implicit else []
+        if any(
+            index.is_instance(node, c) for c in [*implicit, *shape.params.get(_SH_targetClass, [])]
+        ):
+            return True
+        if node in shape.params.get(_SH_targetNode, []):
+            return True
+        preds = index.out.get(node, {})
+        if any(p in preds for p in shape.params.get(_SH_targetSubjectsOf, [])):
+            return True
+        return any(
+            index.has(s, p, node)
+            for p in shape.params.get(_SH_targetObjectsOf, [])
+            for s in index.referrers(node)
+        )
+
     def focus_nodes(self, shape: Shape, index: Index) -> list[Node]:
         found: dict[Node, None] = {}
         implicit = [shape.node] if shape.node in self._implicit else []

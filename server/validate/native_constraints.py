@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
 from rdflib import Graph, Literal, URIRef
@@ -88,9 +88,15 @@ def split_shapes(shapes: Graph) -> tuple[Graph, list[tuple[NativeConstraint, Nod
 
 
 def evaluate(
-    index: Index, shapes: Graph, taken: list[tuple[NativeConstraint, Node]]
+    index: Index,
+    shapes: Graph,
+    taken: list[tuple[NativeConstraint, Node]],
+    scope: tuple[Collection[Node], Collection[Node]] | None = None,
 ) -> list[Result]:
-    """One result per solution, its message filled in ({?other}, {$this}) as pyshacl does."""
+    """One result per solution, its message filled in ({?other}, {$this}) as pyshacl does.
+
+    scope: (the focus nodes wanted, a superset holding every node they could be compared with)
+    restricts the run to those focus nodes (an incremental reload); None runs it on every one."""
     results: list[Result] = []
     for native, constraint in taken:
         severity = shapes.value(native.shape, SH.severity) or SH.Violation
@@ -98,9 +104,18 @@ def evaluate(
             shapes.objects(native.shape, SH.message)
         )
         focus: dict[Node, None] = {}
-        for cls in shapes.objects(native.shape, SH.targetClass):
-            focus.update(dict.fromkeys(index.instances.get(cls, [])))
+        classes = list(shapes.objects(native.shape, SH.targetClass))
+        if scope is None:
+            for cls in classes:
+                focus.update(dict.fromkeys(index.instances.get(cls, [])))
+        else:
+            focus.update(
+                (n, None) for n in scope[1] if any(index.is_instance(n, c) for c in classes)
+            )
+        wanted = None if scope is None else set(scope[0])
         for this, value, other in native.solve(index, list(focus)):
+            if wanted is not None and this not in wanted:
+                continue
             texts = tuple(
                 Literal(
                     str(m).replace("{?other}", str(other)).replace("{$this}", str(this)),

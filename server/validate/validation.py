@@ -48,7 +48,12 @@ def validate_project(
     """
     settings = settings or Settings()
     extra = [Path(p) for p in paths]
-    loaded = load(root, extra, settings, cache, overlay)
+    return validate_loaded(load(root, extra, settings, cache, overlay), extra)
+
+
+def validate_loaded(loaded: LoadResult, extra: list[Path] | None = None) -> Outcome:
+    """validate_project() on a project already loaded (with those extra paths)."""
+    extra = extra or []
     diagnostics: list[Diagnostic] = [*loaded.diagnostics, *loaded.findings]
     # SHACL over a graph with a broken file left out would report its absence as dangling links
     # elsewhere; the parse errors already say what is wrong, so stop there.
@@ -64,13 +69,16 @@ def validate_project(
         # whatever was asked: the files asked about were not checked, and must not "conform".
         stopping = set(loaded.diagnostics) if not loaded.ok else set()
         diagnostics = [d for d in diagnostics if d.path in wanted or d in stopping]
-    triples = sum(len(f.triples) for f in loaded.files)
-    report = Report(
+    return Outcome(loaded, ordered_report(loaded, diagnostics), index)
+
+
+def ordered_report(loaded: LoadResult, diagnostics: Iterable[Diagnostic]) -> Report:
+    """The report of a validation of loaded that found diagnostics, sorted by file and line."""
+    return Report(
         diagnostics=tuple(sorted(set(diagnostics), key=_order)),
         files=tuple(sorted({*loaded.paths(), *(d.path for d in loaded.diagnostics)})),
-        triples=triples,
+        triples=sum(len(f.triples) for f in loaded.files),
     )
-    return Outcome(loaded, report, index)
 
 
 def _registry_diagnostics(loaded: LoadResult) -> list[Diagnostic]:

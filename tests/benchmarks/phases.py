@@ -5,7 +5,8 @@
 Phases: parse (load), validate (load + SHACL + checks), snapshot (load + build the snapshot),
 cold (`server.serve.startup.start`: validate + snapshot, what a server start costs), warm (the same
 again with nothing changed: from the core's start-up cache), reload (cold start, then the time to
-validate and rebuild after a one-file edit, in the same warm process).
+validate and rebuild after a one-file edit, in the same warm process; "path" says whether the
+Reloader took the incremental path or validated and built everything).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def _reload(root: Path) -> dict[str, Any]:
         reloader = Reloader(root, settings, holder, cache=cache)
         if hasattr(holder, "history"):  # as serve --watch does at start, for the change feed
             holder.history.materialize()
+        if hasattr(reloader, "prepare"):  # and the baseline of incremental reloads
+            reloader.prepare()
 
         def again() -> bool:
             done = reloader.reload()
@@ -99,6 +102,8 @@ def _reload(root: Path) -> dict[str, Any]:
     try:
         out["seconds"], out["ok"] = _timed(again)
         out["edited"] = str(edited.relative_to(root))
+        if out["via"].startswith("server.serve.watch"):  # which path the reload took
+            out["path"] = getattr(reloader, "last_path", "full") or "full"
     finally:
         edited.write_text(original, encoding="utf-8")
     return out

@@ -1,0 +1,289 @@
+"""An incremental reload (serve --watch, an edit of kg/ only) gives what a full rebuild gives.
+
+Random sequences of edits to a copy of the project (labels changed, duplicated or untagged, whole
+descriptions removed or moved, entities, relations with and without evidence, a triple stated
+twice, fact values, the page's text copy, and files put back as they were): after each one the
+Reloader's report equals a fresh validation's, diagnostic for diagnostic, and the snapshot it
+serves equals a fresh build_snapshot: records and GraphQL answers. The Reloader must have taken
+the incremental path (a test that always fell back would prove nothing). Edits of ontology/ or
+shapes/ take the full path.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import astuple
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from server.diagnostics import Diagnostic
+from server.schema import build_schema
+from server.schema.base import Context
+from server.serve.watch import Reloader
+from server.settings import Settings
+from server.store.protocol import StoreHolder
+from server.store.snapshot import Snapshot, build_snapshot
+from server.validate.validation import validate_project
+
+from .conftest import REPO
+
+# Every prefix kg/ uses, for the file the edits create (a block moved there keeps its names).
+PREFIXES = "".join(
+    sorted(
+        {
+            line + "\n"
+            for path in (REPO / "kg").rglob("*.ttl")
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.startswith("@prefix")
+        }
+    )
+)
+FILES = (
+    "kg/symptoms.ttl",
+    "kg/pages/clinic-page.ttl",
+    "kg/causes.ttl",
+    "kg/treatments/medications.ttl",
+    "kg/hypothesis-extra.ttl",  # not there at first: created by an append, deleted by a restore
+)
+SNIPPETS = (
+    # a new entity, valid
+    'kg:hyp-symptom a ckg:Symptom ;\n    skos:prefLabel "Hypothesis symptom"@en ;\n'
+    "    prov:wasDerivedFrom kg:clinic-page .\n",
+    # a relation to it, without evidence (and dangling while the entity is absent)
+    "kg:failed-back-surgery-syndrome ckg:hasSymptom kg:hyp-symptom .\n",
+    # the evidence for that relation, quoted verbatim from the page
+    "kg:hyp-evidence a ckg:Assertion ;\n    rdf:subject kg:failed-back-surgery-syndrome ;\n"
+    "    rdf:predicate ckg:hasSymptom ;\n    rdf:object kg:hyp-symptom ;\n"
+    '    ckg:quote "Sharp pain in extremities" ;\n    prov:wasDerivedFrom kg:clinic-page .\n',
+    # a triple another file states too
+    "kg:back-pain a ckg:Symptom .\n",
+    # an untyped subject
+    'kg:hyp-untyped skos:prefLabel "Untyped hypothesis"@en .\n',
+    # a label another entity has
+    'kg:hyp-duplicate a ckg:Symptom ;\n    skos:prefLabel "Back pain"@en ;\n'
+    "    prov:wasDerivedFrom kg:clinic-page .\n",
+    # a quote that is not in the page
+    "kg:hyp-bad-quote a ckg:Assertion ;\n    rdf:subject kg:failed-back-surgery-syndrome ;\n"
+    "    rdf:predicate ckg:hasSymptom ;\n    rdf:object kg:back-pain ;\n"
+    '    ckg:quote "Words the page never says" ;\n    prov:wasDerivedFrom kg:clinic-page .\n',
+)
+QUERIES = (
+    '{ search(text: "pain") { totalCount edges { score node { id } } } }',
+    '{ search(text: "hypothesis") { totalCount edges { node { id } } } }',
+    "{ conditions { totalCount edges { node { id name symptoms { id name } } } } }",
+    '{ facts(page: "clinic-page") { id statement } }',
+    '{ node(id: "back-pain") { id ... on Symptom { name conditions { id } } } }',
+    '{ node(id: "hyp-symptom") { id ... on Symptom { name conditions { id } } } }',
+    '{ node(id: "failed-back-surgery-syndrome") { id ... on Condition { name '
+    "symptoms { id } causes { id } treatments { id } } } }",
+)
+
+Op = tuple[Any, ...]
+ops = st.one_of(
+    st.tuples(
+        st.just("label"),
+        st.sampled_from(FILES[:4]),
+        st.integers(0, 30),
+        st.sampled_from(["edit", "dup", "untag"]),
+    ),
+    st.tuples(st.just("drop"), st.sampled_from(FILES[:4]), st.integers(0, 40)),
+    st.tuples(st.just("move"), st.sampled_from(FILES[:4]), st.integers(0, 40)),
+    st.tuples(st.just("append"), st.sampled_from(FILES), st.integers(0, len(SNIPPETS) - 1)),
+    st.tuples(st.just("value"), st.integers(0, 5), st.integers(-5, 500)),
+    st.tuples(st.just("copy"), st.sampled_from(["cut", "add"])),
+    st.tuples(st.just("restore"), st.sampled_from([*FILES, "kg/sources/clinic-page.txt"])),
+)
+
+
+def _blocks(text: str) -> list[str]:
+    return [b for b in text.split("\n\n") if b.startswith("kg:")]
+
+
+def apply(root: Path, op: Op) -> None:
+    """One edit of the copy: every edit keeps the files parseable."""
+    kind = op[0]
+    if kind == "restore":
+        original = REPO / op[1]
+        if original.exists():
+            shutil.copy(original, root / op[1])
+        else:
+            (root / op[1]).unlink(missing_ok=True)
+        return
+    if kind == "copy":
+        path = root / "kg/sources/clinic-page.txt"
+        text = path.read_text(encoding="utf-8")
+        if op[1] == "cut":
+            text = text.replace("Sharp pain in extremities", "Sharp pains", 1)
+        else:
+            text += "\nSharp pain in extremities.\n"
+        path.write_text(text, encoding="utf-8")
+        return
+    if kind == "value":
+        path = root / "kg/pages/clinic-page.ttl"
+        text = path.read_text(encoding="utf-8")
+        found = list(re.finditer(r'ckg:value "[^"]*"\^\^xsd:decimal', text))
+        if found:
+            m = found[op[1] % len(found)]
+            text = text[: m.start()] + f'ckg:value "{op[2]}"^^xsd:decimal' + text[m.end() :]
+            path.write_text(text, encoding="utf-8")
+        return
+    path = root / op[1]
+    text = path.read_text(encoding="utf-8") if path.exists() else PREFIXES
+    if kind == "append":
+        if "@prefix rdf:" not in text:  # what the snippets use, declared again (allowed)
+            text = PREFIXES + text
+        path.write_text(text.rstrip("\n") + "\n\n" + SNIPPETS[op[2]], encoding="utf-8")
+        return
+    if kind == "label":
+        found = list(re.finditer(r'skos:prefLabel "([^"]*)"@en', text))
+        if not found:
+            return
+        m = found[op[2] % len(found)]
+        new = {
+            "edit": f'skos:prefLabel "{m.group(1)} (edited)"@en',
+            "dup": 'skos:prefLabel "Back pain"@en',
+            "untag": f'skos:prefLabel "{m.group(1)}"',
+        }[op[3]]
+        path.write_text(text[: m.start()] + new + text[m.end() :], encoding="utf-8")
+        return
+    blocks = _blocks(text)
+    if not blocks:
+        return
+    block = blocks[op[2] % len(blocks)]
+    path.write_text(text.replace("\n\n" + block, "", 1), encoding="utf-8")
+    if kind == "move":  # to the extra file: the same triples, another file and line
+        extra = root / FILES[-1]
+        rest = extra.read_text(encoding="utf-8") if extra.exists() else PREFIXES
+        extra.write_text(rest.rstrip("\n") + "\n\n" + block.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def _key(d: Diagnostic) -> tuple[Any, ...]:
+    return tuple(str(x) for x in astuple(d))
+
+
+_SCHEMA: list[Any] = []
+
+
+def _answers(snap: Snapshot) -> list[Any]:
+    if not _SCHEMA:
+        _SCHEMA.append(build_schema(Settings()))
+    schema = _SCHEMA[0]
+    context = Context(store=snap, settings=Settings(), holder=StoreHolder(snap), request_id="t")
+    found = []
+    for query in QUERIES:
+        result = schema.execute_sync(query, context_value=context)
+        found.append((result.data, [str(e) for e in result.errors or []]))
+    return found
+
+
+def _served(root: Path) -> Reloader:
+    settings = Settings()
+    outcome = validate_project(root, (), settings)
+    assert outcome.conforms
+    reloader = Reloader(root, settings, StoreHolder(build_snapshot(outcome.load, settings)))
+    reloader.prepare()
+    return reloader
+
+
+def check_reload(root: Path, reloader: Reloader) -> None:
+    """Reload; the report and what is served are those of a validation and build from scratch."""
+    before = reloader.holder.current
+    outcome = reloader.reload()
+    full = validate_project(root)
+    assert reloader.last_path == "incremental" or not full.load.ok  # a parse error: full
+    report = reloader.last_report
+    assert report is not None
+    assert report.conforms == full.conforms
+    assert sorted(map(_key, report.diagnostics)) == sorted(map(_key, full.report.diagnostics))
+    assert report.files == full.report.files
+    assert report.triples == full.report.triples
+    served = reloader.holder.current
+    if not full.conforms or full.load.version == before.version:
+        # Refused, or the same Turtle (the version is theirs): what was served still is, as
+        # after a full reload (a text copy alone does not make a version).
+        assert served is before
+        assert not outcome.swapped
+        return
+    fresh = build_snapshot(full.load)
+    assert isinstance(served, Snapshot)
+    assert served.version == fresh.version == outcome.version
+    assert served.state() == fresh.state()
+    assert served.entities() == fresh.entities()
+    assert _answers(served) == _answers(fresh)
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),  # bounded: no shrinking
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(edits=st.lists(ops, min_size=1, max_size=4))
+def test_incremental_reload_equals_a_full_rebuild(tmp_path: Path, edits: list[Op]) -> None:
+    root = tmp_path / f"p{len(list(tmp_path.iterdir()))}"
+    for name in ("ontology", "shapes", "kg"):
+        shutil.copytree(REPO / name, root / name)
+    reloader = _served(root)
+    for op in edits:
+        apply(root, op)
+        check_reload(root, reloader)
+    for name in FILES:  # and back to where it started: conforms again, served again
+        apply(root, ("restore", name))
+    apply(root, ("restore", "kg/sources/clinic-page.txt"))
+    check_reload(root, reloader)
+    assert reloader.last_report is not None
+    assert reloader.last_report.conforms
+
+
+def test_break_then_fix(project: Path) -> None:
+    """An edit that breaks validation is refused with the full report; the fix is served."""
+    reloader = _served(project)
+    first = reloader.holder.current
+    for op in [
+        ("append", "kg/symptoms.ttl", 1),  # a relation to nothing, without evidence
+        ("append", "kg/symptoms.ttl", 0),  # the entity: still no evidence
+        ("append", "kg/pages/clinic-page.ttl", 2),  # the evidence: conforms
+        ("label", "kg/symptoms.ttl", 0, "dup"),  # two "Back pain": refused
+        ("restore", "kg/symptoms.ttl"),  # evidence for a relation no longer there: refused
+        ("restore", "kg/pages/clinic-page.ttl"),  # back to the start
+    ]:
+        apply(project, op)
+        check_reload(project, reloader)
+    codes = set()
+    apply(project, ("append", "kg/symptoms.ttl", 1))
+    reloader.reload()
+    assert reloader.last_report is not None
+    codes = {d.code for d in reloader.last_report.diagnostics}
+    assert {"KG-NO-EVIDENCE", "KG-CLASS"} <= codes
+    apply(project, ("restore", "kg/symptoms.ttl"))
+    check_reload(project, reloader)
+    assert reloader.holder.current.version == first.version
+
+
+@pytest.mark.parametrize("folder", ["ontology", "shapes"])
+def test_an_ontology_or_shapes_edit_takes_the_full_path(project: Path, folder: str) -> None:
+    reloader = _served(project)
+    path = sorted((project / folder).glob("*.ttl"))[0]
+    path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    outcome = reloader.reload()
+    assert reloader.last_path == "full"
+    assert reloader.last_report is not None
+    assert reloader.last_report.conforms
+    assert not outcome.swapped or outcome.version == validate_project(project).load.version
+    apply(project, ("label", "kg/symptoms.ttl", 0, "edit"))  # the next kg/ edit: incremental
+    check_reload(project, reloader)
+
+
+def test_the_setting_turns_it_off(project: Path) -> None:
+    settings = Settings(incremental_reload=False)
+    outcome = validate_project(project, (), settings)
+    reloader = Reloader(project, settings, StoreHolder(build_snapshot(outcome.load, settings)))
+    reloader.prepare()
+    apply(project, ("label", "kg/symptoms.ttl", 0, "edit"))
+    assert reloader.reload().swapped
+    assert reloader.last_path == "full"
