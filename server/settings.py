@@ -223,6 +223,14 @@ SETTINGS: tuple[Setting, ...] = (
         "With store_url and --watch: how often the store's current-version pointer is read; a "
         "new version is served once its indexes are built.",
     ),
+    Setting(
+        "store_catalog_dir",
+        "",
+        "With store_url: folder of the catalog files (entity ids, label order, search index; "
+        "SQLite, one per dataset version, built from the store once and reused by restarts and "
+        "workers; all but the last two pruned). Empty: $XDG_CACHE_HOME (or ~/.cache) "
+        "/clinic-kg/store-catalogs.",
+    ),
 )
 
 
@@ -274,6 +282,7 @@ class Settings:
     store_timeout_ms: int = 10_000
     store_cache_size: int = 20_000
     store_poll_seconds: int = 5
+    store_catalog_dir: str = ""
 
     @property
     def id_namespace(self) -> str:
