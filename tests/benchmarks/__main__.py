@@ -25,7 +25,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from . import executors, httpload, report, tools, workers_load
+from . import executors, httpload, report, sparql_store, tools, workers_load
 from .generate import DATA, ensure
 from .queries import (
     CHEAP,
@@ -367,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: cold,jena,http,search,workers,executors (a skipped part reuses "
+        help="comma-separated: cold,jena,http,search,workers,executors,sparql,sparql-largest "
+        "(a skipped part reuses "
         "the last "
         "results.json's numbers for the same generated data, and RESULTS.md says so)",
     )
@@ -446,6 +447,19 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"{size}: {part} carried over from the run of {carried}")
         raw.write_text(json.dumps(results, indent=2))
         args.out.write_text(report.render(results, FINDINGS), encoding="utf-8")
+    if "sparql" not in skip and not missing:
+        # serve --store against serve at 1M (~6 min), then the largest graph from the store
+        # alone (10M: ~20 min to generate once, ~5 min to load, then its catalog and questions).
+        log("SPARQL-backed store")
+        largest = None if "sparql-largest" in skip or args.quick else "10m"
+        compared = ["10k" if args.quick else "1m"]
+        results["sparql_store"] = sparql_store.bench(
+            compared, largest, 5 if args.quick else 20, previous.get("sparql_store")
+        )
+    elif previous.get("sparql_store"):
+        results["sparql_store"] = {**previous["sparql_store"], "carried": previous["date"]}
+    raw.write_text(json.dumps(results, indent=2))
+    args.out.write_text(report.render(results, FINDINGS), encoding="utf-8")
     log(f"wrote {args.out} and {raw}")
     return 0
 

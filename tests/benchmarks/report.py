@@ -7,7 +7,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from . import executors
+from . import executors, sparql_store
 
 NAMES = {
     "ours": "clinic-kg (response cache on)",
@@ -457,6 +457,8 @@ def render(results: dict[str, Any], findings: Path) -> str:
         *_http(results),
         "",
         *executors.section(results),
+        "",
+        *sparql_store.section(results),
     ]
     if findings.exists():
         lines += ["", findings.read_text(encoding="utf-8").rstrip(), ""]
