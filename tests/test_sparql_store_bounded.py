@@ -19,7 +19,7 @@ from server.settings import Settings
 from server.store import sparql_dataset
 from server.store.label_index import LabelIndex, Query, normalize
 from server.store.snapshot import Snapshot, build_snapshot
-from server.store.sparql_catalog import Catalog, prune
+from server.store.sparql_catalog import Catalog, IdList, prune
 from server.store.sparql_dataset import SparqlDataset
 
 from .conftest import REPO
@@ -82,11 +82,16 @@ def test_search_on_disk_ranks_as_the_in_memory_index(
 
 
 def test_the_catalog_file_lists_entities_as_the_snapshot(
-    published: tuple[Oxigraph, Snapshot], tmp_path: Path
+    published: tuple[Oxigraph, Snapshot], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, snapshot = published
     catalog = dataset(server, tmp_path).serving.catalog
+    monkeypatch.setattr(IdList, "PAGE", 3)  # lists read through page after page
     assert list(catalog.of_kinds(())) == [e.id for e in snapshot.entities()]
+    conditions = snapshot.registry.kinds_under(["Condition"])
+    assert list(catalog.of_kinds(sorted(conditions))) == [
+        e.id for e in snapshot.entities(sorted(conditions))
+    ]
     facts = [f.id for f in snapshot.facts()]
     assert list(catalog.facts()) == facts
     listed = catalog.facts()

@@ -196,8 +196,16 @@ class IdList(Sequence[str]):
         return self._read(n, 1)[0]
 
     def __iter__(self) -> Iterator[str]:
-        for start in range(0, self._count, self.PAGE):
-            yield from self._read(start, self.PAGE)
+        # Page after page from the last number read (an OFFSET would rescan what came before).
+        where, parameters = _kinds_filter(self._kinds)
+        sql = f"SELECT n, id FROM entities {where} {'AND' if where else 'WHERE'} n > ? "
+        last = -1
+        while True:
+            rows = self._catalog._rows(f"{sql} ORDER BY n LIMIT ?", [*parameters, last, self.PAGE])
+            yield from (str(r[1]) for r in rows)
+            if len(rows) < self.PAGE:
+                return
+            last = rows[-1][0]
 
     def _read(self, offset: int, limit: int) -> list[str]:
         where, parameters = _kinds_filter(self._kinds)

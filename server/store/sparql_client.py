@@ -132,15 +132,19 @@ class SparqlClient:
         answer of any size is never held whole (a catalog build reads every label this way)."""
         sent = self._send(query, "application/n-triples", budget, stream=True)
         response = cast(http.client.HTTPResponse, sent)
+        done = False
         try:
             for line in response:
                 if line.strip():
                     yield line
+            done = True
         except (OSError, http.client.HTTPException) as exc:
-            self._drop()
             raise StoreUnavailable(
                 f"the SPARQL store at {self.endpoint} stopped answering: {exc}", UNAVAILABLE
             ) from None
+        finally:
+            if not done:  # the rest of the answer is still on the connection: not reusable
+                self._drop()
 
     def _post(self, query: str, accept: str, budget: Budget) -> bytes:
         return cast(bytes, self._send(query, accept, budget, stream=False))
