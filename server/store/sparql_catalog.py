@@ -21,6 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from hashlib import sha256
 from pathlib import Path
 from types import MappingProxyType
@@ -34,6 +35,7 @@ log = logging.getLogger("clinic_kg.store")
 MISSING = object()  # what `LRU.get` answers for a key it does not hold
 KEEP = 2  # catalog files kept in the folder: the one served and the one before it
 PAGE_CACHE_KIB = 8192  # SQLite's page cache of a catalog file's connection
+REMEMBERED = 32_768  # entities whose IRI and kind a catalog remembers (about 10 MiB at most)
 
 
 def catalog_file(folder: Path, *, version: str, graph_iri: str, id_prefix: str) -> Path:
@@ -80,6 +82,9 @@ class Catalog:
         self.loaded_at = datetime.now(UTC)
         self._counts: dict[frozenset[str], int] = {}  # entities per set of kinds asked
         self._facts = self.fact_kinds()
+        # A page asks the same few entities' kind and IRI many times: remembered, bounded.
+        self._entity = lru_cache(maxsize=REMEMBERED)(self._entity)  # type: ignore[method-assign]
+        self._id = lru_cache(maxsize=REMEMBERED)(self._id)  # type: ignore[method-assign]
         self._lock = threading.Lock()
 
     def _rows(self, sql: str, parameters: Iterable[Any]) -> list[tuple[Any, ...]]:
@@ -88,22 +93,31 @@ class Catalog:
 
     # -- one entity
 
+    def _entity(self, id: str) -> tuple[str, str] | None:
+        """(IRI, kind) of the entity `id`; memoized (`_remember`)."""
+        found = self._rows("SELECT iri, kind FROM entities WHERE id = ? LIMIT 1", (id,))
+        return (str(found[0][0]), str(found[0][1])) if found else None
+
+    def _id(self, iri: str) -> str | None:
+        found = self._rows("SELECT id FROM entities WHERE iri = ? LIMIT 1", (iri,))
+        return str(found[0][0]) if found else None
+
     def kind(self, id: str) -> str | None:
         """The kind of the entity `id` (None: no such entity)."""
-        found = self._rows("SELECT kind FROM entities WHERE id = ? LIMIT 1", (id,))
-        return str(found[0][0]) if found else None
+        found = self._entity(id)
+        return found[1] if found else None
 
     def key(self, id_or_iri: str) -> str:
         """The id of an entity named by id or IRI (other values unchanged)."""
-        found = self._rows("SELECT id FROM entities WHERE iri = ? LIMIT 1", (id_or_iri,))
-        return str(found[0][0]) if found else id_or_iri
+        found = self._id(id_or_iri)
+        return found if found is not None else id_or_iri
 
     def iri_of(self, id: str) -> str:
         """The IRI of an id: an entity's own, else `<id prefix><id>` (ids of relations, codes and
         definitions are slugs in the same namespace); a whole IRI stays itself."""
-        found = self._rows("SELECT iri FROM entities WHERE id = ? LIMIT 1", (id,))
+        found = self._entity(id)
         if found:
-            return str(found[0][0])
+            return found[0]
         return id if "://" in id else self.id_prefix + id
 
     def is_a(self, id: str, kind: str) -> bool:
