@@ -30,6 +30,7 @@ load, then the catalog build and the questions.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import subprocess
@@ -355,7 +356,8 @@ def measure_largest(size: str, conditions: int, work: Path) -> dict[str, Any]:
     log(f"{size}: {made.triples} triples in {made.files} files (generated in {generation:.0f} s)")
     location = work / "oxigraph"
     location.mkdir()
-    version = f"generated-{size}-{fingerprint()}"
+    # A version is 16 hex digits (server/store/published.py): the data's, not validated here.
+    version = hashlib.sha256(f"generated-{size}-{fingerprint()}".encode()).hexdigest()[:16]
     load_seconds = load_turtle(location, made.root, version, Settings())
     log(f"{size}: loaded into Oxigraph in {load_seconds:.1f} s")
     asked = questions(made.root, conditions)
