@@ -22,9 +22,10 @@ alone: generated (copies of the seed condition, conforming by construction: more
 than generate.py's so there are enough distinct copies), its Turtle loaded straight into
 Oxigraph with `oxigraph load` (validating 10M triples in process is what `publish` would do, and
 is not what this measures), and the same questions asked of `serve --store`. Bounded means its
-peak resident memory stays about the 1M one's. Times on this machine (2 cores, shared): 1M part
-~6 min (validation, load, two servers); 10M part ~20 min generation (reused afterwards), ~5 min
-load, then the catalog build and the questions.
+peak resident memory stays about the 1M one's. Times on this machine (2 cores, shared, load
+4-17): 1M part 6-12 min (validation, load, two servers); 3M part ~6 min (generation 2 min, reused
+afterwards; load 2 min; catalog 2.3 min); 10M part about an hour (generation 15 min, conversion
+and load 22 min, then the catalog, not yet measured).
 """
 
 from __future__ import annotations
