@@ -237,6 +237,14 @@ SETTINGS: tuple[Setting, ...] = (
         "it can affect, and the snapshot is patched, not rebuilt (anything else: everything "
         "again).",
     ),
+    Setting(
+        "store_catalog_dir",
+        "",
+        "With store_url: folder of the catalog files (entity ids, label order, search index; "
+        "SQLite, one per dataset version, built from the store once and reused by restarts and "
+        "workers; all but the last two pruned). Empty: $XDG_CACHE_HOME (or ~/.cache) "
+        "/clinic-kg/store-catalogs.",
+    ),
 )
 
 
@@ -290,6 +298,7 @@ class Settings:
     store_poll_seconds: int = 5
     heavy_query_cost: int = 50_000
     incremental_reload: bool = True
+    store_catalog_dir: str = ""
 
     @property
     def id_namespace(self) -> str:

@@ -84,7 +84,7 @@ class SparqlStore:
 
     def entity(self, id_or_iri: str) -> Entity | None:
         key = self._catalog.key(id_or_iri)
-        if key not in self._catalog.kinds:
+        if self._catalog.kind(key) is None:
             return None
         return self._entities([key])[0]
 
@@ -154,13 +154,13 @@ class SparqlStore:
         page: str | None,
         source: str | None,
         kind: str | None,
-    ) -> tuple[str, ...]:
+    ) -> Sequence[str]:
         cat = self._catalog
         named = [cat.iri_of(cat.key(v)) for v in (about, page, source) if v is not None]
         if not all(is_iri(n) for n in named):
             return ()  # nothing in any store is about, or derived from, what no IRI names
         if about is None and page is None and source is None and measure is None:
-            found: Iterable[str] = cat.facts()
+            return cat.facts(kind)  # read from the catalog file as it is read: never held
         else:
             targets = None
             if about is not None:
@@ -176,34 +176,42 @@ class SparqlStore:
                 source=iri(cat.iri_of(cat.key(source))) if source is not None else None,
                 measure=measure is not None,
             )
+            rows = self._select(query)
+            ids = cat.ids_of(str(row["f"]) for row in rows)
+            facts = cat.fact_kinds()
+            kinds = cat.kinds_of(ids.values())
             measures: dict[str, list[str]] = {}
-            for row in self._select(query):
-                fact = cat.by_iri.get(str(row["f"]))
-                if fact is not None and cat.is_fact(fact):
+            for row in rows:
+                fact = ids.get(str(row["f"]))
+                if fact is not None and kinds.get(fact) in facts:
                     measures.setdefault(fact, []).extend([str(row["m"])] if "m" in row else [])
-            found = measures
+            found: Iterable[str] = measures
             if measure is not None:
                 concept = self.concept(measure)
                 wanted = concept.id if concept else measure
                 found = [f for f, ms in measures.items() if ms and _local(min(ms)) == wanted]
         if kind is not None:
-            found = [f for f in found if cat.is_a(f, kind)]
-        return tuple(sorted(found, key=cat.rank.__getitem__))
+            of_kind = cat.fact_kinds(kind)
+            kinds = cat.kinds_of(found)
+            found = [f for f in found if kinds.get(f) in of_kind]
+        return cat.in_label_order(found)
 
     def pages_of(self, id: str) -> Sequence[str]:
         cat = self._catalog
-        if id not in cat.kinds or cat.is_fact(id):
+        if cat.kind(id) is None or cat.is_fact(id):
             return ()
         rows = self._cached(("pages_of", id), q.page_speaks(cat.graph, "?p", iri(cat.iri_of(id))))
+        ids, kinds = self._kinds_of(rows, "f", "p")
+        web_pages = frozenset(cat.registry.kinds_under(["WebPage"]))
         pages = {
             page
             for row in rows
-            if "f" not in row or cat.is_fact(cat.by_iri.get(str(row["f"]), ""))
-            if (page := cat.by_iri.get(str(row["p"]))) is not None
+            if "f" not in row or kinds.get(ids.get(str(row["f"]), "")) in cat.fact_kinds()
+            if (page := ids.get(str(row["p"]))) is not None
             and page != id
-            and cat.is_a(page, "WebPage")
+            and kinds.get(page) in web_pages
         }
-        return tuple(sorted(pages, key=cat.rank.__getitem__))
+        return cat.in_label_order(pages)
 
     def page_entities(self, page: str) -> Sequence[str]:
         cat = self._catalog
@@ -212,15 +220,24 @@ class SparqlStore:
         rows = self._cached(
             ("page_entities", page), q.page_speaks(cat.graph, iri(cat.iri_of(page)), "?e")
         )
+        ids, kinds = self._kinds_of(rows, "f", "e")
+        facts = cat.fact_kinds()
         spoken = {
             entity
             for row in rows
-            if "f" not in row or cat.is_fact(cat.by_iri.get(str(row["f"]), ""))
-            if (entity := cat.by_iri.get(str(row["e"]))) is not None
+            if "f" not in row or kinds.get(ids.get(str(row["f"]), "")) in facts
+            if (entity := ids.get(str(row["e"]))) is not None
             and entity != page
-            and not cat.is_fact(entity)
+            and kinds.get(entity) not in facts
         }
-        return tuple(sorted(spoken, key=cat.rank.__getitem__))
+        return cat.in_label_order(spoken)
+
+    def _kinds_of(
+        self, rows: list[dict[str, Any]], *columns: str
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """IRI -> id of the entities in these columns of `rows`, and id -> kind: one lookup."""
+        ids = self._catalog.ids_of(str(row[c]) for row in rows for c in columns if c in row)
+        return ids, self._catalog.kinds_of(ids.values())
 
     def relations_from(self, source: str) -> Sequence[Relation]:
         cat = self._catalog
@@ -258,10 +275,12 @@ class SparqlStore:
             # their ids as `facts(about=<relation>)` answers, their records in one query.
             about = URIRef(str(CKG) + "about")
             facts: list[str] = []
+            facts_ = cat.fact_kinds()
             for relation in found:
                 node = URIRef(relation.iri)
-                ids = {f for s in index.incoming(node, about) if cat.is_fact(f := cat.key(str(s)))}
-                ordered = tuple(sorted(ids, key=cat.rank.__getitem__))
+                ids = cat.ids_of(str(s) for s in index.incoming(node, about))
+                kinds = cat.kinds_of(ids.values())
+                ordered = cat.in_label_order(f for f in ids.values() if kinds.get(f) in facts_)
                 self._cache.put(("relation", relation.iri), relation)
                 self._cache.put(("facts", relation.id, None, False, None, None, None), ordered)
                 facts.extend(ordered)
@@ -277,13 +296,15 @@ class SparqlStore:
             ("referrers", id), q.referrers(cat.graph, iri(cat.iri_of(id)), cat.registry)
         )
         names = {r.iri: r.name for r in cat.registry.relations.values()}
+        ids = cat.ids_of(str(row["s"]) for row in rows)
         found = {
             (subject, names.get(str(row["l"]), BROADER))
             for row in rows
-            if (subject := cat.by_iri.get(str(row["s"]))) is not None
+            if (subject := ids.get(str(row["s"]))) is not None
         }
+        rank = {id: n for n, id in enumerate(cat.in_label_order(s for s, _ in found))}
         # As the snapshot lists them: by referring entity, its links by name, broader last.
-        return sorted(found, key=lambda sp: (cat.rank[sp[0]], sp[1] == BROADER, sp[1]))
+        return sorted(found, key=lambda sp: (rank[sp[0]], sp[1] == BROADER, sp[1]))
 
     # -- linked data
 
@@ -362,9 +383,11 @@ class SparqlStore:
                 if p in links:
                     whole.update(o for o in objects if isinstance(o, URIRef))
         read: dict[tuple[str, str], Any] = {("entity", i): None for i in asked}
+        ids = cat.ids_of(str(s) for s in whole)
+        kinds = cat.kinds_of(ids.values())
         for s in whole:
-            id = cat.by_iri.get(str(s))
-            kind = cat.registry.kind(cat.kinds.get(id or "", ""))
+            id = ids.get(str(s))
+            kind = cat.registry.kind(kinds.get(id or "", ""))
             if id is not None and kind is not None and s in index.out:
                 read["entity", id] = reader.entity(s, kind)
         for name, records in (

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -130,22 +130,34 @@ class SparqlClient:
 
     def construct(self, query: str, budget: Budget) -> Iterator[Triple]:
         """The triples of a CONSTRUCT query."""
-        body = self._post(query, "application/n-triples", budget)
-        cache: dict[object, Identifier] = {}  # one rdflib term per distinct term: less memory
+        return parse_ntriples(self._post(query, "application/n-triples", budget))
+
+    def construct_lines(self, query: str, budget: Budget) -> Iterator[bytes]:
+        """The N-Triples lines of a CONSTRUCT query, read from the network as they come: an
+        answer of any size is never held whole (a catalog build reads every label this way)."""
+        sent = self._send(query, "application/n-triples", budget, stream=True)
+        response = cast(http.client.HTTPResponse, sent)
+        done = False
         try:
-            # Streamed: a catalog's answer (every label of the graph) is never held twice.
-            for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
-                yield (
-                    _ox_term(t.subject, cache),
-                    _ox_term(t.predicate, cache),
-                    _ox_term(t.object, cache),
-                )
-        except SyntaxError as exc:
+            for line in response:
+                if line.strip():
+                    yield line
+            done = True
+        except (OSError, http.client.HTTPException) as exc:
             raise StoreUnavailable(
-                f"the SPARQL store answered something that is not N-Triples: {exc}", UNAVAILABLE
+                f"the SPARQL store at {self.endpoint} stopped answering: {exc}", UNAVAILABLE
             ) from None
+        finally:
+            if not done:  # the rest of the answer is still on the connection: not reusable
+                self._drop()
 
     def _post(self, query: str, accept: str, budget: Budget) -> bytes:
+        return cast(bytes, self._send(query, accept, budget, stream=False))
+
+    def _send(
+        self, query: str, accept: str, budget: Budget, *, stream: bool
+    ) -> bytes | http.client.HTTPResponse:
+        """The answer's body, or with `stream` the response to read it from."""
         timeout = budget.charge()
         payload = urlencode({"query": query}).encode()
         probe = False  # asking, without credentials, which ones the store wants
@@ -162,6 +174,8 @@ class SparqlClient:
             try:
                 connection.request("POST", self._path, payload, headers)
                 response = connection.getresponse()
+                if stream and response.status == 200:
+                    return response
                 body = response.read()
             except TimeoutError:
                 self._drop()
@@ -247,6 +261,22 @@ class _Digest:
         with self._lock:
             request = next(self._auth.auth_flow(httpx.Request("POST", f"http://store{path}")))
         return request.headers["Authorization"]
+
+
+def parse_ntriples(body: bytes) -> Iterator[Triple]:
+    """rdflib triples of N-Triples text, parsed by Oxigraph as they are read."""
+    cache: dict[object, Identifier] = {}  # one rdflib term per distinct term: less memory
+    try:
+        for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
+            yield (
+                _ox_term(t.subject, cache),
+                _ox_term(t.predicate, cache),
+                _ox_term(t.object, cache),
+            )
+    except SyntaxError as exc:
+        raise StoreUnavailable(
+            f"the SPARQL store answered something that is not N-Triples: {exc}", UNAVAILABLE
+        ) from None
 
 
 def _term(value: dict[str, str]) -> Node:

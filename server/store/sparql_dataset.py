@@ -1,16 +1,21 @@
 """A SPARQL store's published dataset, followed through its pointer, and the holder serving it.
 
 `SparqlDataset` reads the store's pointer (server/store/published.py) at start and on
-`refresh()`, and builds the version's catalog (registry, concepts, entity ids in label order, the
-search index: server/store/sparql_catalog.py) once per version, beside the one serving, before it
-serves it. Each request gets its own `SparqlStore` (server/store/sparql.py), pinned to the version
-current when it started (a new version never mixes into a request under way) and to a `Budget` of
-queries and time of its own.
+`refresh()`, and opens the version's catalog (registry, concepts, entity ids in label order, the
+search index: server/store/sparql_catalog.py), a SQLite file in the catalog folder
+(`store_catalog_dir`): built from the store once per version (server/store/sparql_catalog_build.py)
+beside the one serving, before it serves it, and reused by every later start (and by the other
+workers) while the version is current. Building a new version's file prunes all but it and the
+one before it. Each request gets its own `SparqlStore` (server/store/sparql.py), pinned to the
+version current when it started (a new version never mixes into a request under way) and to a
+`Budget` of queries and time of its own.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -19,7 +24,8 @@ from server.store import published
 from server.store import sparql_queries as q
 from server.store.protocol import Store, StoreHolder, StoreUnavailable
 from server.store.sparql import SparqlStore
-from server.store.sparql_catalog import Version, build_catalog
+from server.store.sparql_catalog import Catalog, Version, catalog_file, prune
+from server.store.sparql_catalog_build import build_catalog_file
 from server.store.sparql_client import UNAVAILABLE, Budget, SparqlClient, iri, unlimited
 
 log = logging.getLogger("clinic_kg.store")
@@ -34,6 +40,7 @@ class SparqlDataset:
         self.texts_root = texts_root
         self._current: Version | None = None
         self._lock = threading.Lock()
+        self.catalogs = catalog_folder(settings)
 
     @property
     def version(self) -> str:
@@ -71,16 +78,40 @@ class SparqlDataset:
                 )
             if self._current is not None and self._current.catalog.version == version:
                 return False
-            catalog = build_catalog(
-                self.client,
-                unlimited(),
-                version=version,
-                graph_iri=published.version_graph(self.settings.base_iri, version),
-                id_prefix=self.settings.id_namespace,
-            )
+            previous = self._current
+            catalog = self._catalog(version, [previous.catalog.path] if previous else [])
             self._current = Version(catalog, self.settings.store_cache_size)
             log.info("serving dataset %s from %s", version, self.client.endpoint)
             return True
+
+    def _catalog(self, version: str, keep: list[Path]) -> Catalog:
+        """The catalog of `version`: its file, built first unless an earlier start (or another
+        worker, meanwhile: a lock file serializes the builds) made it; once built, the folder's
+        other files but `keep` are removed."""
+        graph_iri = published.version_graph(self.settings.base_iri, version)
+        id_prefix = self.settings.id_namespace
+        path = catalog_file(
+            self.catalogs, version=version, graph_iri=graph_iri, id_prefix=id_prefix
+        )
+        self.catalogs.mkdir(parents=True, exist_ok=True)
+        ignore = self.catalogs / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n")
+        with (self.catalogs / ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.exists():
+                log.info("building the catalog of %s in %s", version, path)
+                build_catalog_file(
+                    path,
+                    self.client,
+                    unlimited(),
+                    version=version,
+                    graph_iri=graph_iri,
+                    id_prefix=id_prefix,
+                )
+                for removed in prune(self.catalogs, [path, *keep]):
+                    log.info("removed the catalog file %s", removed)
+            return Catalog(path)  # opened under the lock: no prune removes it first
 
     def store(self) -> SparqlStore:
         """A Store for one request: the current version, and a fresh budget."""
@@ -94,6 +125,14 @@ class SparqlDataset:
         if current is None:
             raise RuntimeError("SparqlDataset.refresh() was never called")
         return current
+
+
+def catalog_folder(settings: Settings) -> Path:
+    """Where catalog files live: `store_catalog_dir`, else the user's cache folder."""
+    if settings.store_catalog_dir:
+        return Path(settings.store_catalog_dir)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "clinic-kg" / "store-catalogs"
 
 
 class SparqlHolder(StoreHolder):

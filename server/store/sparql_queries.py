@@ -11,12 +11,38 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rdflib import URIRef
-from rdflib.namespace import PROV, RDFS, SKOS
+from rdflib.namespace import PROV, RDF, RDFS, SKOS
 
 from server.model.registry import Registry
 from server.rdf.namespaces import CKG
-from server.store.sparql_catalog import PREFIXES
 from server.store.sparql_client import iri
+
+PREFIXES = "".join(
+    f"PREFIX {name}: <{namespace}>\n"
+    for name, namespace in (("rdf", RDF), ("skos", SKOS), ("prov", PROV), ("ckg", CKG))
+)
+# The catalog's queries (server/store/sparql_catalog_build.py), once per version, with the
+# version graph as `%(graph)s`. What search and the label order read of every entity: its types,
+# labels, synonyms (brand names too) and a fact's quote and claim.
+CATALOG = (
+    PREFIXES
+    + """CONSTRUCT { ?s ?p ?o } WHERE { GRAPH %(graph)s {
+  VALUES ?p { rdf:type skos:prefLabel skos:altLabel ckg:brandName ckg:quote ckg:claim }
+  ?s ?p ?o . FILTER(isIRI(?s))
+} }"""
+)
+# The vocabulary: the ontology's own (ckg:) triples, as the snapshot reads its registry.
+VOCABULARY = """CONSTRUCT { ?s ?p ?o } WHERE { GRAPH %(graph)s {
+  ?s ?p ?o . FILTER(STRSTARTS(STR(?s), "CKG"))
+} }""".replace("CKG", str(CKG))
+# The SKOS concepts (measures, units, ...): the vocabulary, small whatever the data's size.
+CONCEPTS = (
+    PREFIXES
+    + """CONSTRUCT { ?s ?p ?o } WHERE { GRAPH %(graph)s {
+  ?s skos:inScheme ?scheme . ?s ?p ?o
+} }"""
+)
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH %(graph)s { ?s ?p ?o } }"
 
 # Beyond its own triples, fetching an entity fetches those of what it points at (the entities it
 # links to, its sources and publisher, the facts' subjects, its codes and definitions): a page of

@@ -32,6 +32,7 @@ from . import (
     reload_stall,
     report,
     second_store,
+    sparql_store,
     tools,
     workers_load,
 )
@@ -394,8 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         default="",
         help="comma-separated: cold,jena,http,search,workers,all_cores,executors,second_store,"
-        "reload_stall (a skipped part reuses the last results.json's numbers for the same "
-        "generated data, and RESULTS.md says so)",
+        "reload_stall,sparql,sparql-largest (a skipped part reuses the last results.json's "
+        "numbers for the same generated data, and RESULTS.md says so)",
     )
     parser.add_argument("--timeout", type=float, default=900, help="bound on any one step (s)")
     parser.add_argument("--jena-timeout", type=float, default=600, help="bound on one Jena run")
@@ -496,7 +497,24 @@ def main(argv: list[str] | None = None) -> int:
         results["total_seconds"] = time.perf_counter() - started
         raw.write_text(json.dumps(results, indent=2))
         args.out.write_text(report.render(results, FINDINGS), encoding="utf-8")
+    # Not in quick mode (it would take the inner loop past 3 minutes).
+    if "sparql" not in skip and not missing and not args.quick:
+        # serve --store against serve at 1M (~6-12 min), then a bigger graph from the store
+        # alone: 3M (~2 min to generate once, ~2 min to load, ~3 min for its catalog and the
+        # questions). 10M (`python -m tests.benchmarks.sparql_store --largest 10m`) takes about
+        # an hour here: 15 min to generate, 22 min to load under load, then its catalog.
+        log("SPARQL-backed store")
+        largest = None if "sparql-largest" in skip else "3m"
+        compared = ["1m" if "1m" in sizes else sizes[-1]]
+        results["sparql_store"] = sparql_store.bench(
+            compared, largest, 20, previous.get("sparql_store")
+        )
+    elif previous.get("sparql_store"):
+        results["sparql_store"] = {**previous["sparql_store"], "carried": previous["date"]}
     total = time.perf_counter() - started
+    results["total_seconds"] = total
+    raw.write_text(json.dumps(results, indent=2))
+    args.out.write_text(report.render(results, FINDINGS), encoding="utf-8")
     log(f"wrote {args.out} and {raw}")
     log(f"total time: {total:.0f} s ({total / 60:.1f} min, {results['mode']} mode)")
     return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from . import executors, reload_stall, second_store
+from . import executors, reload_stall, second_store, sparql_store
 
 PHASES = ("parse", "validate", "snapshot", "cold", "warm", "reload")
 
@@ -554,6 +554,8 @@ def render(results: dict[str, Any], findings: Path) -> str:
         *executors.section(results),
         "",
         *second_store.section(results),
+        "",
+        *sparql_store.section(results),
     ]
     if findings.exists():
         lines += ["", findings.read_text(encoding="utf-8").rstrip(), ""]
