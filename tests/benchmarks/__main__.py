@@ -398,6 +398,12 @@ def main(argv: list[str] | None = None) -> int:
         "reload_stall,sparql,sparql-largest (a skipped part reuses the last results.json's "
         "numbers for the same generated data, and RESULTS.md says so)",
     )
+    parser.add_argument(
+        "--largest",
+        default="3m",
+        help="the largest graph served from the SPARQL store (3m, 5m or 10m; 10m takes about "
+        "half an hour more, most of it generating and loading it once)",
+    )
     parser.add_argument("--timeout", type=float, default=900, help="bound on any one step (s)")
     parser.add_argument("--jena-timeout", type=float, default=600, help="bound on one Jena run")
     parser.add_argument(
@@ -504,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         # questions). 10M (`python -m tests.benchmarks.sparql_store --largest 10m`) takes about
         # an hour here: 15 min to generate, 22 min to load under load, then its catalog.
         log("SPARQL-backed store")
-        largest = None if "sparql-largest" in skip else "3m"
+        largest = None if "sparql-largest" in skip else args.largest
         compared = ["1m" if "1m" in sizes else sizes[-1]]
         results["sparql_store"] = sparql_store.bench(
             compared, largest, 20, previous.get("sparql_store")
