@@ -446,36 +446,46 @@ def _search(results: dict[str, Any]) -> list[str]:
 MISSED = [
     "### Where a target is missed: by how much is in the table; what would close it",
     "",
-    "- **Condition page over rotating ids: ≤ 0.5× Oxigraph's CPU.** The compiled executor "
-    "(server/schema/compiled.py) took the GraphQL machinery out, and what the resolvers derive "
-    "from the snapshot's records (related entities in label order, each edge with its "
-    "evidence, cursors) is kept per store (server/schema/memo.py): execution and serialization "
-    "are ~0.9 ms CPU per page in process at 10k. Most of the rest is the HTTP side, measured "
-    "in process and over uvicorn on 2026-11-29 (load 5-10): handing each uncached execution to "
-    "a worker thread (anyio.to_thread) costs 0.6-1.0 ms CPU per request against running it "
-    "inline, and uvicorn's h11 parser 0.38 ms per request where httptools (asyncio loop, no "
-    "uvloop) costs 0.17 ms on the ceiling app (p99/p50 1.9-2.3, one run of 8 at 5.1; ours: "
-    "median 0.89x h11's CPU over 10 pairs, p99/p50 alike). httptools is not the serve default: "
-    "the slow-client header deadline (server/http/slow_clients.py) is written for h11's "
-    "protocol and needs its httptools twin first.",
-    "- **Cheap queries beside the costliest allowed ones.** Executions run in 4 worker threads "
-    "sharing one GIL: a cheap query waits for GIL slices behind two 1-second executions. A "
-    "separate lane (cheap queries, by their computed cost, executed inline or on their own "
-    "thread pool with priority), or running expensive executions in a subprocess pool, would "
-    "keep their p99 near the idle one.",
-    "- **serve --workers 2 vs 1 at 100k** (1.77×, target 1.8×): wrk shares the 2 cores with the "
-    "workers on this machine; on a machine with a core for the client it is not a fair miss.",
-    "- **Full validation at 1M vs Jena with core shapes only** is met by a narrow margin (with "
-    "all shapes Jena is 40x slower: it runs the unique-label SPARQL per focus node). What "
+    "- **Cached condition page ≥ 0.8× the ceiling** (missed at 10k, met at 100k and 1M). A hit "
+    "is the same bytes from the response cache at every size, answered in plain ASGI before "
+    "Starlette (server/http/cached_answers.py), so the spread between sizes is the machine's "
+    "noise between rounds. What is left is CPU per request: 0.43-0.49 ms against the "
+    "ceiling's 0.37-0.40 (request id, metrics note, the dataset version spliced in). Both run "
+    "uvicorn's h11 parser; httptools would cut both (see the next item).",
+    "- **Uncached condition page ≤ 0.5× Oxigraph's CPU at 1M** (0.51×; its two rounds gave 0.44× "
+    "and 0.59×; met at 10k and 100k). The compiled executor (server/schema/compiled.py) took "
+    "the GraphQL machinery out, and what the resolvers derive from the snapshot's records "
+    "(related entities in label order, each edge with its evidence, cursors) is kept per store "
+    "(server/schema/memo.py): execution and serialization are ~0.9 ms CPU per page in process "
+    "at 10k. Most of the rest is the HTTP side, measured in process and over uvicorn on "
+    "2026-11-29 (load 5-10): handing each uncached execution to a worker thread "
+    "(anyio.to_thread) costs 0.6-1.0 ms CPU per request against running it inline, and "
+    "uvicorn's h11 parser 0.38 ms per request where httptools (asyncio loop, no uvloop) costs "
+    "0.17 ms on the ceiling app. httptools is not the serve default yet: the slow-client header "
+    "deadline (server/http/slow_clients.py) is written for h11's protocol and needs its "
+    "httptools twin first.",
+    "- **Every core at 1M** (1.49×, target 1.5×): wrk runs on the same 2 cores as both servers; "
+    "`serve --workers 2` uses 5.5 ms CPU per page against Oxigraph's 8.3 (0.66×).",
+    "- **p99 ≤ 3× p50 at 1M** (3.2×, search without the response cache): one of the two rounds "
+    "had p99 365 ms, the other 85 ms (p50 67-75 ms in both).",
+    "- **Full validation at 1M vs Jena with core shapes only** (25.6 s vs 21.0 s; with all "
+    "shapes Jena did not finish in 120 s: it runs the unique-label SPARQL per focus node). What "
     "remains of ours is converting Oxigraph's terms to rdflib terms (about 40% of load) and the "
     "Python engine: validating on Oxigraph terms or plain strings, and splitting validation by "
-    "file across processes that parse their own files (forking after the index is built "
-    "measured slower: reference counting copies the shared pages), would widen it.",
-    "- **One-file hot reload under 2 s at 1M.** The reload re-parses only the edited file, then "
-    "validates and rebuilds the whole graph. Closing it needs incremental revalidation (the "
-    "focus nodes the edited file describes, those linking to them, and the unique-label groups "
-    "of the labels it touched) and patching the snapshot's dictionaries instead of rebuilding "
-    "them; the edited file is 825 of 1M triples.",
+    "file across processes that parse their own files, would close it.",
+    "- **One-file hot reload at 1M ≤ 1 s** (6.7 s, incremental; the full path takes ~32 s). "
+    "The edit is validated on the nodes it can affect only (server/validate/incremental.py: "
+    "under 1 s at 1M) and the snapshot's records re-read for those only, but the snapshot's "
+    "derived indexes (search index, label order, page index) are still rebuilt from all "
+    "records, the reload's full garbage collection walks the whole heap, and `load` hashes "
+    "every file to name the version. Patching those indexes (the records are already patched) "
+    "and hashing only changed files would close it.",
+    "- **Peak memory at 1M < 1.5 GB** (1,617 MiB, in the reload phase). It is not the "
+    "incremental baseline: the same phase with `CLINIC_KG_INCREMENTAL_RELOAD=false` peaked at "
+    "1,650 MiB (and took 39 s; measured right after this run). A reload holds the version being "
+    "served, the next one and a triple index at once. Under `serve --watch` that peak is in "
+    "the supervisor, not in the workers that answer; releasing validation's index before the "
+    "new snapshot's indexes are built would lower it.",
 ]
 
 
