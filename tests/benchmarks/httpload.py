@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -59,18 +60,29 @@ def start(name: str, cmd: list[str], env: Mapping[str, str], port: int, logs: Pa
     return Server(name, port, process, log)
 
 
-def wait_ready(server: Server, timeout: float) -> None:
-    """Wait until the port accepts connections (uvicorn binds only after the app is built)."""
+def wait_ready(server: Server, timeout: float, path: str | None = None) -> None:
+    """Wait until the port accepts connections (uvicorn binds only after the app is built), or
+    with `path`, until a GET of it answers 200 (e.g. /readyz)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             tail = server.log.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{server.name} exited while starting:\n{tail}")
         try:
-            with socket.create_connection((HOST, server.port), timeout=1):
-                return
+            if path is None:
+                with socket.create_connection((HOST, server.port), timeout=1):
+                    return
+            else:
+                connection = http.client.HTTPConnection(HOST, server.port, timeout=2)
+                try:
+                    connection.request("GET", path)
+                    if connection.getresponse().status == 200:
+                        return
+                finally:
+                    connection.close()
         except OSError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     raise TimeoutError(f"{server.name} not ready after {timeout:.0f} s")
 
 

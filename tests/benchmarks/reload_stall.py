@@ -133,7 +133,8 @@ def measure_mode(root: Path, mode: str, timeout: float) -> dict[str, Any]:
     edited: Path | None = None
     original = ""
     with httpload.running([server]):
-        _wait_ready(server, timeout)
+        httpload.wait_ready(server, timeout, "/readyz")
+        time.sleep(0.5)  # let the workers of a fresh start settle
         client = Client(port, body)
         thread = threading.Thread(target=client.run, daemon=True)
         thread.start()
@@ -194,26 +195,6 @@ def measure_mode(root: Path, mode: str, timeout: float) -> dict[str, Any]:
 
 def _fmt(x: float | None, unit: str) -> str:
     return "never seen" if x is None else f"{x:.2f} {unit}"
-
-
-def _wait_ready(server: httpload.Server, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            tail = server.log.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"{server.name} exited while starting:\n{tail}")
-        try:
-            connection = http.client.HTTPConnection(httpload.HOST, server.port, timeout=2)
-            connection.request("GET", "/readyz")
-            if connection.getresponse().status == 200:
-                connection.close()
-                time.sleep(0.5)  # let the workers of a fresh start settle
-                return
-            connection.close()
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{server.name} not ready after {timeout:.0f} s")
 
 
 def measure(root: Path, modes: list[str], timeout: float) -> dict[str, Any]:
