@@ -8,7 +8,7 @@ import inspect
 import shutil
 import types
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,9 @@ from server.settings import Settings
 from server.store.protocol import StoreHolder
 from server.store.snapshot import build_snapshot
 from server.validate.validation import validate_project
+
+# How much of a live server's log a failed test shows.
+SERVER_LOG_LINES = 60
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -166,6 +169,24 @@ def _is_test_code(obj: object, home: str) -> bool:
     return (inspect.isfunction(obj) or isinstance(obj, type)) and (
         module == home or module.partition(".")[0] == "tests"
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used a live server shows that server's log (the tail of it): the code
+    and message behind a 5xx are there, and the log file is deleted when the server stops."""
+    report = yield
+    if not report.failed:
+        return report
+    from tests.live_server import LiveServer  # it imports this module
+
+    for name, value in getattr(item, "funcargs", {}).items():
+        if isinstance(value, LiveServer):
+            lines = value.output().splitlines()[-SERVER_LOG_LINES:]
+            report.sections.append((f"clinic-kg serve log ({name}, last lines)", "\n".join(lines)))
+    return report
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

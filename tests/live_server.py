@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXTransport
 
 from .conftest import REPO
+from .ports import PORT_ATTEMPTS, PortTaken, check_owner, free_port, listening_inodes
 
 STARTUP_TIMEOUT = 120.0  # a generous bound on validation + startup, not a performance assertion
 
@@ -40,18 +40,32 @@ class LiveServer:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def start(
     root: Path = REPO, env: dict[str, str] | None = None, extra: tuple[str, ...] = ()
-) -> Iterator[LiveServer]:
-    """Start `clinic-kg serve --root ROOT --port N`, wait for /readyz, stop it afterwards."""
-    port = free_port()
+) -> Generator[LiveServer, None, None]:
+    """Start `clinic-kg serve --root ROOT --port N`, wait for /readyz, stop it afterwards (on
+    another port if the first was taken meanwhile: tests/ports.py)."""
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port = free_port()
+        server = _spawn(root, env, extra, port)
+        try:
+            _wait_ready(server, port)
+        except PortTaken:
+            _stop(server)
+            if attempt == PORT_ATTEMPTS:
+                raise
+            continue
+        except BaseException:
+            _stop(server)
+            raise
+        try:
+            yield server
+        finally:
+            _stop(server)
+        return
+
+
+def _spawn(root: Path, env: dict[str, str] | None, extra: tuple[str, ...], port: int) -> LiveServer:
     log = Path(tempfile.mkstemp(prefix="clinic-kg-serve-", suffix=".log")[1])
     command = [
         sys.executable,
@@ -80,29 +94,31 @@ def start(
                 **(env or {}),
             },
         )
-    server = LiveServer(f"http://127.0.0.1:{port}", process, log)
+    return LiveServer(f"http://127.0.0.1:{port}", process, log)
+
+
+def _stop(server: LiveServer) -> None:
+    server.process.terminate()
     try:
-        _wait_ready(server)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.unlink(missing_ok=True)
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+    server.log.unlink(missing_ok=True)
 
 
-def _wait_ready(server: LiveServer) -> None:
+def _wait_ready(server: LiveServer, port: int) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
+            if listening_inodes(port):  # it could not bind: another process has the port
+                raise PortTaken(f"clinic-kg serve: port {port} is held by another process")
             pytest.fail(
                 f"clinic-kg serve exited with {server.process.returncode}:\n{server.output()}"
             )
         try:
             if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
+                check_owner(server.process.pid, port, "clinic-kg serve")
                 return
         except httpx.TransportError:
             pass

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .live_server import free_port
+from .ports import PORT_ATTEMPTS, PortTaken, check_owner, free_port, listening_inodes
 
 STARTUP_TIMEOUT = 30.0  # a bound on the store coming up, not a performance assertion
 STOP_TIMEOUT = 10.0
@@ -67,37 +67,57 @@ def oxigraph_cli() -> str:
 
 @contextmanager
 def start_oxigraph(location: Path) -> Iterator[Oxigraph]:
-    """`oxigraph serve --location LOCATION` on a free port, once it answers; stopped after."""
-    port = free_port()
+    """`oxigraph serve --location LOCATION` on a free port, once it answers; stopped after (on
+    another port if the first was taken meanwhile: tests/ports.py)."""
     log = location.parent / f"{location.name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [oxigraph_cli(), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    store = Oxigraph(f"http://127.0.0.1:{port}", process, location)
-    try:
-        _wait_ready(store, log)
-        yield store
-    finally:
-        process.terminate()
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port = free_port()
+        bind = f"127.0.0.1:{port}"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [oxigraph_cli(), "serve", "--location", str(location), "--bind", bind],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        store = Oxigraph(f"http://127.0.0.1:{port}", process, location)
         try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            _wait_ready(store, log, port)
+        except PortTaken:
+            _stop(process)
+            if attempt == PORT_ATTEMPTS:
+                raise
+            continue
+        except BaseException:
+            _stop(process)
+            raise
+        try:
+            yield store
+        finally:
+            _stop(process)
+        return
 
 
-def _wait_ready(store: Oxigraph, log: Path) -> None:
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _wait_ready(store: Oxigraph, log: Path, port: int) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if store.process.poll() is not None:
+            if listening_inodes(port):
+                raise PortTaken(f"oxigraph serve: port {port} is held by another process")
             output = log.read_text(errors="replace")
             pytest.fail(f"oxigraph serve exited with {store.process.returncode}:\n{output}")
         try:
             answer = httpx.post(store.query_url, data={"query": "ASK {}"}, timeout=2)
             if answer.status_code == 200:
+                check_owner(store.process.pid, port, "oxigraph serve")
                 return
         except httpx.TransportError:
             pass

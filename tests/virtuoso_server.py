@@ -42,7 +42,8 @@ from server.steward.publish import Publication, publish
 
 from . import live_server as live
 from .conftest import REPO
-from .live_server import LiveServer, free_port
+from .live_server import LiveServer
+from .ports import PORT_ATTEMPTS, PortTaken, check_owner, free_port, listening_inodes
 
 STARTUP_TIMEOUT = 90.0  # a fresh database is created at first start; a bound, not a target
 STOP_TIMEOUT = 20.0
@@ -149,37 +150,63 @@ MaxQueryCostEstimationTime = 0
 @contextmanager
 def start_virtuoso(folder: Path, buffers: int = 20000) -> Iterator[Virtuoso]:
     """`virtuoso-t +foreground` on a fresh database in `folder`, once it answers SPARQL and the
-    publisher exists; stopped after. `buffers` are 8 KiB pages of cache."""
+    publisher exists; stopped after. `buffers` are 8 KiB pages of cache. Ports taken meanwhile by
+    another process are traded for new ones (tests/ports.py)."""
     binary = virtuoso_binary()
     folder.mkdir(parents=True, exist_ok=True)
-    http_port, isql_port = free_port(), free_port()
-    ini = write_ini(folder, http_port, isql_port, buffers)
-    with (folder / "stdout.log").open("wb") as out:
-        process = subprocess.Popen(
-            [binary, "+foreground", "+configfile", str(ini)],
-            cwd=folder,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        http_port, isql_port = free_port(), free_port()
+        ini = write_ini(folder, http_port, isql_port, buffers)
+        with (folder / "stdout.log").open("wb") as out:
+            process = subprocess.Popen(
+                [binary, "+foreground", "+configfile", str(ini)],
+                cwd=folder,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        store = Virtuoso(
+            f"http://127.0.0.1:{http_port}",
+            process,
+            folder,
+            isql_port,
+            PUBLISHER,
+            secrets.token_urlsafe(16),
         )
-    store = Virtuoso(
-        f"http://127.0.0.1:{http_port}",
-        process,
-        folder,
-        isql_port,
-        PUBLISHER,
-        secrets.token_urlsafe(16),
-    )
-    try:
-        _wait_ready(store)
-        _create_publisher(store)
-        yield store
-    finally:
-        process.terminate()
         try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            _wait_ready(store, http_port)
+            _create_publisher(store)
+        except PortTaken:
+            _stop(process)
+            _remove_database(folder)
+            if attempt == PORT_ATTEMPTS:
+                raise
+            continue
+        except BaseException:
+            _stop(process)
+            raise
+        try:
+            yield store
+        finally:
+            _stop(process)
+        return
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _remove_database(folder: Path) -> None:
+    """What a failed start left in `folder`, so the next one starts as fresh."""
+    for item in folder.iterdir():
+        if item.is_dir():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
 
 
 @contextmanager
@@ -192,14 +219,18 @@ def fresh_virtuoso(buffers: int = 20000) -> Iterator[Virtuoso]:
         yield store
 
 
-def _wait_ready(store: Virtuoso) -> None:
+def _wait_ready(store: Virtuoso, http_port: int) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if store.process.poll() is not None:
+            if listening_inodes(http_port) or listening_inodes(store.isql_port):
+                raise PortTaken("virtuoso-t: a port it was given is held by another process")
             pytest.fail(f"virtuoso-t exited with {store.process.returncode}:\n{store.log()}")
         try:
             answer = httpx.post(store.query_url, data={"query": "ASK {}"}, timeout=2)
             if answer.status_code == 200:
+                check_owner(store.process.pid, http_port, "virtuoso-t")
+                check_owner(store.process.pid, store.isql_port, "virtuoso-t")
                 return
         except httpx.TransportError:
             pass

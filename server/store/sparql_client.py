@@ -179,6 +179,7 @@ class SparqlClient:
                 body = response.read()
             except TimeoutError:
                 self._drop()
+                log.warning("SPARQL store did not answer within %.1f s: %.200s", timeout, query)
                 raise budget.timed_out() from None
             except (OSError, http.client.HTTPException) as exc:
                 self._drop()
@@ -187,6 +188,7 @@ class SparqlClient:
                     exc, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError
                 ):
                     continue
+                log.warning("SPARQL store at %s does not answer: %s", self.endpoint, exc)
                 raise StoreUnavailable(
                     f"the SPARQL store at {self.endpoint} does not answer: {exc}", UNAVAILABLE
                 ) from None
