@@ -482,3 +482,26 @@ def test_a_failed_reload_is_reported_while_the_old_version_serves(snap: Snapshot
             "lastReloadError": "kg/symptoms.ttl:3: error KG-PARSE Turtle syntax error",
         }
         assert c.get("/readyz").json()["lastReloadError"].startswith("kg/symptoms.ttl:3")
+
+
+@pytest.mark.parametrize(
+    ("query", "where"),
+    [
+        ("{}", (1, 1)),
+        ('{ condition(id: "failed-back-surgery-syndrome") {} }', (1, 49)),
+        ("query Q { ... on Query {} }", (1, 24)),
+        ("query One { dataset { version } }\nquery Other {}", (2, 13)),
+    ],
+)
+def test_an_empty_selection_set_is_a_validation_error(
+    client: TestClient, snap: Snapshot, query: str, where: tuple[int, int]
+) -> None:
+    """graphql-core parses `{}`; strawberry's depth limiter would fail on it with an internal
+    error. It is the client's mistake, said as one, with where it is."""
+    r = post(client, query)
+    assert r.status_code == 400
+    errors = r.json()["errors"]
+    assert {e["extensions"]["code"] for e in errors} == {"GRAPHQL_VALIDATION_FAILED"}
+    [empty] = [e for e in errors if "at least one field" in e["message"]]
+    assert empty["locations"] == [{"line": where[0], "column": where[1]}]
+    assert_still_serving(client, snap)

@@ -37,6 +37,7 @@ from server.schema.base import (
 from server.schema.cost import CostLimiter, QueryCost
 from server.schema.execution import BoundedExecutionContext
 from server.schema.query import Query
+from server.schema.selection_sets import guarded
 from server.settings import Settings
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
@@ -61,7 +62,8 @@ def build_schema(settings: Settings | None = None) -> ClinicSchema:
     settings = settings or Settings()
     # Validation rules are built once, so ValidationCache (keyed on the rules) gets hits.
     rules: list[type[ASTValidationRule]] = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        # The depth limiter fails on an empty selection set (`{}`): it is refused first.
+        *map(guarded, QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules),
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
     if not settings.introspection:
