@@ -12,7 +12,8 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -138,14 +139,31 @@ class LoadResult:
 
 def discover(root: Path, paths: Iterable[Path] = ()) -> list[Path]:
     """The project's ontology/, shapes/ and kg/ Turtle files, plus any extra files or folders."""
-    found: dict[Path, None] = {}
+    return list(_discovered(root, paths))
+
+
+def _discovered(root: Path, paths: Iterable[Path] = ()) -> dict[Path, str]:
+    """`discover`'s files, each with where it is shown (`display_path`). A file that is no link,
+    in one of the project's folders that is no link either, is where it sits: it is not resolved
+    (most files, and at a million triples resolving each costs half a second)."""
+    found: dict[Path, str] = {}
+    real_root = root.resolve()
+    plain = real_root == Path(os.path.abspath(root))
     for folder in [root / name for name in FOLDERS] + list(paths):
         if folder.is_dir():
+            # rglob does not walk into linked folders: below a plain folder, only a file itself
+            # can be a link.
+            direct = plain and folder.parent == root and not folder.is_symlink()
             for p in sorted(folder.rglob("*.ttl")):
-                found[locate(p, root)] = None
+                if direct and not p.is_symlink():
+                    found.setdefault(p, str(p.relative_to(root)))
+                else:
+                    located = locate(p, root)
+                    found.setdefault(located, display_path(located, root))
         else:
-            found[locate(folder, root)] = None
-    return list(found)
+            located = locate(folder, root)
+            found.setdefault(located, display_path(located, root))
+    return found
 
 
 def locate(path: Path, root: Path) -> Path:
@@ -165,11 +183,12 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def kind_of(path: Path, root: Path) -> str:
-    try:
-        first = Path(display_path(path, root)).parts[0]
-    except IndexError:
-        return "kg"
-    return first if first in FOLDERS else "kg"
+    return _kind(display_path(path, root))
+
+
+def _kind(shown: str) -> str:
+    parts = Path(shown).parts
+    return parts[0] if parts and parts[0] in FOLDERS else "kg"
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -199,47 +218,95 @@ def rebase(source: SourceFile, id_namespace: str) -> SourceFile:
 class LoadCache:
     """Files already parsed, by path, reused while their bytes are unchanged.
 
-    What changed is decided by content (a SHA-256 of the bytes), never by mtime and size: a
-    same-size edit that keeps its mtime (`cp -p`, `rsync -t`) is parsed again. A file that cannot
-    be read is never served from the cache and its read error is never kept, so the error shows
-    while the file is unreadable and goes once it is readable. A reload after one file is saved
-    re-parses that file only.
+    What changed is decided by content (a SHA-256 of the bytes), never by mtime and size alone: a
+    same-size edit that keeps its mtime (`cp -p`, `rsync -t`) is parsed again. Hashing every file
+    on every reload costs a quarter second at a million triples, so, as git does for its index, a
+    file whose stat is unchanged since it was hashed is not hashed again: device, inode, size,
+    mtime and ctime. No tool sets ctime (a write, `touch -d`, `cp -p`, `rsync -t` all move it),
+    so a change leaves the stat different, except within one tick of the file system's clock: a
+    file changed less than `RACY_SECONDS` before it was hashed is hashed again each time, until it
+    is older. A file that cannot be read is never served from the cache and its read error is never
+    kept, so the error shows while the file is unreadable and goes once it is readable. A reload
+    after one file is saved re-parses that file only.
     """
 
-    def __init__(self) -> None:
-        self._files: dict[tuple[Path, str], tuple[str, SourceFile | Diagnostic]] = {}
-        self._seen: dict[Path, str] = {}  # the digest get() read, checked again by put()
+    def __init__(self, clock: Callable[[], int] = time.time_ns) -> None:
+        self._files: dict[tuple[Path, str], _Cached] = {}
+        self._seen: dict[Path, _Cached] = {}  # what get() read, checked again by put()
+        self._clock = clock  # wall-clock nanoseconds, as st_mtime_ns and st_ctime_ns count
 
     def get(self, path: Path, shown: str) -> SourceFile | Diagnostic | None:
+        hit = self._files.get((path, shown))
+        key = _stat_key(path)
+        if hit is not None and key is not None and hit.key == key and hit.settled:
+            self._seen.pop(path, None)
+            return hit.result
+        taken = self._clock()  # before the bytes are read: a later change is after it
         digest = _digest(path)
         if digest is None:
             self._seen.pop(path, None)
             self._files.pop((path, shown), None)
             return None
-        self._seen[path] = digest
-        hit = self._files.get((path, shown))
-        if hit is not None and hit[0] == digest:
-            return hit[1]
+        seen = _Cached(digest, None, key, taken)
+        if hit is not None and hit.digest == digest:
+            self._seen.pop(path, None)
+            self._files[(path, shown)] = replace(seen, result=hit.result)
+            return hit.result
+        self._seen[path] = seen  # put() keeps it with what parsing gives
         return None
 
     def put(self, path: Path, shown: str, result: SourceFile | Diagnostic) -> None:
         seen = self._seen.pop(path, None)
+        key, taken = (seen.key, seen.taken) if seen is not None else (None, 0)
         if isinstance(result, SourceFile):
             digest: str | None = result.sha256  # the very bytes that were parsed
-        elif result.code == "KG-NO-FILE" or seen is None or _digest(path) != seen:
+            if seen is None or seen.digest != digest:
+                key = None  # the bytes moved while being read: hashed again next time
+        elif result.code == "KG-NO-FILE" or seen is None or _digest(path) != seen.digest:
             # A read error, or bytes that changed while being parsed: the diagnostic may not
             # describe what the file holds now, so it is found again next time.
             digest = None
         else:
-            digest = seen
+            digest = seen.digest
         if digest is None:
             self._files.pop((path, shown), None)
         else:
-            self._files[(path, shown)] = (digest, result)
+            self._files[(path, shown)] = _Cached(digest, result, key, taken)
 
     def forget_missing(self, present: set[Path]) -> None:
         for key in [k for k in self._files if k[0] not in present]:
             del self._files[key]
+
+
+# A file changed this close to when it was hashed may change again with the same stat (one tick
+# of a coarse file-system clock): its bytes are hashed again until it is older than this.
+RACY_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class _Cached:
+    """A file's digest, what parsing its bytes gave, and its stat when it was hashed."""
+
+    digest: str
+    result: SourceFile | Diagnostic | None
+    key: tuple[int, ...] | None  # `_stat_key` just before hashing; None: never trusted
+    taken: int  # wall-clock ns when hashing began
+
+    @property
+    def settled(self) -> bool:
+        """Whether the stat, unchanged, vouches for the bytes (git's "racily clean" rule)."""
+        if self.key is None:
+            return False
+        last_change = max(self.key[3], self.key[4])
+        return last_change < self.taken - RACY_SECONDS * 1_000_000_000
+
+
+def _stat_key(path: Path) -> tuple[int, ...] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _digest(path: Path) -> str | None:
@@ -271,16 +338,15 @@ def load(
     files: list[SourceFile] = []
     diagnostics: list[Diagnostic] = []
     digest = hashlib.sha256()
-    found = discover(root, [*paths, *overlay])
+    found = _discovered(root, [*paths, *overlay])
     if cache is not None:
         cache.forget_missing(set(found))
-    for path in found:
-        shown = display_path(path, root)
+    for path, shown in found.items():
         text = overlay.get(path)
         kept = cache if text is None else None  # an overlay is parsed anew, never kept
         loaded = kept.get(path, shown) if kept is not None else None
         if loaded is None:
-            loaded = load_file(path, shown, kind_of(path, root), settings, root=root, text=text)
+            loaded = load_file(path, shown, _kind(shown), settings, root=root, text=text)
             if isinstance(loaded, SourceFile) and id_namespace != CANONICAL_ID_NAMESPACE:
                 loaded = rebase(loaded, id_namespace)
             if kept is not None:
