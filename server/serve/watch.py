@@ -136,13 +136,14 @@ class Reloader:
                 store: Store = patch_snapshot(
                     previous, loaded, outcome.index, edit.changed, edit.data_delta, self.settings
                 )
-                how = "incremental validation, snapshot patched"
+                how, patched = "incremental validation, snapshot patched", True
             else:
                 store = self.build(outcome.load, self.settings, outcome.index)
-                how = f"{self.last_path} validation, snapshot built"
-            del outcome, edit  # frees a full validation's index now, before the heap is settled
+                how, patched = f"{self.last_path} validation, snapshot built", False
+            del outcome, edit, previous  # frees a full validation's index now, and the old
+            # snapshot once no request reads it, before the heap is settled
             self.holder.swap(store)
-            settle_heap()
+            settle_heap(whole=not patched)
             seconds = time.perf_counter() - started
             log.info("reloaded (%s): now serving %s (%.0f ms)", how, version, seconds * 1000)
             return ReloadOutcome(True, version, seconds)

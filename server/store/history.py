@@ -96,15 +96,22 @@ def _described(
         before = previous.described if previous is not None else Described({}, {})
         return Described(_shared(whole.values, before.values), _shared(whole.labels, before.labels))
     touched = {s for part in changed for s in (*part.values, *part.labels)}
+    holders: dict[str, list[Described]] = {s: [] for s in touched}
+    for _, part in parts.values():  # which files describe each touched subject, in file order
+        if len(touched) <= len(part.values) + len(part.labels):
+            hits: Iterable[str] = [s for s in touched if s in part.values or s in part.labels]
+        else:
+            hits = [s for s in dict.fromkeys((*part.values, *part.labels)) if s in touched]
+        for subject in hits:
+            holders[subject].append(part)
     values, labels = dict(previous.described.values), dict(previous.described.labels)
-    for subject in touched:
+    for subject, held in holders.items():
         again = merge(
             Described(
                 {subject: part.values[subject]} if subject in part.values else {},
                 {subject: part.labels[subject]} if subject in part.labels else {},
             )
-            for _, part in parts.values()
-            if subject in part.values or subject in part.labels
+            for part in held
         )
         _renew(values, again.values, subject)
         _renew(labels, again.labels, subject)
@@ -198,5 +205,6 @@ def _shared(new: Mapping[K, V], old: Mapping[K, V]) -> dict[K, V]:
     out: dict[K, V] = {}
     for key, value in new.items():
         kept = old.get(key)
-        out[key] = kept if kept is not None and kept == value else value
+        # The same object (a patched snapshot hands unchanged records on) needs no comparison.
+        out[key] = kept if kept is not None and (kept is value or kept == value) else value
     return out
