@@ -80,6 +80,7 @@ def test_a_patched_reload_frees_what_it_replaced_without_a_full_collection(
             outcome = reloader.reload()  # ends with settle_heap(whole=False)
             assert outcome.swapped
             assert reloader.last_path == "incremental"
+            reloader.holder.history.materialize()  # the change feed has printed it: let go
             assert old() is None, "the replaced version was not freed by reference counting"
             _read_everything(client, first)
             settle_heap(whole=False)

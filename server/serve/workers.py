@@ -432,5 +432,8 @@ class ForkingReloader(Reloader):
             try:
                 return super().reload()
             finally:
+                # The history prints a new version in a thread: the workers forked next inherit
+                # the print, and no lock held by a thread they do not have.
+                self.holder.history.settle()
                 if (self.holder.current, self.holder.last_reload_error) != before:
                     self._changed.set()

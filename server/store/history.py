@@ -17,7 +17,7 @@ reloads never pays for it, and `serve --watch` prints it in its watcher thread a
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
@@ -138,62 +138,93 @@ class Printable(Protocol):
 
 
 class VersionHistory:
-    """The last `keep` versions served, oldest first; `StoreHolder.swap` records each new one."""
+    """The last `keep` versions served, oldest first; `StoreHolder.swap` records each new one.
+
+    A version is printed off the reload's path: `record` queues it and a background thread
+    prints the queue in order (each print shares what is equal with the one before it); a caller
+    that needs a print (`get`) prints what is still queued, or waits for the thread that is."""
 
     def __init__(self, first: Store, keep: int) -> None:
         self.keep = keep
         self._lock = threading.Lock()
-        self._printing = threading.Lock()  # held while the first store is printed
-        # version -> its print; None while the first store is not printed yet, or when it could
-        # not be (a store that cannot print, files changed under a restored snapshot).
+        self._printing = threading.Lock()  # held while queued stores are printed
+        # version -> its print; None while it is queued, or when it could not be printed (a
+        # store that cannot print, files changed under a restored snapshot).
         self._prints: OrderedDict[str, VersionPrint | None] = OrderedDict()
-        self._pending: Store | None = None
+        self._queued: deque[Store] = deque()  # recorded, not printed yet, oldest first
+        self._last: VersionPrint | None = None  # the newest print made: the next one shares it
+        self._printer: threading.Thread | None = None  # the thread `record` started last
+        self._printer_busy = False  # it has not found the queue empty yet
         if keep > 0:
             self._prints[first.version] = None
-            self._pending = first
+            self._queued.append(first)
 
     def materialize(self) -> None:
-        """Print the first store now, if that is still to do (the watcher does at start); a
-        caller that finds it being printed waits for it."""
-        with self._printing:
-            with self._lock:
-                pending, self._pending = self._pending, None
-            if pending is not None:
-                printed = _print(pending, None)
-                with self._lock:
-                    if pending.version in self._prints:  # not evicted meanwhile
-                        self._prints[pending.version] = printed
+        """Print every queued store now (the watcher prints the first at start); a caller that
+        finds them being printed waits for it."""
+        self._print_queue(printer=False)
+
+    def settle(self) -> None:
+        """Print every queued store and wait until no thread of the history runs: before a
+        fork, whose child must not inherit a lock held by a thread it does not have."""
+        self.materialize()
+        printer = self._printer
+        if printer is not None:
+            printer.join()
 
     def record(self, store: Store) -> None:
-        """Keep the version `store` serves from now on (the holder swaps it in after this)."""
+        """Keep the version `store` serves from now on (the holder swaps it in after this); it
+        is printed in a background thread."""
         if self.keep <= 0:
             return
-        self.materialize()
         with self._lock:
-            previous = next((p for p in reversed(self._prints.values()) if p), None)
-        printed = _print(store, previous)
-        with self._lock:
-            if previous is not None and previous.version in self._prints:  # it hands them on
-                self._prints[previous.version] = replace(previous, files={})
+            self._queued.append(store)
             self._prints.pop(store.version, None)  # served again (an edit undone): newest now
-            self._prints[store.version] = printed
+            self._prints[store.version] = None
             while len(self._prints) > self.keep:
                 self._prints.popitem(last=False)
+            start, self._printer_busy = not self._printer_busy, True
+        if start:
+            self._printer = threading.Thread(
+                target=self._print_queue, args=(True,), name="clinic-kg-history", daemon=True
+            )
+            self._printer.start()
+
+    def _print_queue(self, printer: bool) -> None:
+        with self._printing:
+            while True:
+                with self._lock:
+                    if not self._queued:
+                        if printer:  # under the lock: a store recorded after this starts a
+                            self._printer_busy = False  # printer of its own
+                        return
+                    store = self._queued[0]
+                printed = _print(store, self._last)
+                with self._lock:
+                    self._queued.popleft()
+                    before = self._last
+                    if printed is not None:
+                        self._last = printed
+                        if before is not None and self._prints.get(before.version) is before:
+                            # only the newest print keeps its files' triples: it hands them on
+                            self._prints[before.version] = replace(before, files={})
+                    if store.version in self._prints:  # not evicted meanwhile
+                        self._prints[store.version] = printed
 
     def get(self, version: str) -> VersionPrint | None:
         """The print of `version`, None when it is not kept (or could not be printed)."""
         with self._lock:
             if version not in self._prints:
                 return None
-        self.materialize()  # it may be the first version (at once when that is done)
+        self.materialize()  # it may still be queued (at once when that is done)
         with self._lock:
             return self._prints.get(version)
 
     def versions(self) -> tuple[str, ...]:
         """The versions a change feed can compare with, oldest first (the current one last)."""
         with self._lock:
-            pending = self._pending.version if self._pending is not None else None
-            return tuple(v for v, p in self._prints.items() if p is not None or v == pending)
+            queued = {s.version for s in self._queued}
+            return tuple(v for v, p in self._prints.items() if p is not None or v in queued)
 
 
 def _print(store: Store, previous: VersionPrint | None) -> VersionPrint | None:

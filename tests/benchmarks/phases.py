@@ -82,6 +82,12 @@ def _reload(root: Path) -> dict[str, Any]:
             holder.history.materialize()
         if hasattr(reloader, "prepare"):  # and the baseline of incremental reloads
             reloader.prepare()
+        try:  # serve freezes the heap it starts with before serving: so does this
+            from server.serve.startup import settle_heap
+
+            settle_heap()
+        except ImportError:
+            pass
 
         def again() -> bool:
             done = reloader.reload()

@@ -1,0 +1,73 @@
+"""The change feed's history prints a version off the reload's path (server/store/history.py):
+`record` returns at once, a background thread prints the queue in order, a reader that needs a
+print waits for it, and `settle` leaves no thread of the history running (a forked worker must not
+inherit a lock held by a thread it does not have)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from server.diff.graph_diff import Described
+from server.store.history import VersionHistory, VersionPrint
+
+WAIT = 10.0  # seconds: a bound on waiting for a thread, not a performance assertion
+
+
+@dataclass
+class Printing:
+    """The part of a Store the history reads; its print waits until `go` is set."""
+
+    version: str
+    go: threading.Event = field(default_factory=threading.Event)
+    shared_with: list[str | None] = field(default_factory=list)
+
+    def version_print(self, previous: VersionPrint | None) -> VersionPrint:
+        assert self.go.wait(WAIT), f"{self.version} was never let through"
+        self.shared_with.append(previous.version if previous is not None else None)
+        return VersionPrint(self.version, Described({}, {}), {}, {}, {})
+
+
+def _history_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "clinic-kg-history"]
+
+
+def test_record_returns_before_the_print_and_readers_wait_for_it() -> None:
+    first, second = Printing("v1"), Printing("v2")
+    history = VersionHistory(first, keep=4)  # type: ignore[arg-type]
+    first.go.set()
+    history.record(second)  # type: ignore[arg-type]  # returns while v2's print waits
+    assert history.versions() == ("v1", "v2")  # a queued version is already comparable
+    got: list[VersionPrint | None] = []
+    reader = threading.Thread(target=lambda: got.append(history.get("v2")))
+    reader.start()
+    reader.join(0.2)
+    assert reader.is_alive()  # it waits for the print
+    second.go.set()
+    reader.join(WAIT)
+    assert [p.version if p else None for p in got] == ["v2"]
+    assert second.shared_with == ["v1"]  # printed after v1, sharing with it
+
+
+def test_versions_are_printed_in_the_order_they_were_served() -> None:
+    stores = [Printing(f"v{n}") for n in range(6)]
+    history = VersionHistory(stores[0], keep=10)  # type: ignore[arg-type]
+    for store in stores[1:]:
+        history.record(store)  # type: ignore[arg-type]
+    for store in stores:
+        store.go.set()
+    history.settle()
+    assert [s.shared_with for s in stores] == [[None]] + [[f"v{n}"] for n in range(5)]
+    assert all(history.get(s.version) is not None for s in stores)
+
+
+def test_settle_leaves_no_thread_of_the_history_running() -> None:
+    stores = [Printing(f"v{n}") for n in range(4)]
+    history = VersionHistory(stores[0], keep=10)  # type: ignore[arg-type]
+    for store in stores:
+        store.go.set()
+    for store in stores[1:]:
+        history.record(store)  # type: ignore[arg-type]
+        history.settle()
+        assert _history_threads() == []
+    assert history.versions() == tuple(s.version for s in stores)
