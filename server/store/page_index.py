@@ -1,9 +1,17 @@
-"""What each source says, built for one snapshot version and patched for the next."""
+"""What each source says, built for one snapshot version and patched for the next.
+
+A source speaks of the ends of the relations derived from it, of the other entities derived from
+it, and of what the facts derived from it are about (for a fact about a relation, both of its
+ends). The index keeps, per source, how many of its records speak of each id (`spoken`), so that a
+patched version (server/store/snapshot.py `patch_snapshot`) takes away what the records read again
+said and adds what they say now, and re-sorts only the ids whose presence or place changed, never
+the whole of a page that thousands of facts cite.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 
 from server.model.records import Entity, Fact, Relation
@@ -18,98 +26,84 @@ class PageIndex:
     facts_from: Mapping[str, tuple[Fact, ...]]
     facts_of: Mapping[str, tuple[Fact, ...]]
     relations_from: Mapping[str, tuple[Relation, ...]]
-    others_from: Mapping[str, frozenset[str]]  # the other entities derived from a source
+    spoken: Mapping[str, Mapping[str, int]]  # per source, how many of its records speak of an id
     entities_of: Mapping[str, tuple[str, ...]]
     pages_of: Mapping[str, tuple[str, ...]]
-    _sourced: Mapping[str, Relation]  # the relations that have a source, by id
 
     def __init__(self, ordered: Sequence[Entity], relations: Mapping[str, Relation]) -> None:
-        self._sourced = _Sourced(relations)
-        pages = {e.id for e in ordered if e.is_a("WebPage")}
         from_: dict[str, list[Fact]] = defaultdict(list)
         of: dict[str, list[Fact]] = defaultdict(list)
         said: dict[str, list[Relation]] = defaultdict(list)
-        others: dict[str, set[str]] = defaultdict(set)
+        spoken: dict[str, Counter[str]] = defaultdict(Counter)
         for r in sorted(relations.values(), key=lambda r: r.id):
             for s in r.sources:
                 said[s].append(r)
+        records: Iterable[Entity | Relation] = (*relations.values(), *ordered)
+        for record in records:
+            for s, ids in _speaks(record, relations):
+                spoken[s].update(ids)
         for e in ordered:
-            for s in e.sources:
-                if isinstance(e, Fact):
-                    from_[s].append(e)
-                else:
-                    others[s].add(e.id)
             if isinstance(e, Fact):
+                for s in e.sources:
+                    from_[s].append(e)
                 for s in dict.fromkeys((*e.sources, *e.cited_sources)):
                     of[s].append(e)
         self.facts_from = freeze_lists(from_)
         self.facts_of = freeze_lists(of)
         self.relations_from = freeze_lists(said)
-        self.others_from = MappingProxyType({s: frozenset(ids) for s, ids in others.items()})
+        self.spoken = MappingProxyType({s: dict(c) for s, c in spoken.items()})
         rank = {e.id: i for i, e in enumerate(ordered) if not isinstance(e, Fact)}
+        pages = [e.id for e in ordered if e.is_a("WebPage")]  # in label order
         entities = {
-            p: tuple(sorted((i for i in self._speaks(p) if i in rank), key=rank.__getitem__))
+            p: tuple(
+                sorted(
+                    (i for i in self.spoken.get(p, {}) if i in rank and i != p),
+                    key=rank.__getitem__,
+                )
+            )
             for p in pages
         }
         back: dict[str, list[str]] = defaultdict(list)
-        for p in sorted(pages, key=lambda p: rank[p]):
+        for p in pages:
             for i in entities[p]:
                 back[i].append(p)
         self.entities_of = MappingProxyType(entities)
         self.pages_of = freeze_lists(back)
 
-    def _speaks(self, page: str) -> dict[str, None]:
-        """The ids a source speaks of (whatever they are), but itself: the ends of its
-        relations, its other entities, what its facts are about (a relation: both ends)."""
-        speaks: dict[str, None] = {}
-        said = self.relations_from.get(page, ())
-        for r in said:
-            speaks.update(dict.fromkeys((r.subject, r.object)))
-        speaks.update(dict.fromkeys(self.others_from.get(page, ())))
-        for f in self.facts_from.get(page, ()):
-            speaks.update(dict.fromkeys(f.about))
-            for rid in f.about_relations:
-                rel = self._sourced.get(rid)
-                if rel is not None:
-                    speaks.update(dict.fromkeys((rel.subject, rel.object)))
-        speaks.pop(page, None)
-        return speaks
-
     def patched(
         self,
+        before: Mapping[str, Entity],
         entities: Mapping[str, Entity],
+        old_relations: Mapping[str, Relation],
         relations: Mapping[str, Relation],
-        old: Mapping[str, Entity],
-        new: Mapping[str, Entity],
-        old_relations: Collection[Relation],
-        new_relations: Collection[Relation],
+        read: tuple[Mapping[str, Entity], Mapping[str, Entity]],
+        read_relations: tuple[Collection[Relation], Collection[Relation]],
+        changed: Collection[str],
     ) -> PageIndex:
-        """This index for a version whose records are `entities` and `relations`, made from
-        this one (left as it is) where the records `old` were replaced by `new` (by id: every
-        record read again, changed or not) and `old_relations` by `new_relations`."""
+        """This index (left as it is) for the version whose records are `entities` and
+        `relations`, the version of this one having `before` and `old_relations`: `read` holds
+        the (old, new) versions of the entities read again (changed or not: whatever a changed
+        record speaks of, or whose words it changes, is among them), `read_relations` likewise,
+        and `changed` the ids of the entities whose record differs."""
+        old, new = read
+        old_r, new_r = read_relations
         sources: set[str] = set()
         for e in (*old.values(), *new.values()):
             sources.update(e.sources)
             if isinstance(e, Fact):
                 sources.update(e.cited_sources)
-            if e.is_a("WebPage"):
-                sources.add(e.id)
-        for r in (*old_relations, *new_relations):
+        for r in (*old_r, *new_r):
             sources.update(r.sources)
-        for id in (*old, *new):
-            sources.update(self.pages_of.get(id, ()))
-        ids = old.keys() | new.keys()
-        rids = {r.id for r in (*old_relations, *new_relations)}
-        facts = [e for e in new.values() if isinstance(e, Fact)]
         index = PageIndex.__new__(PageIndex)
-        index._sourced = _Sourced(relations)
+        old_facts = [e for e in old.values() if isinstance(e, Fact)]
+        new_facts = [e for e in new.values() if isinstance(e, Fact)]
         index.facts_from = patch_groups(
             self.facts_from,
             sources,
             lambda s, had: resorted(
                 had,
-                [f for f in had if f.id in ids],
-                [f for f in facts if s in f.sources],
+                [f for f in old_facts if s in f.sources],
+                [f for f in new_facts if s in f.sources],
                 label_order,
             ),
         )
@@ -118,8 +112,8 @@ class PageIndex:
             sources,
             lambda s, had: resorted(
                 had,
-                [f for f in had if f.id in ids],
-                [f for f in facts if s in f.sources or s in f.cited_sources],
+                [f for f in old_facts if s in f.sources or s in f.cited_sources],
+                [f for f in new_facts if s in f.sources or s in f.cited_sources],
                 label_order,
             ),
         )
@@ -128,66 +122,125 @@ class PageIndex:
             sources,
             lambda s, had: resorted(
                 had,
-                [r for r in had if r.id in rids],
-                [r for r in new_relations if s in r.sources],
+                [r for r in old_r if s in r.sources],
+                [r for r in new_r if s in r.sources],
                 lambda r: r.id,
             ),
         )
-        others = dict(self.others_from)
-        for s in sources:
-            found = (others.get(s, frozenset()) - ids) | {
-                e.id for e in new.values() if not isinstance(e, Fact) and s in e.sources
-            }
-            if found:
-                others[s] = frozenset(found)
+        spoken = dict(self.spoken)
+        counts: dict[str, dict[str, int]] = {}  # the sources' counts being patched (copies)
+        flipped: dict[str, set[str]] = defaultdict(set)  # ids a source now speaks of, or not
+        steps: tuple[tuple[Iterable[Entity | Relation], Mapping[str, Relation], int], ...] = (
+            (old_r, old_relations, -1),
+            (new_r, relations, 1),
+            (old.values(), old_relations, -1),
+            (new.values(), relations, 1),
+        )
+        for records, rels, step in steps:
+            for record in records:
+                _count(spoken, counts, flipped, _speaks(record, rels), step)
+        for s, c in counts.items():
+            if c:
+                spoken[s] = c
             else:
-                others.pop(s, None)
-        index.others_from = MappingProxyType(others)
-        spoken = dict(self.entities_of)
-        touched: dict[str, None] = {}
-        for s in sources:
-            touched.update(dict.fromkeys(spoken.pop(s, ())))
-            page = entities.get(s)
-            if page is not None and page.is_a("WebPage"):
-                spoken[s] = tuple(
+                spoken.pop(s, None)
+        index.spoken = MappingProxyType(spoken)
+        # The pages whose list may change: those whose counts did, those that speak of a changed
+        # entity (its place in the list, or whether it is listed), and changed pages.
+        pages = set(flipped)
+        for i in changed:
+            pages.update(self.pages_of.get(i, ()))
+            if _page(before.get(i)) or _page(entities.get(i)):
+                pages.add(i)
+        listed = dict(self.entities_of)
+        gone: dict[str, set[str]] = defaultdict(set)  # id -> pages no longer listing it
+        came: dict[str, list[str]] = defaultdict(list)  # id -> pages listing it anew
+        for p in pages:
+            had = listed.pop(p, ())
+            if not _page(entities.get(p)):
+                for i in had:
+                    gone[i].add(p)
+                continue
+            now = spoken.get(p, {})
+            if p in changed or not _page(before.get(p)):  # a new or changed page: all again
+                found = tuple(
                     sorted(
-                        (i for i in index._speaks(s) if _other(entities.get(i))),
+                        (i for i in now if i != p and _other(entities.get(i))),
                         key=lambda i: label_order(entities[i]),
                     )
                 )
-                touched.update(dict.fromkeys(spoken[s]))
-        index.entities_of = MappingProxyType(spoken)
+                for i in had:
+                    gone[i].add(p)
+                for i in found:
+                    came[i].append(p)
+                listed[p] = found
+                continue
+            was = self.spoken.get(p, {})
+            again = flipped.get(p, set()) | {i for i in changed if i in was or i in now}
+            out = [i for i in again if i != p and i in was and _other(before.get(i))]
+            into = [i for i in again if i != p and i in now and _other(entities.get(i))]
+            kept = resorted(had, out, (), lambda i: label_order(before[i]))
+            listed[p] = resorted(kept, (), into, lambda i: label_order(entities[i]))
+            for i in out:
+                gone[i].add(p)
+            for i in into:
+                came[i].append(p)
+        index.entities_of = MappingProxyType(listed)
         index.pages_of = patch_groups(
             self.pages_of,
-            touched,
+            gone.keys() | came.keys(),
             lambda i, had: resorted(
-                tuple(p for p in had if p not in sources),
+                tuple(p for p in had if p not in gone.get(i, ())),
                 (),
-                [s for s in sources if i in spoken.get(s, ())],
+                came.get(i, ()),
                 lambda p: label_order(entities[p]),
             ),
         )
         return index
 
 
+def _speaks(
+    record: Entity | Relation, relations: Mapping[str, Relation]
+) -> Iterator[tuple[str, set[str]]]:
+    """(source, the ids it speaks of through this record) for each source of the record."""
+    if isinstance(record, Relation):
+        ids = {record.subject, record.object}
+    elif isinstance(record, Fact):
+        ids = set(record.about)
+        for rid in record.about_relations:
+            rel = relations.get(rid)
+            if rel is not None and rel.sources:
+                ids.update((rel.subject, rel.object))
+    else:
+        ids = {record.id}
+    for s in record.sources:
+        yield s, ids
+
+
+def _count(
+    spoken: Mapping[str, Mapping[str, int]],
+    counts: dict[str, dict[str, int]],
+    flipped: dict[str, set[str]],
+    said: Iterable[tuple[str, set[str]]],
+    step: int,
+) -> None:
+    for s, ids in said:
+        c = counts.get(s)
+        if c is None:
+            c = counts[s] = dict(spoken.get(s, {}))
+        for i in ids:
+            n = c.get(i, 0) + step
+            if n:
+                c[i] = n
+            else:
+                del c[i]
+            if n == 0 or (n == 1 and step == 1):
+                flipped[s].add(i)
+
+
+def _page(entity: Entity | None) -> bool:
+    return entity is not None and entity.is_a("WebPage")
+
+
 def _other(entity: Entity | None) -> bool:
     return entity is not None and not isinstance(entity, Fact)
-
-
-class _Sourced(Mapping[str, Relation]):
-    """The relations that have a source, by id (a view of all of them)."""
-
-    def __init__(self, relations: Mapping[str, Relation]) -> None:
-        self._relations = relations
-
-    def __getitem__(self, rid: str) -> Relation:
-        r = self._relations[rid]
-        if not r.sources:
-            raise KeyError(rid)
-        return r
-
-    def __iter__(self) -> Iterator[str]:
-        return (rid for rid, r in self._relations.items() if r.sources)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)

@@ -117,7 +117,7 @@ class Snapshot:
                     "facts_from",
                     "facts_of",
                     "relations_from",
-                    "others_from",
+                    "spoken",
                     "entities_of",
                     "pages_of",
                 )
@@ -225,8 +225,20 @@ class Snapshot:
             [e for e in came.values() if isinstance(e, Fact)],
             label_order,
         )
+        # Facts about a changed relation speak of its ends: read again too (the same records).
+        read_e, again_e = dict(read_e), dict(again_e)
+        for rid in gone_r.keys() | came_r.keys():
+            for f in previous._facts_about.get(rid, ()):
+                if f.id not in read_e and f.id not in again_e:
+                    read_e[f.id] = again_e[f.id] = f
         self._pages = previous._pages.patched(
-            entities, relations, read_e, again_e, read_r.values(), again_r.values()
+            previous._entities,
+            entities,
+            previous._relations,
+            relations,
+            (read_e, again_e),
+            (read_r.values(), again_r.values()),
+            gone.keys() | came.keys(),
         )
         texts = dict(previous._page_texts)
         for i in read_e.keys() | again_e.keys():
