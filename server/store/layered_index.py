@@ -133,7 +133,7 @@ def layered(
         overlay = {e.id: e for e in previous.overlay_entities}
     else:
         base, base_entities = previous, previous_entities
-        numbers = {e.id: n for n, e in enumerate(base_entities)}
+        numbers = dict(zip(base._ids, range(len(base_entities)), strict=True))
         masked, overlay = set(), {}
     for id, entity in changed.items():
         n = numbers.get(id)

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 
 from server.model.records import Entity, Fact, Relation
-from server.store.grouping import freeze_lists, patch_groups, resorted
+from server.store.grouping import copied, freeze_lists, patch_groups, resorted
 from server.store.label_index import label_order
 
 
@@ -127,7 +127,7 @@ class PageIndex:
                 lambda r: r.id,
             ),
         )
-        spoken = dict(self.spoken)
+        spoken = copied(self.spoken)
         counts: dict[str, dict[str, int]] = {}  # the sources' counts being patched (copies)
         flipped: dict[str, set[str]] = defaultdict(set)  # ids a source now speaks of, or not
         steps: tuple[tuple[Iterable[Entity | Relation], Mapping[str, Relation], int], ...] = (
@@ -152,7 +152,7 @@ class PageIndex:
             pages.update(self.pages_of.get(i, ()))
             if _page(before.get(i)) or _page(entities.get(i)):
                 pages.add(i)
-        listed = dict(self.entities_of)
+        listed = copied(self.entities_of)
         gone: dict[str, set[str]] = defaultdict(set)  # id -> pages no longer listing it
         came: dict[str, list[str]] = defaultdict(list)  # id -> pages listing it anew
         for p in pages:

@@ -36,7 +36,7 @@ from server.rdf.namespaces import RDF_TYPE
 from server.rdf.triple_index import Index
 from server.settings import Settings
 from server.store.dataset_graphs import DatasetGraphs
-from server.store.grouping import freeze_lists, group, patch_groups, resorted, spliced
+from server.store.grouping import copied, freeze_lists, group, patch_groups, resorted, spliced
 from server.store.history import VersionPrint
 from server.store.label_index import LabelIndex, label_order
 from server.store.layered_index import layered
@@ -127,11 +127,11 @@ class Snapshot:
     def _tables(self) -> dict[str, dict[str, Any]]:
         """Copies of the record tables, by name (patch_snapshot edits them)."""
         return {
-            "entities": dict(self._entities),
-            "relations": dict(self._relations),
-            "concepts": dict(self._concepts),
-            "codes": dict(self._codes),
-            "definitions": dict(self._definitions),
+            "entities": copied(self._entities),
+            "relations": copied(self._relations),
+            "concepts": copied(self._concepts),
+            "codes": copied(self._codes),
+            "definitions": copied(self._definitions),
         }
 
     @classmethod
@@ -185,7 +185,7 @@ class Snapshot:
         )
         gone_c = {i: c for i, c in old["concepts"].items() if new["concepts"].get(i) != c}
         came_c = {i: c for i, c in new["concepts"].items() if old["concepts"].get(i) != c}
-        by_iri = dict(previous._concept_by_iri)
+        by_iri = copied(previous._concept_by_iri)
         for c in gone_c.values():
             by_iri.pop(c.iri, None)
         for c in gone_c.values():
@@ -240,7 +240,7 @@ class Snapshot:
             (read_r.values(), again_r.values()),
             gone.keys() | came.keys(),
         )
-        texts = dict(previous._page_texts)
+        texts = copied(previous._page_texts)
         for i in read_e.keys() | again_e.keys():
             texts.pop(i, None)
         # The text copies are read again (the few of them), since one may have changed too.
@@ -397,13 +397,13 @@ class Snapshot:
         return {
             "version": self._version,
             "triple_count": self._triple_count,
-            "entities": dict(self._entities),
-            "relations": dict(self._relations),
-            "concepts": dict(self._concepts),
-            "codes": dict(self._codes),
-            "definitions": dict(self._definitions),
+            "entities": copied(self._entities),
+            "relations": copied(self._relations),
+            "concepts": copied(self._concepts),
+            "codes": copied(self._codes),
+            "definitions": copied(self._definitions),
             "registry": self._registry,
-            "page_texts": dict(self._page_texts),
+            "page_texts": copied(self._page_texts),
         }
 
     def __repr__(self) -> str:
@@ -556,7 +556,7 @@ def _patched_iris(
     came_r: Mapping[str, Relation],
 ) -> Mapping[str, str]:
     """`by_iri` without the IRIs of the records gone and with those of the records come."""
-    patched = dict(by_iri)
+    patched = copied(by_iri)
     gone = list(gone)
     for r in gone:
         if patched.get(r.iri) == r.id:
