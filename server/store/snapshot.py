@@ -4,6 +4,12 @@ Built once per version from a `LoadResult` (after validation conforms); after th
 are dictionary lookups over frozen records, and the pages' local text copies (read at build time)
 are in memory too. Linked data's descriptions come from rdflib graphs that are the snapshot's
 implementation detail (`graphs`), built on first use, off the event loop.
+
+A reload after an edit of kg/ (`patch_snapshot`) reads again only the records the edit can
+change and patches each derived index for them (server/store/grouping.py, page_index.py): label
+order and groups by bisection, search through a `LayeredIndex` over the last index built in full
+(layered_index.py). The new version shares everything untouched with the previous one, which
+requests still reading it keep unchanged.
 """
 
 from __future__ import annotations
@@ -64,10 +70,7 @@ class Snapshot:
         registry: Registry,
         graphs: DatasetGraphs,
         page_texts: Mapping[str, str] = MappingProxyType({}),
-        previous: Snapshot | None = None,
     ) -> None:
-        """previous: the snapshot of the version before an edit (patch_snapshot), whose search
-        index lends its word stems."""
         self._version = version
         self._registry = registry
         self._graphs = graphs
@@ -87,9 +90,7 @@ class Snapshot:
             {e.iri: e.id for e in ordered} | {r.iri: r.id for r in self._relations.values()}
         )
         self._concept_by_iri = MappingProxyType({c.iri: c for c in self._concepts.values()})
-        self._labels: LabelIndex = LabelIndex(
-            ordered, previous._labels if previous is not None else None
-        )
+        self._labels: LabelIndex = LabelIndex(ordered)
         self._evidence = freeze_lists(
             group(sorted(self._relations.values(), key=_relation_id), _statement)
         )
