@@ -87,13 +87,14 @@ def test_a_layered_index_searches_as_a_fresh_one(data: Any, count: int) -> None:
     index: LabelIndex = LabelIndex(ordered)
     for round in ("a", "b"):
         changed = data.draw(changes(sorted(current), round))
+        previously = {id: current[id] for id in changed if id in current}
         for id, e in changed.items():
             if e is None:
                 current.pop(id, None)
             else:
                 current[id] = e
         before, ordered = ordered, sorted(current.values(), key=label_order)
-        index = layered(index, before, changed, ordered, max_share=100.0)
+        index = layered(index, before, changed, previously, ordered, max_share=100.0)
         assert isinstance(index, LayeredIndex)
         assert index.entity_count == len(ordered)
         assert_same(index, LabelIndex(ordered), ordered)
@@ -108,7 +109,7 @@ def test_past_the_bound_the_index_is_built_again() -> None:
     index = LabelIndex(ordered)
     one = {"e1": replace(entities[1], labels=(LangText("en", "Back pain"),))}
     now = sorted([one["e1"], *entities[:1], *entities[2:]], key=label_order)
-    small = layered(index, ordered, one, now, max_share=0.1)
+    small = layered(index, ordered, one, {"e1": entities[1]}, now, max_share=0.1)
     assert isinstance(small, LayeredIndex)
     assert hits(small, "pain") == hits(LabelIndex(now), "pain")
-    assert type(layered(index, ordered, one, now, max_share=0.01)) is LabelIndex
+    assert type(layered(index, ordered, one, {}, now, max_share=0.01)) is LabelIndex

@@ -34,15 +34,14 @@ class LayeredIndex(LabelIndex):
         self,
         base: LabelIndex,
         base_entities: Sequence[Entity],
-        base_numbers: Mapping[str, int],
         masked: frozenset[int],
         overlay: Sequence[Entity],
     ) -> None:
         """base_entities: the entities base was built from, in label order (its numbering);
-        base_numbers: their numbers by id; masked: the numbers of those no longer current;
-        overlay: the current entities that are not in base unmasked, in label order."""
+        masked: the numbers of those no longer current; overlay: the current entities that are
+        not in base unmasked, in label order."""
         # Not LabelIndex.__init__: this index holds two others.
-        self.base, self.base_entities, self.base_numbers = base, base_entities, base_numbers
+        self.base, self.base_entities = base, base_entities
         self.masked = masked
         self.overlay_entities = tuple(overlay)
         self.overlay = LabelIndex(self.overlay_entities, base)
@@ -120,34 +119,34 @@ def layered(
     previous: LabelIndex,
     previous_entities: Sequence[Entity],
     changed: Mapping[str, Entity | None],
+    before: Mapping[str, Entity],
     ordered: Sequence[Entity],
     max_share: float,
 ) -> LabelIndex:
     """The search index of a version made from `previous`'s (of `previous_entities`, in label
-    order) by `changed` (each changed entity's id, and its current record or None if removed);
-    `ordered` is every current entity in label order. A layered index, or a fresh one once the
-    overlay would hold more than `max_share` of the base's entities."""
+    order) by `changed` (each changed entity's id, and its current record or None if removed;
+    `before`: their records in the previous version, if any); `ordered` is every current entity
+    in label order. A layered index, or a fresh one once the overlay would hold more than
+    `max_share` of the base's entities."""
     if isinstance(previous, LayeredIndex):
-        base, base_entities, numbers = previous.base, previous.base_entities, previous.base_numbers
+        base, base_entities = previous.base, previous.base_entities
         masked = set(previous.masked)
         overlay = {e.id: e for e in previous.overlay_entities}
     else:
         base, base_entities = previous, previous_entities
-        numbers = dict(zip(base._ids, range(len(base_entities)), strict=True))
         masked, overlay = set(), {}
     for id, entity in changed.items():
-        n = numbers.get(id)
-        if n is not None:
-            masked.add(n)
-        overlay.pop(id, None)
+        if overlay.pop(id, None) is None and id in before:
+            # Its previous record is the base's (not changed since the base was built): found
+            # by bisection, where it is in the base's label order.
+            key = label_order(before[id])
+            n = bisect_left(base_entities, key, key=label_order)
+            if n < len(base_entities) and base_entities[n].id == id:
+                masked.add(n)
         if entity is not None:
             overlay[id] = entity
     if len(overlay) > max_share * len(base_entities):
         return LabelIndex(ordered, base)
     return LayeredIndex(
-        base,
-        base_entities,
-        numbers,
-        frozenset(masked),
-        sorted(overlay.values(), key=label_order),
+        base, base_entities, frozenset(masked), sorted(overlay.values(), key=label_order)
     )

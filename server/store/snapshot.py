@@ -197,7 +197,7 @@ class Snapshot:
         self._concept_by_iri = MappingProxyType(by_iri)
         changed = {i: entities.get(i) for i in gone.keys() | came.keys()}
         self._labels = layered(
-            previous._labels, previous._ordered, changed, self._ordered, overlay_share
+            previous._labels, previous._ordered, changed, gone, self._ordered, overlay_share
         )
         if type(self._labels) is LabelIndex:
             log.info(
