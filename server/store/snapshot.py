@@ -37,12 +37,19 @@ from server.model.records import (
     Relation,
     SearchHit,
 )
-from server.model.registry import BROADER, Registry, read_registry
+from server.model.registry import Registry, read_registry
 from server.rdf.namespaces import RDF_TYPE
 from server.rdf.triple_index import Index
 from server.settings import Settings
 from server.store.dataset_graphs import DatasetGraphs
-from server.store.grouping import copied, freeze_lists, group, patch_groups, resorted, spliced
+from server.store.entity_links import (
+    facts_about,
+    patched_facts_about,
+    patched_iris,
+    patched_referrers,
+    referrers,
+)
+from server.store.grouping import copied, freeze_lists, group, patch_groups, resorted
 from server.store.history import VersionPrint
 from server.store.label_index import LabelIndex, label_order
 from server.store.layered_index import layered
@@ -94,8 +101,8 @@ class Snapshot:
         self._evidence = freeze_lists(
             group(sorted(self._relations.values(), key=_relation_id), _statement)
         )
-        self._referrers = freeze_lists(_referrers(ordered))
-        self._facts_about = freeze_lists(_facts_about(ordered, self._relations))
+        self._referrers = freeze_lists(referrers(ordered))
+        self._facts_about = freeze_lists(facts_about(ordered, self._relations))
         self._facts = tuple(e for e in ordered if isinstance(e, Fact))
         self._pages = PageIndex(ordered, self._relations)
 
@@ -181,7 +188,7 @@ class Snapshot:
             ),
         )
         self._kind_groups = {}
-        self._by_iri = _patched_iris(
+        self._by_iri = patched_iris(
             previous._by_iri, [*gone.values(), *gone_r.values()], entities, relations, came, came_r
         )
         gone_c = {i: c for i, c in old["concepts"].items() if new["concepts"].get(i) != c}
@@ -216,8 +223,8 @@ class Snapshot:
                 _relation_id,
             ),
         )
-        self._referrers = _patched_referrers(previous._referrers, gone, came, entities)
-        self._facts_about = _patched_facts_about(
+        self._referrers = patched_referrers(previous._referrers, gone, came, entities)
+        self._facts_about = patched_facts_about(
             previous._facts_about, previous._relations, relations, gone, came, gone_r, came_r
         )
         self._facts = resorted(
@@ -546,126 +553,6 @@ def page_texts(root: Path, entities: Iterable[Entity]) -> dict[str, str]:
         except (OSError, UnicodeDecodeError):
             continue  # validation reports it (KG-SOURCE-COPY); the page just has no text here
     return found
-
-
-def _patched_iris(
-    by_iri: Mapping[str, str],
-    gone: Iterable[Entity | Relation],
-    entities: Mapping[str, Entity],
-    relations: Mapping[str, Relation],
-    came: Mapping[str, Entity],
-    came_r: Mapping[str, Relation],
-) -> Mapping[str, str]:
-    """`by_iri` without the IRIs of the records gone and with those of the records come."""
-    patched = copied(by_iri)
-    gone = list(gone)
-    for r in gone:
-        if patched.get(r.iri) == r.id:
-            del patched[r.iri]
-    patched.update((e.iri, e.id) for e in came.values())
-    patched.update((r.iri, r.id) for r in came_r.values())
-    for r in gone:  # an IRI another record with the same id still has
-        if r.iri not in patched:
-            for table in (relations, entities):
-                kept = table.get(r.id)
-                if kept is not None and kept.iri == r.iri:
-                    patched[r.iri] = r.id
-                    break
-    return MappingProxyType(patched)
-
-
-def _patched_referrers(
-    referrers: Mapping[str, tuple[tuple[str, str], ...]],
-    gone: Mapping[str, Entity],
-    came: Mapping[str, Entity],
-    entities: Mapping[str, Entity],
-) -> Mapping[str, tuple[tuple[str, str], ...]]:
-    """`_referrers` patched: the links of the entities gone left out, those come put in place."""
-    touched = {t for e in (*gone.values(), *came.values()) for _, ts in _links(e) for t in ts}
-    dropped = gone.keys() | came.keys()
-    ordered = sorted(came.values(), key=label_order)
-
-    def remake(t: str, had: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-        blocks = [
-            (label_order(e), [(e.id, p) for p, ts in _links(e) for x in ts if x == t])
-            for e in ordered
-        ]
-        return spliced(
-            had,
-            dropped,
-            lambda x: x[0],
-            [(k, b) for k, b in blocks if b],
-            lambda x: label_order(entities[x[0]]),
-        )
-
-    return patch_groups(referrers, touched, remake)
-
-
-def _patched_facts_about(
-    about: Mapping[str, tuple[Fact, ...]],
-    old_relations: Mapping[str, Relation],
-    relations: Mapping[str, Relation],
-    gone: Mapping[str, Entity],
-    came: Mapping[str, Entity],
-    gone_r: Mapping[str, Relation],
-    came_r: Mapping[str, Relation],
-) -> Mapping[str, tuple[Fact, ...]]:
-    """`_facts_about` patched for the facts changed and those about a relation changed."""
-    was = {i: e for i, e in gone.items() if isinstance(e, Fact)}
-    now = {i: e for i, e in came.items() if isinstance(e, Fact)}
-    for rid in gone_r.keys() | came_r.keys():
-        for f in about.get(rid, ()):
-            if f.id not in gone and f.id not in came:  # unchanged, its keys may not be
-                was[f.id] = now[f.id] = f
-    was_keys = {i: _about_keys(f, old_relations) for i, f in was.items()}
-    now_keys = {i: _about_keys(f, relations) for i, f in now.items()}
-    touched = {k for keys in (*was_keys.values(), *now_keys.values()) for k in keys}
-    return patch_groups(
-        about,
-        touched,
-        lambda k, had: resorted(
-            had,
-            [was[i] for i, keys in was_keys.items() if k in keys],
-            [now[i] for i, keys in now_keys.items() if k in keys],
-            label_order,
-        ),
-    )
-
-
-def _referrers(entities: Sequence[Entity]) -> dict[str, list[tuple[str, str]]]:
-    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for e in entities:
-        for predicate, targets in _links(e):
-            for target in targets:
-                found[target].append((e.id, predicate))
-    return found
-
-
-def _links(e: Entity) -> list[tuple[str, tuple[str, ...]]]:
-    return [*e.links, (BROADER, e.broader)]
-
-
-def _facts_about(
-    entities: Sequence[Entity], relations: Mapping[str, Relation]
-) -> dict[str, list[Fact]]:
-    """A fact about a relation is also about both ends of it (fibrosis, and the condition)."""
-    found: dict[str, list[Fact]] = defaultdict(list)
-    for e in entities:
-        if isinstance(e, Fact):
-            for key in _about_keys(e, relations):
-                found[key].append(e)
-    return found
-
-
-def _about_keys(fact: Fact, relations: Mapping[str, Relation]) -> dict[str, None]:
-    keys: dict[str, None] = dict.fromkeys(fact.about)
-    for rid in fact.about_relations:
-        keys[rid] = None
-        rel = relations.get(rid)
-        if rel:
-            keys[rel.subject] = None
-            keys[rel.object] = None
-    return keys
 
 
 def _statement(r: Relation) -> tuple[str, str, str]:
