@@ -245,6 +245,14 @@ SETTINGS: tuple[Setting, ...] = (
         "workers; all but the last two pruned). Empty: $XDG_CACHE_HOME (or ~/.cache) "
         "/clinic-kg/store-catalogs.",
     ),
+    Setting(
+        "search_overlay_percent",
+        2,
+        "With --watch: a patched snapshot searches the last fully built search index plus a "
+        "small index of the entities changed since; once those pass this percentage of the "
+        "indexed entities, the reload builds the whole search index again (and says so in the "
+        "log).",
+    ),
 )
 
 
@@ -299,6 +307,7 @@ class Settings:
     heavy_query_cost: int = 50_000
     incremental_reload: bool = True
     store_catalog_dir: str = ""
+    search_overlay_percent: int = 2
 
     @property
     def id_namespace(self) -> str:

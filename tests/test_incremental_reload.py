@@ -26,6 +26,8 @@ from server.schema import build_schema
 from server.schema.base import Context
 from server.serve.watch import Reloader
 from server.settings import Settings
+from server.store.label_index import LabelIndex, normalize
+from server.store.layered_index import LayeredIndex
 from server.store.protocol import StoreHolder
 from server.store.snapshot import Snapshot, build_snapshot
 from server.validate.validation import validate_project
@@ -181,8 +183,8 @@ def _answers(snap: Snapshot) -> list[Any]:
     return found
 
 
-def _served(root: Path) -> Reloader:
-    settings = Settings()
+def _served(root: Path, settings: Settings | None = None) -> Reloader:
+    settings = settings or Settings()
     outcome = validate_project(root, (), settings)
     assert outcome.conforms
     reloader = Reloader(root, settings, StoreHolder(build_snapshot(outcome.load, settings)))
@@ -214,7 +216,41 @@ def check_reload(root: Path, reloader: Reloader) -> None:
     assert served.version == fresh.version == outcome.version
     assert served.state() == fresh.state()
     assert served.entities() == fresh.entities()
+    assert served.indexes() == fresh.indexes()
     assert _answers(served) == _answers(fresh)
+    assert isinstance(before, Snapshot)
+    assert_same_search(served, fresh, _edited_words(before, served))
+
+
+# Searched after every reload, besides the words of the labels the edit changed: common words,
+# a prefix, an acronym (failed back surgery syndrome), a stem ("pains"), a quote's words.
+SEARCHED = ("pain", "back", "hyp", "edited", "fbss", "pains", "sharp pain", "surgery")
+
+
+def _edited_words(before: Snapshot, after: Snapshot) -> set[str]:
+    """The words (and their first three letters) of the labels of the entities that differ."""
+    words = set(SEARCHED)
+    for snap, other in ((before, after), (after, before)):
+        for e in snap.entities():
+            if other.entity(e.id) != e:
+                for t in (*e.labels, *e.alt_labels):
+                    for w in normalize(t.text).split():
+                        words.update((w, w[:3]))
+    return words
+
+
+def assert_same_search(served: Snapshot, fresh: Snapshot, words: set[str]) -> None:
+    """Search answers alike: every hit (id, score, text shown), in order, for all kinds, for
+    each single kind found and for two of them, and a page in the middle."""
+    for word in sorted(words):
+        hits = [astuple(h) for h in fresh.search(word)]
+        assert [astuple(h) for h in served.search(word)] == hits, word
+        assert [astuple(h) for h in served.search(word)[1:4]] == hits[1:4], word
+        kinds = sorted({fresh.entity(h[0]).kind for h in hits})  # type: ignore[union-attr]
+        for chosen in [[k] for k in kinds] + ([kinds[:2]] if len(kinds) > 1 else []):
+            found = [astuple(h) for h in served.search(word, chosen)]
+            assert found == [astuple(h) for h in fresh.search(word, chosen)], (word, chosen)
+            assert served.entities(chosen) == fresh.entities(chosen)
 
 
 @settings(
@@ -228,7 +264,8 @@ def test_incremental_reload_equals_a_full_rebuild(tmp_path: Path, edits: list[Op
     root = tmp_path / f"p{len(list(tmp_path.iterdir()))}"
     for name in ("ontology", "shapes", "kg"):
         shutil.copytree(REPO / name, root / name)
-    reloader = _served(root)
+    # Every patched search is layered (never rebuilt in full): the merge is what is checked.
+    reloader = _served(root, Settings(search_overlay_percent=100))
     for op in edits:
         apply(root, op)
         check_reload(root, reloader)
@@ -287,3 +324,17 @@ def test_the_setting_turns_it_off(project: Path) -> None:
     apply(project, ("label", "kg/symptoms.ttl", 0, "edit"))
     assert reloader.reload().swapped
     assert reloader.last_path == "full"
+
+
+def test_many_patches_layer_then_rebuild_the_search_index(project: Path) -> None:
+    """Successive patches: the search index is layered over the last one built in full until
+    the entities changed since pass the bound, then built again; equal to a build throughout."""
+    reloader = _served(project, Settings(search_overlay_percent=5))
+    seen = set()
+    for i in range(24):
+        apply(project, ("label", FILES[i % 4], i, "edit"))
+        check_reload(project, reloader)
+        served = reloader.holder.current
+        assert isinstance(served, Snapshot)
+        seen.add(type(served._labels))
+    assert seen == {LayeredIndex, LabelIndex}

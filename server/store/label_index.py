@@ -36,6 +36,11 @@ def normalize(text: str) -> str:
     return fold(text)
 
 
+def label_order(entity: Entity) -> tuple[str, str]:
+    """Where an entity sorts in label order (the snapshot's, and a search's tie-break)."""
+    return (normalize(entity.label()), entity.id)
+
+
 def fold(text: str) -> str:
     """`normalize` for any text, character by character."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

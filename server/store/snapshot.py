@@ -4,17 +4,24 @@ Built once per version from a `LoadResult` (after validation conforms); after th
 are dictionary lookups over frozen records, and the pages' local text copies (read at build time)
 are in memory too. Linked data's descriptions come from rdflib graphs that are the snapshot's
 implementation detail (`graphs`), built on first use, off the event loop.
+
+A reload after an edit of kg/ (`patch_snapshot`) reads again only the records the edit can
+change and patches each derived index for them (server/store/grouping.py, page_index.py): label
+order and groups by bisection, search through a `LayeredIndex` over the last index built in full
+(layered_index.py). The new version shares everything untouched with the previous one, which
+requests still reading it keep unchanged.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
 from rdflib.term import Node
 
@@ -30,18 +37,27 @@ from server.model.records import (
     Relation,
     SearchHit,
 )
-from server.model.registry import BROADER, Registry, read_registry
+from server.model.registry import Registry, read_registry
 from server.rdf.namespaces import RDF_TYPE
 from server.rdf.triple_index import Index
 from server.settings import Settings
 from server.store.dataset_graphs import DatasetGraphs
+from server.store.entity_links import (
+    facts_about,
+    patched_facts_about,
+    patched_iris,
+    patched_referrers,
+    referrers,
+)
+from server.store.grouping import copied, freeze_lists, group, patch_groups, resorted
 from server.store.history import VersionPrint
-from server.store.label_index import LabelIndex, normalize
+from server.store.label_index import LabelIndex, label_order
+from server.store.layered_index import layered
+from server.store.page_index import PageIndex
 from server.store.protocol import DatasetChanged, normalize_text
 from server.validate.shacl import shacl_triples
 
-K = TypeVar("K")
-V = TypeVar("V")
+log = logging.getLogger(__name__)
 
 
 class Snapshot:
@@ -61,10 +77,7 @@ class Snapshot:
         registry: Registry,
         graphs: DatasetGraphs,
         page_texts: Mapping[str, str] = MappingProxyType({}),
-        previous: Snapshot | None = None,
     ) -> None:
-        """previous: the snapshot of the version before an edit (patch_snapshot), whose search
-        index lends its word stems."""
         self._version = version
         self._registry = registry
         self._graphs = graphs
@@ -76,24 +89,173 @@ class Snapshot:
         self._concepts = MappingProxyType(dict(concepts))
         self._codes = MappingProxyType(dict(codes))
         self._definitions = MappingProxyType(dict(definitions))
-        ordered = sorted(self._entities.values(), key=_order)
+        ordered = sorted(self._entities.values(), key=label_order)
         self._ordered: tuple[Entity, ...] = tuple(ordered)
-        self._by_kind = _freeze_lists(_group(ordered, lambda e: e.kind))
+        self._by_kind = freeze_lists(group(ordered, lambda e: e.kind))
         self._kind_groups: dict[frozenset[str], tuple[Entity, ...]] = {}
-        self._by_iri = MappingProxyType(
+        self._by_iri: Mapping[str, str] = MappingProxyType(
             {e.iri: e.id for e in ordered} | {r.iri: r.id for r in self._relations.values()}
         )
         self._concept_by_iri = MappingProxyType({c.iri: c for c in self._concepts.values()})
-        self._labels: LabelIndex = LabelIndex(
-            ordered, previous._labels if previous is not None else None
+        self._labels: LabelIndex = LabelIndex(ordered)
+        self._evidence = freeze_lists(
+            group(sorted(self._relations.values(), key=_relation_id), _statement)
         )
-        self._evidence = _freeze_lists(
-            _group(self._relations.values(), lambda r: (r.subject, r.predicate, r.object))
-        )
-        self._referrers = _freeze_lists(_referrers(ordered))
-        self._facts_about = _freeze_lists(_facts_about(ordered, self._relations))
+        self._referrers = freeze_lists(referrers(ordered))
+        self._facts_about = freeze_lists(facts_about(ordered, self._relations))
         self._facts = tuple(e for e in ordered if isinstance(e, Fact))
-        self._pages = PageIndex(ordered, self._relations.values())
+        self._pages = PageIndex(ordered, self._relations)
+
+    def indexes(self) -> dict[str, Any]:
+        """Every derived index, comparable (tests check a patched snapshot against a build)."""
+        pages = self._pages
+        return {
+            "ordered": self._ordered,
+            "by_kind": dict(self._by_kind),
+            "by_iri": dict(self._by_iri),
+            "concept_by_iri": dict(self._concept_by_iri),
+            "evidence": dict(self._evidence),
+            "referrers": dict(self._referrers),
+            "facts_about": dict(self._facts_about),
+            "facts": self._facts,
+            "page_texts": dict(self._page_texts),
+            **{
+                f"pages.{name}": dict(getattr(pages, name))
+                for name in (
+                    "facts_from",
+                    "facts_of",
+                    "relations_from",
+                    "spoken",
+                    "entities_of",
+                    "pages_of",
+                )
+            },
+        }
+
+    def _tables(self) -> dict[str, dict[str, Any]]:
+        """Copies of the record tables, by name (patch_snapshot edits them)."""
+        return {
+            "entities": copied(self._entities),
+            "relations": copied(self._relations),
+            "concepts": copied(self._concepts),
+            "codes": copied(self._codes),
+            "definitions": copied(self._definitions),
+        }
+
+    @classmethod
+    def _patched(
+        cls,
+        previous: Snapshot,
+        *,
+        version: str,
+        triple_count: int,
+        graphs: DatasetGraphs,
+        tables: dict[str, dict[str, Any]],
+        old: Mapping[str, Mapping[str, Any]],
+        new: Mapping[str, Mapping[str, Any]],
+        root: Path,
+        overlay_share: float,
+    ) -> Snapshot:
+        """The snapshot whose records are `tables`, made from `previous` (not changed) where the
+        records `old` (by table, by id) were read again as `new`: each derived index is patched
+        for those records only, and shares what did not change with `previous`'s."""
+        self = cls.__new__(cls)
+        self._version, self._registry, self._graphs = version, previous._registry, graphs
+        self._triple_count, self._loaded_at = triple_count, datetime.now(UTC)
+        entities, relations = tables["entities"], tables["relations"]
+        self._entities = MappingProxyType(entities)
+        self._relations = MappingProxyType(relations)
+        self._concepts = MappingProxyType(tables["concepts"])
+        self._codes = MappingProxyType(tables["codes"])
+        self._definitions = MappingProxyType(tables["definitions"])
+        read_e, read_r = old["entities"], old["relations"]  # every record read again: old...
+        again_e, again_r = new["entities"], new["relations"]  # ... and new versions
+        # The records that differ (by id; an entity read again unchanged is left in place).
+        gone = {i: e for i, e in read_e.items() if again_e.get(i) != e}
+        came = {i: e for i, e in again_e.items() if read_e.get(i) != e}
+        gone_r = {i: r for i, r in read_r.items() if again_r.get(i) != r}
+        came_r = {i: r for i, r in again_r.items() if read_r.get(i) != r}
+        self._ordered = resorted(previous._ordered, gone.values(), came.values(), label_order)
+        kinds = {e.kind for e in (*gone.values(), *came.values())}
+        self._by_kind = patch_groups(
+            previous._by_kind,
+            kinds,
+            lambda k, had: resorted(
+                had,
+                [e for e in gone.values() if e.kind == k],
+                [e for e in came.values() if e.kind == k],
+                label_order,
+            ),
+        )
+        self._kind_groups = {}
+        self._by_iri = patched_iris(
+            previous._by_iri, [*gone.values(), *gone_r.values()], entities, relations, came, came_r
+        )
+        gone_c = {i: c for i, c in old["concepts"].items() if new["concepts"].get(i) != c}
+        came_c = {i: c for i, c in new["concepts"].items() if old["concepts"].get(i) != c}
+        by_iri = copied(previous._concept_by_iri)
+        for c in gone_c.values():
+            by_iri.pop(c.iri, None)
+        for c in gone_c.values():
+            kept = self._concepts.get(c.id)
+            if kept is not None and kept.iri == c.iri:
+                by_iri[c.iri] = kept
+        by_iri.update((c.iri, c) for c in came_c.values())
+        self._concept_by_iri = MappingProxyType(by_iri)
+        changed = {i: entities.get(i) for i in gone.keys() | came.keys()}
+        self._labels = layered(
+            previous._labels, previous._ordered, changed, gone, self._ordered, overlay_share
+        )
+        if type(self._labels) is LabelIndex:
+            log.info(
+                "search index rebuilt in full: the entities changed since it was last built"
+                " passed %.3g%% of them",
+                overlay_share * 100,
+            )
+        statements = {_statement(r) for r in (*gone_r.values(), *came_r.values())}
+        self._evidence = patch_groups(
+            previous._evidence,
+            statements,
+            lambda st, had: resorted(
+                had,
+                [r for r in gone_r.values() if _statement(r) == st],
+                [r for r in came_r.values() if _statement(r) == st],
+                _relation_id,
+            ),
+        )
+        self._referrers = patched_referrers(previous._referrers, gone, came, entities)
+        self._facts_about = patched_facts_about(
+            previous._facts_about, previous._relations, relations, gone, came, gone_r, came_r
+        )
+        self._facts = resorted(
+            previous._facts,
+            [e for e in gone.values() if isinstance(e, Fact)],
+            [e for e in came.values() if isinstance(e, Fact)],
+            label_order,
+        )
+        # Facts about a changed relation speak of its ends: read again too (the same records).
+        read_e, again_e = dict(read_e), dict(again_e)
+        for rid in gone_r.keys() | came_r.keys():
+            for f in previous._facts_about.get(rid, ()):
+                if f.id not in read_e and f.id not in again_e:
+                    read_e[f.id] = again_e[f.id] = f
+        self._pages = previous._pages.patched(
+            previous._entities,
+            entities,
+            previous._relations,
+            relations,
+            (read_e, again_e),
+            (read_r.values(), again_r.values()),
+            gone.keys() | came.keys(),
+        )
+        texts = copied(previous._page_texts)
+        for i in read_e.keys() | again_e.keys():
+            texts.pop(i, None)
+        # The text copies are read again (the few of them), since one may have changed too.
+        again = {*texts, *again_e}
+        texts.update(page_texts(root, (entities[i] for i in again if i in entities)))
+        self._page_texts = MappingProxyType(texts)
+        return self
 
     # -- dataset
 
@@ -243,13 +405,13 @@ class Snapshot:
         return {
             "version": self._version,
             "triple_count": self._triple_count,
-            "entities": dict(self._entities),
-            "relations": dict(self._relations),
-            "concepts": dict(self._concepts),
-            "codes": dict(self._codes),
-            "definitions": dict(self._definitions),
+            "entities": copied(self._entities),
+            "relations": copied(self._relations),
+            "concepts": copied(self._concepts),
+            "codes": copied(self._codes),
+            "definitions": copied(self._definitions),
             "registry": self._registry,
-            "page_texts": dict(self._page_texts),
+            "page_texts": copied(self._page_texts),
         }
 
     def __repr__(self) -> str:
@@ -319,42 +481,36 @@ def patch_snapshot(
         nodes = set(changed)
         nodes.update(r for n in list(nodes) for r in index.referrers(n))
         reader = GraphReader(_Restricted(index, nodes), settings.id_namespace, previous.registry)
-        state = previous.state()
-        tables: dict[str, dict[str, Any]] = {
-            name: state[name]
-            for name in ("entities", "relations", "concepts", "codes", "definitions")
-        }
+        tables = previous._tables()
+        old: dict[str, dict[str, Any]] = {name: {} for name in tables}
         for n in nodes:
             ident, text = reader.ident(n), str(n)
             for name in ("entities", "relations", "codes", "definitions"):
                 record = tables[name].get(ident)
                 if record is not None and getattr(record, "iri", text) == text:
-                    del tables[name][ident]
+                    old[name][ident] = tables[name].pop(ident)
             concept = tables["concepts"].get(reader.concept_id(n))
             if concept is not None and concept.iri == text:
-                del tables["concepts"][concept.id]
-        for name, records in (
-            ("entities", reader.entities()),
-            ("relations", reader.relations()),
-            ("concepts", reader.concepts()),
-            ("codes", reader.codes()),
-            ("definitions", reader.definitions()),
-        ):
-            tables[name].update((r.id, r) for r in records)
-        entities = tables["entities"]
-        return Snapshot(
+                old["concepts"][concept.id] = tables["concepts"].pop(concept.id)
+        new: dict[str, dict[str, Any]] = {
+            "entities": {r.id: r for r in reader.entities()},
+            "relations": {r.id: r for r in reader.relations()},
+            "concepts": {r.id: r for r in reader.concepts()},
+            "codes": {r.id: r for r in reader.codes()},
+            "definitions": {r.id: r for r in reader.definitions()},
+        }
+        for name, records in new.items():
+            tables[name].update(records)
+        return Snapshot._patched(
+            previous,
             version=loaded.version,
             triple_count=previous.triple_count + data_delta,
-            loaded_at=datetime.now(UTC),
-            entities=entities,
-            relations=tables["relations"],
-            concepts=tables["concepts"],
-            codes=tables["codes"],
-            definitions=tables["definitions"],
-            registry=previous.registry,
             graphs=DatasetGraphs(loaded),
-            page_texts=page_texts(loaded.root, entities.values()),
-            previous=previous,
+            tables=tables,
+            old=old,
+            new=new,
+            root=loaded.root,
+            overlay_share=settings.search_overlay_percent / 100,
         )
     finally:
         if was_enabled:
@@ -399,96 +555,9 @@ def page_texts(root: Path, entities: Iterable[Entity]) -> dict[str, str]:
     return found
 
 
-def _order(entity: Entity) -> tuple[str, str]:
-    return (normalize(entity.label()), entity.id)
+def _statement(r: Relation) -> tuple[str, str, str]:
+    return (r.subject, r.predicate, r.object)
 
 
-def _referrers(entities: Sequence[Entity]) -> dict[str, list[tuple[str, str]]]:
-    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for e in entities:
-        for predicate, targets in _links(e):
-            for target in targets:
-                found[target].append((e.id, predicate))
-    return found
-
-
-def _links(e: Entity) -> list[tuple[str, tuple[str, ...]]]:
-    return [*e.links, (BROADER, e.broader)]
-
-
-def _facts_about(
-    entities: Sequence[Entity], relations: Mapping[str, Relation]
-) -> dict[str, list[Fact]]:
-    """A fact about a relation is also about both ends of it (fibrosis, and the condition)."""
-    found: dict[str, list[Fact]] = defaultdict(list)
-    for e in entities:
-        if not isinstance(e, Fact):
-            continue
-        keys: dict[str, None] = dict.fromkeys(e.about)
-        for rid in e.about_relations:
-            keys[rid] = None
-            rel = relations.get(rid)
-            if rel:
-                keys[rel.subject] = None
-                keys[rel.object] = None
-        for key in keys:
-            found[key].append(e)
-    return found
-
-
-class PageIndex:
-    """What each source says: the facts and relations derived from it, the facts that cite it,
-    and, for web pages, the entities they speak of (and the reverse: the pages of an entity)."""
-
-    def __init__(self, ordered: Sequence[Entity], relations: Iterable[Relation]) -> None:
-        pages = {e.id for e in ordered if e.is_a("WebPage")}
-        from_: dict[str, list[Fact]] = defaultdict(list)
-        of: dict[str, list[Fact]] = defaultdict(list)
-        said: dict[str, list[Relation]] = defaultdict(list)
-        speaks: dict[str, dict[str, None]] = defaultdict(dict)
-        for r in sorted(relations, key=lambda r: r.id):
-            for s in r.sources:
-                said[s].append(r)
-                speaks[s].update(dict.fromkeys((r.subject, r.object)))
-        by_id = {r.id: r for rs in said.values() for r in rs}
-        for e in ordered:
-            for s in e.sources:
-                if not isinstance(e, Fact):
-                    speaks[s][e.id] = None
-                    continue
-                from_[s].append(e)
-                speaks[s].update(dict.fromkeys(e.about))
-                for rid in e.about_relations:
-                    rel = by_id.get(rid)
-                    if rel is not None:
-                        speaks[s].update(dict.fromkeys((rel.subject, rel.object)))
-            if isinstance(e, Fact):
-                for s in dict.fromkeys((*e.sources, *e.cited_sources)):
-                    of[s].append(e)
-        rank = {e.id: i for i, e in enumerate(ordered) if not isinstance(e, Fact)}
-        entities = {
-            p: tuple(
-                sorted((i for i in speaks.get(p, {}) if i in rank and i != p), key=rank.__getitem__)
-            )
-            for p in pages
-        }
-        back: dict[str, list[str]] = defaultdict(list)
-        for p in sorted(pages, key=lambda p: rank[p]):
-            for i in entities[p]:
-                back[i].append(p)
-        self.facts_from = _freeze_lists(from_)
-        self.facts_of = _freeze_lists(of)
-        self.relations_from = _freeze_lists(said)
-        self.entities_of: Mapping[str, tuple[str, ...]] = MappingProxyType(entities)
-        self.pages_of = _freeze_lists(back)
-
-
-def _group(items: Iterable[V], key: Callable[[V], K]) -> dict[K, list[V]]:
-    grouped: dict[K, list[V]] = defaultdict(list)
-    for item in items:
-        grouped[key(item)].append(item)
-    return grouped
-
-
-def _freeze_lists(grouped: Mapping[K, list[V]]) -> Mapping[K, tuple[V, ...]]:
-    return MappingProxyType({k: tuple(v) for k, v in grouped.items()})
+def _relation_id(r: Relation) -> str:
+    return r.id
