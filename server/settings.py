@@ -245,6 +245,12 @@ SETTINGS: tuple[Setting, ...] = (
         "workers; all but the last two pruned). Empty: $XDG_CACHE_HOME (or ~/.cache) "
         "/clinic-kg/store-catalogs.",
     ),
+    Setting(
+        "http_parser",
+        "httptools",
+        "HTTP/1.1 parser of `serve`: `httptools` (C, about half the CPU per request; `h11` when "
+        "it is not installed) or `h11` (pure Python). Both have the same limits and timeouts.",
+    ),
 )
 
 
@@ -299,6 +305,7 @@ class Settings:
     heavy_query_cost: int = 50_000
     incremental_reload: bool = True
     store_catalog_dir: str = ""
+    http_parser: str = "httptools"
 
     @property
     def id_namespace(self) -> str:

@@ -38,13 +38,22 @@ class Server:
         return f"http://{HOST}:{self.port}{path}"
 
 
-def uvicorn_cmd(factory: str, port: int) -> list[str]:
-    """The same uvicorn settings for our app and every Python baseline."""
+# The HTTP protocol classes `clinic-kg serve` runs (server/http/slow_clients.py), per parser.
+PROTOCOLS = {
+    "h11": "server.http.slow_clients:HeaderTimeoutProtocol",
+    "httptools": "server.http.httptools_deadline:HttpToolsHeaderTimeoutProtocol",
+}
+# serve's default (setting http_parser); BENCH_HTTP_PARSER=h11 measures the other one.
+PARSER = os.environ.get("BENCH_HTTP_PARSER", "httptools")
+
+
+def uvicorn_cmd(factory: str, port: int, parser: str = PARSER) -> list[str]:
+    """The same uvicorn settings for our app and every Python baseline: the protocol and event
+    loop `clinic-kg serve` runs."""
     return [
         sys.executable, "-m", "uvicorn", factory, "--factory", "--host", HOST,
         "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
-        # what `clinic-kg serve` runs (an installed httptools would otherwise be picked)
-        "--http", "h11", "--loop", "asyncio",
+        "--http", PROTOCOLS[parser], "--loop", "asyncio",
     ]  # fmt: skip
 
 

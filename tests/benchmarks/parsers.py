@@ -1,0 +1,196 @@
+"""Side by side in one run: uvicorn's h11 and httptools protocols (setting http_parser) under
+the issue 12 targets they move, with the server CPU time per request from /proc.
+
+    python -m tests.benchmarks.parsers ROOT [--seconds 5] [--rounds 2] [--parts pinned,all_cores]
+
+pinned: one server per parser (response cache off) on the uncached condition page over
+rotating ids against Oxigraph (`serve-read-only` on ROOT/.bench/oxigraph, which `make bench`
+loads and optimizes), and with the response cache on, the cached page against the ceiling app
+served with the same parser; every server pinned to one CPU, wrk to the other, as `make bench`
+runs them. all_cores: `serve --workers 2` with each parser against Oxigraph, nothing pinned
+(tests/benchmarks/all_cores.py). Contenders alternate, reversed every other round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import httpload, tools
+from .__main__ import SEED_CONDITION, oxigraph_store, post
+from .queries import CONDITION_PAGE, KG, condition_sparql, graphql_body, ids_in
+from .workers_load import cpu_seconds, serve_cmd
+
+PARSERS = ("h11", "httptools")
+GRAPHQL = "application/json"
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def pinned(root: Path, work: Path, seconds: int, rounds: int, timeout: float) -> dict[str, Any]:
+    conditions, _ = ids_in(root)
+    store = work / "oxigraph"
+    oxigraph_store(root, store, timeout)
+    scripts = {
+        "rotating": httpload.lua_script(
+            work / "p_rotating.lua",
+            [graphql_body(CONDITION_PAGE, {"id": c}) for c in conditions],
+            GRAPHQL,
+        ),
+        "rotating_sparql": httpload.lua_script(
+            work / "p_rotating_sparql.lua",
+            [condition_sparql(KG + c) for c in conditions],
+            "application/sparql-query",
+            "application/sparql-results+json",
+        ),
+        "cached": httpload.lua_script(
+            work / "p_cached.lua",
+            [graphql_body(CONDITION_PAGE, {"id": SEED_CONDITION})],
+            GRAPHQL,
+        ),
+    }
+    env = {"BENCH_ROOT": str(root)}
+    servers = []
+    for parser in PARSERS:
+        for cache in ("nocache", "cache"):
+            port = httpload.free_port()
+            extra = {"CLINIC_KG_RESPONSE_CACHE_SIZE": "0"} if cache == "nocache" else {}
+            servers.append(
+                httpload.start(
+                    f"ours_{cache}_{parser}",
+                    httpload.uvicorn_cmd("tests.benchmarks.servers:ours", port, parser),
+                    {**env, **extra},
+                    port,
+                    work,
+                )
+            )
+    port = httpload.free_port()
+    servers.append(
+        httpload.start(
+            "oxigraph",
+            [
+                str(tools.oxigraph_cli()),
+                "serve-read-only",
+                "--location",
+                str(store),
+                "--bind",
+                f"{httpload.HOST}:{port}",
+            ],
+            {},
+            port,
+            work,
+        )
+    )
+    with httpload.running(servers):
+        for server in servers:
+            httpload.wait_ready(server, timeout)
+        by = {s.name: s for s in servers}
+        bodies = work / "p_ceiling"
+        bodies.mkdir(exist_ok=True)
+        answer = post(by["ours_cache_h11"].url("/graphql"), _first(scripts["cached"]), GRAPHQL)
+        (bodies / "condition_gql.json").write_bytes(answer)
+        for parser in PARSERS:
+            port = httpload.free_port()
+            ceiling = httpload.start(
+                f"ceiling_{parser}",
+                httpload.uvicorn_cmd("tests.benchmarks.servers:ceiling", port, parser),
+                {"BENCH_BODIES": str(bodies)}, port, work,
+            )  # fmt: skip
+            servers.append(ceiling)
+            httpload.wait_ready(ceiling, timeout)
+            by[ceiling.name] = ceiling
+        for server in servers:
+            httpload.pin(server)
+        plan = [("rotating", "oxigraph", "/query", "rotating_sparql")]
+        plan += [("rotating", f"ours_nocache_{p}", "/graphql", "rotating") for p in PARSERS]
+        plan += [("cached", f"ours_cache_{p}", "/graphql", "cached") for p in PARSERS]
+        plan += [("cached", f"ceiling_{p}", "/condition_gql", "cached") for p in PARSERS]
+        runs: dict[str, list[dict[str, float]]] = {}
+        for r in range(rounds):
+            for scenario, name, path, script in plan[:: -1 if r % 2 else 1]:
+                httpload.settle(servers)
+                got = httpload.wrk(by[name].url(path), scripts[script], seconds, server=by[name])
+                runs.setdefault(f"{scenario}/{name}", []).append(got.__dict__)
+                _say(
+                    f"  {scenario:<9} {name:<22} {got.rps:>8.0f} req/s  CPU {got.cpu_ms:6.3f} "
+                    f"ms/req  p50 {got.p50_ms:7.2f}  p99 {got.p99_ms:7.2f} ms  "
+                    f"errors {got.errors + got.timeouts}  load {got.load_before:.1f}"
+                )
+    return runs
+
+
+def _first(script: Path) -> str:
+    text = script.read_text(encoding="utf-8")
+    return text.split("[==[", 1)[1].split("]==]", 1)[0]
+
+
+def all_cores(root: Path, work: Path, seconds: int, rounds: int, timeout: float) -> dict[str, Any]:
+    conditions, _ = ids_in(root)
+    store = work / "oxigraph"
+    oxigraph_store(root, store, timeout)
+    gql = httpload.lua_script(
+        work / "p_all_gql.lua", [graphql_body(CONDITION_PAGE, {"id": c}) for c in conditions],
+        GRAPHQL,
+    )  # fmt: skip
+    sparql = httpload.lua_script(
+        work / "p_all_sparql.lua", [condition_sparql(KG + c) for c in conditions],
+        "application/sparql-query", "application/sparql-results+json",
+    )  # fmt: skip
+    contenders = ["oxigraph", *(f"workers2_{p}" for p in PARSERS)]
+    runs: dict[str, list[dict[str, float]]] = {}
+    for r in range(rounds):
+        for name in contenders[:: -1 if r % 2 else 1]:
+            port = httpload.free_port()
+            if name == "oxigraph":
+                cmd = [str(tools.oxigraph_cli()), "serve-read-only", "--location", str(store),
+                       "--bind", f"{httpload.HOST}:{port}"]  # fmt: skip
+                path, env, script = "/query", {}, sparql
+            else:
+                cmd, path, script = serve_cmd(root, port, 2), "/graphql", gql
+                env = {
+                    "CLINIC_KG_RESPONSE_CACHE_SIZE": "0",
+                    "CLINIC_KG_HTTP_PARSER": name.split("_")[1],
+                }
+            server = httpload.start(f"p-{name}", cmd, env, port, work)
+            with httpload.running([server]):
+                httpload.wait_ready(server, timeout)
+                httpload.wrk(server.url(path), script, 1)  # warm-up, not counted
+                cpu = cpu_seconds(server.process.pid)
+                got = httpload.wrk(server.url(path), script, seconds)
+                cpu = cpu_seconds(server.process.pid) - cpu
+            row = {**got.__dict__, "cpu_ms": cpu * 1000 / got.requests if got.requests else None}
+            runs.setdefault(name, []).append(row)
+            _say(
+                f"  all cores {name:<18} {got.rps:>8.0f} req/s  CPU {row['cpu_ms'] or 0:6.3f} "
+                f"ms/req  p50 {got.p50_ms:7.2f}  p99 {got.p99_ms:7.2f} ms  "
+                f"errors {got.errors + got.timeouts}  load {got.load_before:.1f}"
+            )
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--parts", default="pinned,all_cores")
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args(argv)
+    work = args.root / ".bench"
+    work.mkdir(exist_ok=True)
+    found: dict[str, Any] = {}
+    for part in args.parts.split(","):
+        _say(f"{args.root.name}: {part}")
+        measure = {"pinned": pinned, "all_cores": all_cores}[part]
+        found[part] = measure(args.root, work, args.seconds, args.rounds, args.timeout)
+    print(json.dumps(found), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
