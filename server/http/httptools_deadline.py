@@ -40,6 +40,12 @@ class HttpToolsHeaderTimeoutProtocol(HttpToolsProtocol):
             self.head_bytes = len(data)
         if self.in_head and self.head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
             self.disarm()
+            if self.cycle is not None and not self.cycle.response_complete:
+                # A pipelined head too large while the previous request is answered: read no
+                # more, and close after that answer (a 400 now would cut into it).
+                self.cycle.keep_alive = False
+                self.flow.pause_reading()
+                return
             self.logger.warning("Invalid HTTP request received.")
             self.send_400_response("Invalid HTTP request received.")
 

@@ -89,6 +89,7 @@ class Lanes:
         # Hashes of (query text, operation name) seen heavy: a text can be 64 kB; its hash not.
         self._heavy_texts: OrderedDict[int, None] = OrderedDict()
         self._slow_texts: OrderedDict[int, None] = OrderedDict()  # too slow for the event loop
+        self._inline_cpu: dict[int, float] = {}  # average CPU seconds of a text on the event loop
         self.paused = 0  # heavy executions waiting at a checkpoint now
         self.pauses = 0  # times a heavy execution waited at a checkpoint, since start
 
@@ -126,19 +127,28 @@ class Lanes:
     # -- executions on the event loop (server/http/app.py run_inline)
 
     def may_run_inline(self, query: str, operation: str | None) -> bool:
-        """Whether this query text (with its operation name) may run on the event loop: it
-        was neither heavy nor slow there when it last ran."""
+        """Whether this query text (with its operation name) may run on the event loop: it was
+        not heavy when it last ran, and its runs there have not been slow."""
         text = hash((query, operation))
         return text not in self._heavy_texts and text not in self._slow_texts
 
     def ran_inline(self, query: str, operation: str | None, cpu_seconds: float) -> None:
-        """An execution ran on the event loop: a slow one's text runs in its lane from now on
-        (the loop answers nothing else meanwhile)."""
-        if cpu_seconds > INLINE_SECONDS:
-            text = hash((query, operation))
+        """An execution ran on the event loop (which answers nothing else meanwhile): once the
+        text's recent runs there average more than INLINE_SECONDS of CPU, it runs in its lane
+        from then on. One slow run (a first one, a garbage collection) does not decide it: each
+        run weighs a tenth, and counts as at most 4 x INLINE_SECONDS."""
+        text = hash((query, operation))
+        sample = min(cpu_seconds, 4 * INLINE_SECONDS)
+        average = self._inline_cpu.pop(text, 0.0)
+        average += (sample - average) / 10
+        if average > INLINE_SECONDS:
             self._slow_texts[text] = None
             if len(self._slow_texts) > REMEMBERED:
                 self._slow_texts.popitem(last=False)
+            return
+        self._inline_cpu[text] = average  # the most recent last
+        if len(self._inline_cpu) > REMEMBERED:
+            del self._inline_cpu[next(iter(self._inline_cpu))]
 
     @property
     def lighter_in_flight(self) -> int:

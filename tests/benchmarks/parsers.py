@@ -1,9 +1,12 @@
 """Side by side in one run: uvicorn's h11 and httptools protocols (setting http_parser) under
 the issue 12 targets they move, with the server CPU time per request from /proc.
 
-    python -m tests.benchmarks.parsers ROOT [--seconds 5] [--rounds 2] [--parts pinned,all_cores]
+    python -m tests.benchmarks.parsers ROOT [--seconds 5] [--rounds 2]
+        [--parts pinned|rotating,all_cores]
 
-pinned: one server per parser (response cache off) on the uncached condition page over
+Variants of our server: `before` (h11, every execution in a worker thread), `httptools` (its
+parser only) and `after` (serve's defaults: httptools, cheap executions on the event loop).
+pinned: one server per variant (response cache off) on the uncached condition page over
 rotating ids against Oxigraph (`serve-read-only` on ROOT/.bench/oxigraph, which `make bench`
 loads and optimizes), and with the response cache on, the cached page against the ceiling app
 served with the same parser; every server pinned to one CPU, wrk to the other, as `make bench`
@@ -27,9 +30,9 @@ from .workers_load import cpu_seconds, serve_cmd
 PARSERS = ("h11", "httptools")
 # Our server's variants: parser and settings (`make bench` runs the defaults).
 VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
-    "h11": ("h11", {"CLINIC_KG_INLINE_QUERY_COST": "0"}),
+    "before": ("h11", {"CLINIC_KG_INLINE_QUERY_COST": "0"}),  # h11, every execution in a thread
     "httptools": ("httptools", {"CLINIC_KG_INLINE_QUERY_COST": "0"}),
-    "httptools_inline": ("httptools", {"CLINIC_KG_INLINE_QUERY_COST": "40000"}),
+    "after": ("httptools", {}),  # serve's defaults: httptools, cheap executions inline
 }
 GRAPHQL = "application/json"
 
@@ -38,7 +41,9 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def pinned(root: Path, work: Path, seconds: int, rounds: int, timeout: float) -> dict[str, Any]:
+def pinned(
+    root: Path, work: Path, seconds: int, rounds: int, timeout: float, cached: bool = True
+) -> dict[str, Any]:
     conditions, _ = ids_in(root)
     store = work / "oxigraph"
     oxigraph_store(root, store, timeout)
@@ -63,7 +68,7 @@ def pinned(root: Path, work: Path, seconds: int, rounds: int, timeout: float) ->
     env = {"BENCH_ROOT": str(root)}
     servers = []
     for variant, (parser, extra) in VARIANTS.items():
-        for cache in ("nocache", "cache"):
+        for cache in ("nocache", "cache") if cached else ("nocache",):
             port = httpload.free_port()
             nocache = {"CLINIC_KG_RESPONSE_CACHE_SIZE": "0"} if cache == "nocache" else {}
             servers.append(
@@ -98,9 +103,9 @@ def pinned(root: Path, work: Path, seconds: int, rounds: int, timeout: float) ->
         by = {s.name: s for s in servers}
         bodies = work / "p_ceiling"
         bodies.mkdir(exist_ok=True)
-        answer = post(by["ours_cache_h11"].url("/graphql"), _first(scripts["cached"]), GRAPHQL)
+        answer = post(by["ours_nocache_before"].url("/graphql"), _first(scripts["cached"]), GRAPHQL)
         (bodies / "condition_gql.json").write_bytes(answer)
-        for parser in PARSERS:
+        for parser in PARSERS if cached else ():
             port = httpload.free_port()
             ceiling = httpload.start(
                 f"ceiling_{parser}",
@@ -114,8 +119,9 @@ def pinned(root: Path, work: Path, seconds: int, rounds: int, timeout: float) ->
             httpload.pin(server)
         plan = [("rotating", "oxigraph", "/query", "rotating_sparql")]
         plan += [("rotating", f"ours_nocache_{v}", "/graphql", "rotating") for v in VARIANTS]
-        plan += [("cached", f"ours_cache_{v}", "/graphql", "cached") for v in VARIANTS]
-        plan += [("cached", f"ceiling_{p}", "/condition_gql", "cached") for p in PARSERS]
+        if cached:
+            plan += [("cached", f"ours_cache_{v}", "/graphql", "cached") for v in VARIANTS]
+            plan += [("cached", f"ceiling_{p}", "/condition_gql", "cached") for p in PARSERS]
         runs: dict[str, list[dict[str, float]]] = {}
         for r in range(rounds):
             for scenario, name, path, script in plan[:: -1 if r % 2 else 1]:
@@ -147,7 +153,7 @@ def all_cores(root: Path, work: Path, seconds: int, rounds: int, timeout: float)
         work / "p_all_sparql.lua", [condition_sparql(KG + c) for c in conditions],
         "application/sparql-query", "application/sparql-results+json",
     )  # fmt: skip
-    contenders = ["oxigraph", *(f"workers2_{p}" for p in PARSERS)]
+    contenders = ["oxigraph", *(f"workers2_{v}" for v in VARIANTS if v != "httptools")]
     runs: dict[str, list[dict[str, float]]] = {}
     for r in range(rounds):
         for name in contenders[:: -1 if r % 2 else 1]:
@@ -158,9 +164,11 @@ def all_cores(root: Path, work: Path, seconds: int, rounds: int, timeout: float)
                 path, env, script = "/query", {}, sparql
             else:
                 cmd, path, script = serve_cmd(root, port, 2), "/graphql", gql
+                parser, extra = VARIANTS[name.removeprefix("workers2_")]
                 env = {
                     "CLINIC_KG_RESPONSE_CACHE_SIZE": "0",
-                    "CLINIC_KG_HTTP_PARSER": name.split("_")[1],
+                    "CLINIC_KG_HTTP_PARSER": parser,
+                    **extra,
                 }
             server = httpload.start(f"p-{name}", cmd, env, port, work)
             with httpload.running([server]):
@@ -192,8 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     found: dict[str, Any] = {}
     for part in args.parts.split(","):
         _say(f"{args.root.name}: {part}")
-        measure = {"pinned": pinned, "all_cores": all_cores}[part]
-        found[part] = measure(args.root, work, args.seconds, args.rounds, args.timeout)
+        if part == "all_cores":
+            found[part] = all_cores(args.root, work, args.seconds, args.rounds, args.timeout)
+        else:  # pinned, or rotating (pinned without the cached page)
+            found[part] = pinned(
+                args.root, work, args.seconds, args.rounds, args.timeout, part == "pinned"
+            )
     print(json.dumps(found), flush=True)
     return 0
 
