@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"  # never anything else: the benchmarks only ever talk to loopback
 SERVER_CPU = "1"
 CLIENT_CPU = "0"
@@ -57,14 +58,22 @@ def uvicorn_cmd(factory: str, port: int, parser: str = PARSER) -> list[str]:
     ]  # fmt: skip
 
 
-def start(name: str, cmd: list[str], env: Mapping[str, str], port: int, logs: Path) -> Server:
-    """Start a server in a new session (so the whole group can be killed), unpinned for loading."""
+def start(
+    name: str,
+    cmd: list[str],
+    env: Mapping[str, str],
+    port: int,
+    logs: Path,
+    cwd: Path = REPO,
+) -> Server:
+    """Start a server in a new session (so the whole group can be killed), unpinned for loading;
+    from this checkout unless `cwd` says another."""
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             cmd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, cwd=Path(__file__).resolve().parents[2],
+            start_new_session=True, cwd=cwd,
         )  # fmt: skip
     return Server(name, port, process, log)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,21 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "httptools": ("httptools", {"CLINIC_KG_INLINE_QUERY_COST": "0"}),
     "after": ("httptools", {}),  # serve's defaults: httptools, cheap executions inline
 }
+# BENCH_BEFORE=DIR: `before` runs the code of DIR (an export of an earlier commit, e.g. `git
+# archive BASE | tar -x -C DIR`) with this venv, as it ran then (h11, uvicorn's own protocol).
+BEFORE = os.environ.get("BENCH_BEFORE")
+
+
+def _from(variant: str, cmd: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """`cmd` and httpload.start's keywords for a variant (see BEFORE)."""
+    if variant != "before" or not BEFORE:
+        return cmd, {}
+    if "--http" in cmd:
+        cmd = [*cmd]
+        cmd[cmd.index("--http") + 1] = "h11"
+    return cmd, {"cwd": Path(BEFORE)}
+
+
 GRAPHQL = "application/json"
 
 
@@ -71,13 +87,17 @@ def pinned(
         for cache in ("nocache", "cache") if cached else ("nocache",):
             port = httpload.free_port()
             nocache = {"CLINIC_KG_RESPONSE_CACHE_SIZE": "0"} if cache == "nocache" else {}
+            cmd, where = _from(
+                variant, httpload.uvicorn_cmd("tests.benchmarks.servers:ours", port, parser)
+            )
             servers.append(
                 httpload.start(
                     f"ours_{cache}_{variant}",
-                    httpload.uvicorn_cmd("tests.benchmarks.servers:ours", port, parser),
-                    {**env, **extra, **nocache},
+                    cmd,
+                    {**env, **extra, **nocache, "PYTHONDONTWRITEBYTECODE": "1"},
                     port,
                     work,
+                    **where,
                 )
             )
     port = httpload.free_port()
@@ -170,7 +190,8 @@ def all_cores(root: Path, work: Path, seconds: int, rounds: int, timeout: float)
                     "CLINIC_KG_HTTP_PARSER": parser,
                     **extra,
                 }
-            server = httpload.start(f"p-{name}", cmd, env, port, work)
+            cmd, where = _from(name.removeprefix("workers2_"), cmd)
+            server = httpload.start(f"p-{name}", cmd, env, port, work, **where)
             with httpload.running([server]):
                 httpload.wait_ready(server, timeout)
                 httpload.wrk(server.url(path), script, 1)  # warm-up, not counted
@@ -195,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default="pinned,all_cores")
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args(argv)
+    args.root = args.root.resolve()  # `before` may run from another folder
     work = args.root / ".bench"
     work.mkdir(exist_ok=True)
     found: dict[str, Any] = {}
