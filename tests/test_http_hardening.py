@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from server.http.slow_clients import MAX_HEAD_BYTES, PARSERS
+from server.http.protocols import PARSERS
+from server.http.slow_clients import MAX_HEAD_BYTES
 
 from . import live_server as live
 from .live_server import LiveServer, raw

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from server.http.slow_clients import PARSERS
+from server.http.protocols import PARSERS
 from server.load.loader import load
 from server.serve.worker_process import stop_accepting
 from server.serve.workers import MAX_QUICK_EXITS, MAX_WORKERS, Supervisor, bind, worker_count

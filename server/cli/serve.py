@@ -60,7 +60,7 @@ def serve(
     )
     count = worker_count(workers, settings)  # a bad value stops here, before validating
     log_format(settings)  # so does an unknown log format (SettingError: exit 2)
-    from server.http.slow_clients import http_parser
+    from server.http.protocols import http_parser
 
     http_parser(settings)  # and an unknown HTTP parser
     if not safelist_loads(settings):
@@ -171,8 +171,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options, for one process or each of several workers; sets up logging."""
     import uvicorn
 
+    from server.http.protocols import header_timeout_protocol, http_parser
     from server.http.request_log import configure_logging
-    from server.http.slow_clients import MAX_HEAD_BYTES, header_timeout_protocol, http_parser
+    from server.http.slow_clients import MAX_HEAD_BYTES
 
     # Executions run in worker threads; the event loop thread must get the GIL back quickly to
     # answer /healthz and cached queries meanwhile: switch threads every millisecond (Python's

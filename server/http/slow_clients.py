@@ -5,10 +5,10 @@ uvicorn only times out a kept-alive connection that stays silent after a respons
 (`timeout_keep_alive`); a connection that sends nothing, or a header line now and then, stays
 open for good, and enough of them exhaust the server's sockets (slowloris).
 
-Both of uvicorn's HTTP/1.1 protocols get the same deadline (`http_parser` picks one): h11's
-(pure Python) and httptools' (llhttp, in C: about half the CPU per request). httptools buffers
-a request head without a size limit; its twin here refuses a head larger than h11's limit
-(16 KiB) with the 400 uvicorn's h11 protocol answers.
+Both of uvicorn's HTTP/1.1 protocols get the same deadline (server/http/protocols.py picks one
+by the setting `http_parser`): h11's (pure Python), here, and httptools' (llhttp, in C: about
+half the CPU per request), in server/http/httptools_deadline.py, which also refuses a head larger
+than h11's limit (httptools has none).
 """
 
 from __future__ import annotations
@@ -18,10 +18,6 @@ from typing import cast
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
-
-from server.settings import SettingError, Settings
-
-PARSERS = ("httptools", "h11")
 
 # Said to a client that started a request head and did not finish it; one that never sent a
 # byte (a browser's preconnect) is closed silently, as the keep-alive timeout does.
@@ -85,30 +81,3 @@ class HeaderTimeoutProtocol(H11Protocol):
         if self.conn.trailing_data[0]:
             self.transport.write(TIMED_OUT)
         self.transport.close()
-
-
-def header_timeout_protocol(seconds: float, parser: str = "h11") -> type[asyncio.Protocol]:
-    """The protocol class to give uvicorn (`http=`): `parser`'s, with this header timeout."""
-    if parser == "httptools":
-        from server.http.httptools_deadline import HttpToolsHeaderTimeoutProtocol
-
-        base: type[asyncio.Protocol] = HttpToolsHeaderTimeoutProtocol
-    else:
-        base = HeaderTimeoutProtocol
-    return type(base.__name__, (base,), {"header_timeout": seconds})
-
-
-def http_parser(settings: Settings) -> str:
-    """The parser `serve` runs: the setting's (SettingError if it names none), or h11 when
-    httptools is not installed."""
-    wanted = settings.http_parser
-    if wanted not in PARSERS:
-        raise SettingError(
-            f"CLINIC_KG_HTTP_PARSER={wanted!r}: expected one of " + ", ".join(PARSERS)
-        )
-    if wanted == "httptools":
-        try:
-            import httptools  # noqa: F401
-        except ImportError:
-            return "h11"
-    return wanted
