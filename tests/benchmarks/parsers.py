@@ -2,7 +2,7 @@
 the issue 12 targets they move, with the server CPU time per request from /proc.
 
     python -m tests.benchmarks.parsers ROOT [--seconds 5] [--rounds 2]
-        [--parts pinned|rotating,all_cores]
+        [--parts pinned|rotating,all_cores,lanes]
 
 Variants of our server: `before` (h11, every execution in a worker thread), `httptools` (its
 parser only) and `after` (serve's defaults: httptools, cheap executions on the event loop).
@@ -11,7 +11,8 @@ rotating ids against Oxigraph (`serve-read-only` on ROOT/.bench/oxigraph, which 
 loads and optimizes), and with the response cache on, the cached page against the ceiling app
 served with the same parser; every server pinned to one CPU, wrk to the other, as `make bench`
 runs them. all_cores: `serve --workers 2` with each parser against Oxigraph, nothing pinned
-(tests/benchmarks/all_cores.py). Contenders alternate, reversed every other round.
+(tests/benchmarks/all_cores.py). lanes: the cheap query alone and beside the heavy one.
+Contenders alternate, reversed every other round.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from . import httpload, tools
 from .__main__ import SEED_CONDITION, oxigraph_store, post
-from .queries import CONDITION_PAGE, KG, condition_sparql, graphql_body, ids_in
+from .queries import CHEAP, CONDITION_PAGE, KG, condition_sparql, graphql_body, heavy, ids_in
 from .workers_load import cpu_seconds, serve_cmd
 
 PARSERS = ("h11", "httptools")
@@ -173,7 +174,7 @@ def all_cores(root: Path, work: Path, seconds: int, rounds: int, timeout: float)
         work / "p_all_sparql.lua", [condition_sparql(KG + c) for c in conditions],
         "application/sparql-query", "application/sparql-results+json",
     )  # fmt: skip
-    contenders = ["oxigraph", *(f"workers2_{v}" for v in VARIANTS if v != "httptools")]
+    contenders = ["oxigraph", *(f"workers2_{v}" for v in VARIANTS)]
     runs: dict[str, list[dict[str, float]]] = {}
     for r in range(rounds):
         for name in contenders[:: -1 if r % 2 else 1]:
@@ -208,6 +209,46 @@ def all_cores(root: Path, work: Path, seconds: int, rounds: int, timeout: float)
     return runs
 
 
+def lanes(root: Path, work: Path, seconds: int, rounds: int, timeout: float) -> dict[str, Any]:
+    """The cheap query alone and beside 2 connections streaming the most expensive allowed one
+    (`make bench`'s cheap_beside_heavy), before and after, pinned, response cache off."""
+    cheap = httpload.lua_script(
+        work / "p_cheap.lua", [graphql_body(CHEAP, {"id": SEED_CONDITION})], GRAPHQL
+    )
+    heavy_script = httpload.lua_script(
+        work / "p_heavy.lua", [graphql_body(heavy(SEED_CONDITION), {})], GRAPHQL
+    )
+    servers = []
+    for variant in ("before", "after"):
+        parser, extra = VARIANTS[variant]
+        port = httpload.free_port()
+        cmd, where = _from(
+            variant, httpload.uvicorn_cmd("tests.benchmarks.servers:ours", port, parser)
+        )
+        env = {"BENCH_ROOT": str(root), "CLINIC_KG_RESPONSE_CACHE_SIZE": "0", **extra}
+        servers.append(httpload.start(f"lanes_{variant}", cmd, env, port, work, **where))
+    runs: dict[str, list[dict[str, float]]] = {}
+    with httpload.running(servers):
+        for server in servers:
+            httpload.wait_ready(server, timeout)
+            httpload.pin(server)
+        order = [(s, beside) for s in servers for beside in (False, True)]
+        for r in range(rounds):
+            for server, beside in order[:: -1 if r % 2 else 1]:
+                httpload.settle(servers)
+                url = server.url("/graphql")
+                with httpload.background(url, heavy_script, seconds + 2, active=beside):
+                    got = httpload.wrk(url, cheap, seconds, server=server)
+                name = f"{server.name}/{'beside_heavy' if beside else 'alone'}"
+                runs.setdefault(name, []).append(got.__dict__)
+                _say(
+                    f"  {name:<26} {got.rps:>8.0f} req/s  CPU {got.cpu_ms:6.3f} ms/req  "
+                    f"p50 {got.p50_ms:7.2f}  p99 {got.p99_ms:7.2f} ms  "
+                    f"errors {got.errors + got.timeouts}  load {got.load_before:.1f}"
+                )
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path)
@@ -222,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     found: dict[str, Any] = {}
     for part in args.parts.split(","):
         _say(f"{args.root.name}: {part}")
-        if part == "all_cores":
-            found[part] = all_cores(args.root, work, args.seconds, args.rounds, args.timeout)
+        if part in ("all_cores", "lanes"):
+            measure = all_cores if part == "all_cores" else lanes
+            found[part] = measure(args.root, work, args.seconds, args.rounds, args.timeout)
         else:  # pinned, or rotating (pinned without the cached page)
             found[part] = pinned(
                 args.root, work, args.seconds, args.rounds, args.timeout, part == "pinned"
