@@ -9,6 +9,7 @@ from typing import Any
 from server.rdf.namespaces import id_namespace
 
 ENV_PREFIX = "CLINIC_KG_"
+INLINE_COST = 50_000  # the default of inline_query_cost: every execution that is not heavy
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,19 @@ SETTINGS: tuple[Setting, ...] = (
         "indexed entities, the reload builds the whole search index again (and says so in the "
         "log).",
     ),
+    Setting(
+        "http_parser",
+        "httptools",
+        "HTTP/1.1 parser of `serve`: `httptools` (C, about half the CPU per request; `h11` when "
+        "it is not installed) or `h11` (pure Python). Both have the same limits and timeouts.",
+    ),
+    Setting(
+        "inline_query_cost",
+        INLINE_COST,
+        "GraphQL executions costing at most this (max_query_cost's units) run on the event loop, "
+        "not in a worker thread (whose hand-off costs them up to a third more CPU), while their "
+        "query text takes under 5 ms of CPU there; 0: every execution in a worker thread.",
+    ),
 )
 
 
@@ -308,6 +322,8 @@ class Settings:
     incremental_reload: bool = True
     store_catalog_dir: str = ""
     search_overlay_percent: int = 2
+    http_parser: str = "httptools"
+    inline_query_cost: int = INLINE_COST
 
     @property
     def id_namespace(self) -> str:

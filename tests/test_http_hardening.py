@@ -10,6 +10,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from server.http.protocols import PARSERS
+from server.http.slow_clients import MAX_HEAD_BYTES
+
 from . import live_server as live
 from .live_server import LiveServer, raw
 
@@ -21,10 +24,12 @@ BOUND = 10.0  # seconds a timed-out connection may take to close, far above eith
 HEAD = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 
 
-@pytest.fixture(scope="module")
-def live_server() -> Iterator[LiveServer]:
+# Every test runs against both of uvicorn's HTTP/1.1 parsers (setting http_parser).
+@pytest.fixture(scope="module", params=PARSERS)
+def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     yield from live.start(
         env={
+            "CLINIC_KG_HTTP_PARSER": request.param,
             "CLINIC_KG_HTTP_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
             "CLINIC_KG_HTTP_KEEP_ALIVE_TIMEOUT": str(KEEP_ALIVE_TIMEOUT),
             "CLINIC_KG_HTTP_BODY_TIMEOUT": str(BODY_TIMEOUT),
@@ -159,3 +164,59 @@ def test_a_body_that_trickles_in_is_cut_off_with_408(live_server: LiveServer) ->
     assert b"(http_body_timeout)" in answer
     # the server is still serving
     assert httpx.get(f"{live_server.url}/healthz", timeout=30).status_code == 200
+
+
+@pytest.mark.parametrize("pieces", [1, 8])
+def test_a_head_larger_than_the_limit_is_refused_with_400(
+    live_server: LiveServer, pieces: int
+) -> None:
+    # h11 limits a request head to MAX_HEAD_BYTES; httptools has no limit of its own (a client
+    # could grow one header without end): both refuse it, whole or sent in pieces.
+    header = b"X-Big: " + b"a" * (2 * MAX_HEAD_BYTES) + b"\r\n"
+    size = len(header) // pieces + 1
+    with connect(live_server) as sock:
+        sock.sendall(HEAD)
+        try:
+            for start in range(0, len(header), size):
+                sock.sendall(header[start : start + size])
+                time.sleep(0.05)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer[:200]
+    assert answer.endswith(b"Invalid HTTP request received.")
+    assert httpx.get(f"{live_server.url}/healthz", timeout=30).status_code == 200
+
+
+def test_a_head_just_below_the_limit_is_served(live_server: LiveServer) -> None:
+    header = b"X-Big: " + b"a" * (MAX_HEAD_BYTES // 2) + b"\r\n"
+    with connect(live_server) as sock:
+        sock.sendall(HEAD + header + b"Connection: close\r\n\r\n")
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer[:200]
+
+
+def test_expect_100_continue_head_and_pipelined_requests(live_server: LiveServer) -> None:
+    # What a client may rely on from either parser: 100 Continue before a body it waits to
+    # send, a HEAD answered without a body, and pipelined requests answered in order.
+    body = b'{"query": "{ __typename }"}'
+    with connect(live_server) as sock:
+        sock.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n")
+        sock.sendall(body + b"HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        sock.sendall(HEAD + b"Connection: close\r\n\r\n")
+        answer = read_until_closed(sock)
+    first, second, third = answer.split(b"HTTP/1.1 200 OK\r\n")[1:]
+    assert b'\r\n\r\n{"data":{"__typename":"Query"}' in first, first
+    assert second.endswith(b"\r\n\r\n"), second  # HEAD: headers only
+    assert b'\r\n\r\n{"status":"ok"' in third, third
+
+
+def test_an_invalid_request_line_is_a_400(live_server: LiveServer) -> None:
+    with connect(live_server) as sock:
+        sock.sendall(b"GET /healthz NOT-HTTP\r\n\r\n")
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer[:200]

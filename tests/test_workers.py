@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from server.http.protocols import PARSERS
 from server.load.loader import load
 from server.serve.worker_process import stop_accepting
 from server.serve.workers import MAX_QUICK_EXITS, MAX_WORKERS, Supervisor, bind, worker_count
@@ -81,9 +82,18 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.fixture(scope="module")
-def two() -> Iterator[live_server.LiveServer]:
-    with serving(REPO, extra=("--workers", "2")) as server:
+# The tests that serve run with both of uvicorn's HTTP/1.1 parsers (setting http_parser): a
+# worker's drain reads each connection's state from the protocol.
+@pytest.fixture(params=PARSERS)
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CLINIC_KG_HTTP_PARSER", request.param)
+    return str(request.param)
+
+
+@pytest.fixture(scope="module", params=PARSERS)
+def two(request: pytest.FixtureRequest) -> Iterator[live_server.LiveServer]:
+    env = {"CLINIC_KG_HTTP_PARSER": request.param}
+    with serving(REPO, env=env, extra=("--workers", "2")) as server:
         yield server
 
 
@@ -113,6 +123,7 @@ def test_kept_open_connections_are_spread_over_both_workers(two: live_server.Liv
     assert len(counts) == 2, counts  # both workers serve some (32 on one: p = 2^-31)
 
 
+@pytest.mark.usefixtures("parser")
 def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
     with serving(REPO, extra=("--workers", "2")) as server:
         first = workers_seen(server.url)
@@ -128,6 +139,7 @@ def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
         assert "exited with signal SIGKILL; starting another" in server.output()
 
 
+@pytest.mark.usefixtures("parser")
 def test_sigterm_stops_every_worker(tmp_path: Path) -> None:
     with serving(REPO, extra=("--workers", "2")) as server:
         pids = workers_seen(server.url)
@@ -136,6 +148,7 @@ def test_sigterm_stops_every_worker(tmp_path: Path) -> None:
     assert not [p for p in pids if alive(p)]
 
 
+@pytest.mark.usefixtures("parser")
 def test_workers_stop_when_their_parent_is_killed() -> None:
     with serving(REPO, extra=("--workers", "2")) as server:
         pids = workers_seen(server.url)
@@ -144,11 +157,13 @@ def test_workers_stop_when_their_parent_is_killed() -> None:
         until(lambda: not [p for p in pids if alive(p)], f"workers {pids} to stop")
 
 
+@pytest.mark.usefixtures("parser")
 def test_web_concurrency_is_honoured() -> None:
     with serving(REPO, env={"WEB_CONCURRENCY": "2"}) as server:
         assert len(workers_seen(server.url)) == 2
 
 
+@pytest.mark.usefixtures("parser")
 def test_one_worker_has_no_worker_header() -> None:
     with serving(REPO, env={"WEB_CONCURRENCY": "2"}, extra=("--workers", "1")) as server:
         response = fresh(server.url)
@@ -174,6 +189,7 @@ def versions_by_worker(url: str, tries: int = 40) -> dict[int, set[str]]:
     return found
 
 
+@pytest.mark.usefixtures("parser")
 def test_watch_with_two_workers_serves_edits_from_both(project: Path) -> None:
     with serving(
         project,
@@ -274,6 +290,7 @@ def test_bad_worker_counts_exit_2_before_validating(
 # -- workers that cannot start; a port that is taken
 
 
+@pytest.mark.usefixtures("parser")
 def test_workers_that_keep_dying_at_start_stop_the_server() -> None:
     snapshot = build_snapshot(load(REPO))
     sockets = bind("127.0.0.1", live_server.free_port(), 2)
@@ -301,6 +318,7 @@ def test_a_taken_port_is_a_clear_error() -> None:
 # -- no connection is dropped while workers are replaced
 
 
+@pytest.mark.usefixtures("parser")
 def test_no_connection_is_dropped_through_three_re_forks(project: Path) -> None:
     # Four clients open a fresh connection for every request while three edits each fork a new
     # generation of workers and retire the old one (the kernel queues connections on the

@@ -60,6 +60,9 @@ def serve(
     )
     count = worker_count(workers, settings)  # a bad value stops here, before validating
     log_format(settings)  # so does an unknown log format (SettingError: exit 2)
+    from server.http.protocols import http_parser
+
+    http_parser(settings)  # and an unknown HTTP parser
     if not safelist_loads(settings):
         return 1
     if settings.store_url:
@@ -168,8 +171,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options, for one process or each of several workers; sets up logging."""
     import uvicorn
 
+    from server.http.protocols import header_timeout_protocol, http_parser
     from server.http.request_log import configure_logging
-    from server.http.slow_clients import header_timeout_protocol
+    from server.http.slow_clients import MAX_HEAD_BYTES
 
     # Executions run in worker threads; the event loop thread must get the GIL back quickly to
     # answer /healthz and cached queries meanwhile: switch threads every millisecond (Python's
@@ -185,9 +189,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "access_log": not json_logs,
         "log_config": None if json_logs else uvicorn.config.LOGGING_CONFIG,
         "timeout_keep_alive": settings.http_keep_alive_timeout,
-        # uvicorn's h11 protocol (the one the project runs) with a deadline on request heads,
-        # which uvicorn does not have: slow clients would otherwise hold their sockets forever.
-        "http": header_timeout_protocol(settings.http_header_timeout),
+        # uvicorn's httptools or h11 protocol with a deadline on request heads, which uvicorn
+        # does not have: slow clients would otherwise hold their sockets forever.
+        "http": header_timeout_protocol(settings.http_header_timeout, http_parser(settings)),
+        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,  # the httptools twin's limit too
     }
 
 

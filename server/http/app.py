@@ -39,7 +39,7 @@ from server.http.persisted import PersistedQueries, PersistedQueryError
 from server.http.request_log import Observed, OperationNote, RequestNote, request_note, sinks_for
 from server.http.response_cache import ResponseCache, cache_key
 from server.schema import ClinicSchema, build_schema
-from server.schema.base import Usage
+from server.schema.base import NotHere, Usage
 from server.schema.compiled import CompiledExecutor
 from server.schema.execution import ExecutionTimeout
 from server.schema.serialize import serialized
@@ -100,6 +100,13 @@ class GraphQLEndpoint:
         self.lanes = Lanes(settings.execution_threads, settings.heavy_query_cost)
         self.persisted = PersistedQueries(settings, schema._schema)
         self.compiled = CompiledExecutor(schema, settings)
+        # Cheap executions run on the event loop (see run_inline), never a heavy one; only with
+        # the cost limiter, whose cost, known before any resolver runs, says which are cheap.
+        self.inline_cost = (
+            min(settings.inline_query_cost, settings.heavy_query_cost)
+            if settings.inline_query_cost > 0 and self.compiled.hooked
+            else None
+        )
         self._version_json: tuple[str, bytes] = ("", b"")
 
     async def handle(self, request: Request) -> Response:
@@ -294,14 +301,56 @@ class GraphQLEndpoint:
             noted.type = "query"  # only the data of executed queries is kept
             return Answer(self.spliced(store, request_id, cached))
         usage = Usage()
-        async with self.lanes.admitted(work or Work(counted=False), query, operation) as execution:
-            answer, data = await anyio.to_thread.run_sync(
-                self.run, store, query, variables, operation, request_id, usage, execution
-            )
+        inline = None
+        if self.inline_cost is not None and self.lanes.may_run_inline(query, operation):
+            started = time.thread_time()
+            inline = self.run_inline(store, query, variables, operation, request_id, usage)
+            self.lanes.ran_inline(query, operation, time.thread_time() - started)
+        if isinstance(inline, tuple):
+            answer, data = inline
+        else:
+            plan = inline is None  # else the plan ran already and left it to the reference
+            lane = self.lanes.admitted(work or Work(counted=False), query, operation)
+            async with lane as execution:
+                answer, data = await anyio.to_thread.run_sync(
+                    self.run, store, query, variables, operation, request_id, usage, execution, plan
+                )
         if data is not None:
             self.cache.put(key, data)
         _note(noted, answer, usage)
         return answer
+
+    def run_inline(
+        self,
+        store: Store,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation: str | None,
+        request_id: str,
+        usage: Usage,
+    ) -> tuple[Answer, bytes | None] | bool | None:
+        """A cheap execution on the event loop, where handing it to a worker thread would cost
+        more CPU than it does: only the compiled plan, and only when the request's cost (known
+        before any resolver runs) is at most `inline_query_cost`. None: run it in its lane;
+        False: the plan left it to the reference executor (run that in its lane)."""
+        context = LanedContext(
+            store=store,
+            settings=self.settings,
+            holder=self.holder,
+            request_id=request_id,
+            deadline=time.monotonic() + self.settings.execution_timeout_ms / 1000,
+            usage=usage,
+            inline_cost=self.inline_cost,
+        )
+        try:
+            compiled = self.compiled.execute(query, variables, operation, context)
+        except NotHere:
+            return None
+        if compiled is None:
+            return False
+        if len(compiled) > self.settings.max_response_bytes:
+            return self.too_large(store, request_id, len(compiled)), None
+        return Answer(self.spliced(store, request_id, compiled)), compiled
 
     def run(
         self,
@@ -312,6 +361,7 @@ class GraphQLEndpoint:
         request_id: str,
         usage: Usage | None = None,
         execution: Execution | None = None,
+        plan: bool = True,
     ) -> tuple[Answer, bytes | None]:
         """Execute and serialize, in a worker thread: the answer, and the `data` bytes to cache
         when the execution succeeded."""
@@ -328,7 +378,7 @@ class GraphQLEndpoint:
         # The compiled plan first (server/schema/compiled.py): the same bytes as the reference
         # executor, at a fraction of its CPU; None when it does not cover the request or
         # anything would be an error, which the reference path below then reports.
-        compiled = self.compiled.execute(query, variables, operation, context)
+        compiled = self.compiled.execute(query, variables, operation, context) if plan else None
         if compiled is not None:
             if len(compiled) > settings.max_response_bytes:
                 return self.too_large(store, request_id, len(compiled)), None

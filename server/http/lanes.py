@@ -37,7 +37,7 @@ from time import monotonic, sleep
 import anyio
 import anyio.from_thread
 
-from server.schema.base import Context
+from server.schema.base import Context, NotHere
 
 # While lighter work is in flight, the heavy lane waits this long at a time, then runs
 # SLICE_SECONDS: heavy executions keep at least a ninth of the time, lighter work gets the rest.
@@ -47,7 +47,10 @@ SLICE_SECONDS = 0.001
 # on: under a stream of requests the next one is usually already in the socket, and the event
 # loop needs the GIL to read it (a heavy thread holds it up to a switch interval at a time).
 GRACE_SECONDS = 0.002
-REMEMBERED = 512  # query texts (with their operation name) known to be heavy
+REMEMBERED = 512  # query texts (with their operation name) known to be heavy, or slow inline
+# An execution on the event loop (a cheap one: server/http/app.py run_inline) that took more CPU
+# than this sends its query text to a worker thread of its lane from then on.
+INLINE_SECONDS = 0.005
 
 
 class Work:
@@ -85,6 +88,8 @@ class Lanes:
         self._resume_at = 0.0  # the heavy lane's current pause ends then
         # Hashes of (query text, operation name) seen heavy: a text can be 64 kB; its hash not.
         self._heavy_texts: OrderedDict[int, None] = OrderedDict()
+        self._slow_texts: OrderedDict[int, None] = OrderedDict()  # too slow for the event loop
+        self._inline_cpu: dict[int, float] = {}  # average CPU seconds of a text on the event loop
         self.paused = 0  # heavy executions waiting at a checkpoint now
         self.pauses = 0  # times a heavy execution waited at a checkpoint, since start
 
@@ -118,6 +123,32 @@ class Lanes:
             elif change > 0 and self._lighter == 1:
                 # Heavy executions yield at their next checkpoint, not after a slice.
                 self._slice_until = self._resume_at = 0.0
+
+    # -- executions on the event loop (server/http/app.py run_inline)
+
+    def may_run_inline(self, query: str, operation: str | None) -> bool:
+        """Whether this query text (with its operation name) may run on the event loop: it was
+        not heavy when it last ran, and its runs there have not been slow."""
+        text = hash((query, operation))
+        return text not in self._heavy_texts and text not in self._slow_texts
+
+    def ran_inline(self, query: str, operation: str | None, cpu_seconds: float) -> None:
+        """An execution ran on the event loop (which answers nothing else meanwhile): once the
+        text's recent runs there average more than INLINE_SECONDS of CPU, it runs in its lane
+        from then on. One slow run (a first one, a garbage collection) does not decide it: each
+        run weighs a tenth, and counts as at most 4 x INLINE_SECONDS."""
+        text = hash((query, operation))
+        sample = min(cpu_seconds, 4 * INLINE_SECONDS)
+        average = self._inline_cpu.pop(text, 0.0)
+        average += (sample - average) / 10
+        if average > INLINE_SECONDS:
+            self._slow_texts[text] = None
+            if len(self._slow_texts) > REMEMBERED:
+                self._slow_texts.popitem(last=False)
+            return
+        self._inline_cpu[text] = average  # the most recent last
+        if len(self._inline_cpu) > REMEMBERED:
+            del self._inline_cpu[next(iter(self._inline_cpu))]
 
     @property
     def lighter_in_flight(self) -> int:
@@ -246,6 +277,9 @@ class LanedContext(Context):
     call `checkpoint` (server/schema/execution.py, server/schema/compiled_plan.py)."""
 
     execution: Execution | None = None
+    # Set when the execution runs on the event loop (inline): a cost above it stops it before
+    # any resolver runs (NotHere), and its caller runs it in a worker thread of its lane.
+    inline_cost: int | None = None
 
     @property
     def checkpoint(self) -> Callable[[], None] | None:
@@ -263,5 +297,7 @@ class LanedContext(Context):
         self, cost: int, operation_type: str | None = None, operation_name: str | None = None
     ) -> None:
         super().record_cost(cost, operation_type, operation_name)
+        if self.inline_cost is not None and cost > self.inline_cost:
+            raise NotHere(cost)
         if self.execution is not None and cost <= self.settings.max_query_cost:
             self.execution.lanes.classify(self.execution, cost)

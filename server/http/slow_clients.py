@@ -1,9 +1,14 @@
-"""The time limit uvicorn's h11 protocol lacks: a client must send its whole request head (request
-line and headers) within `http_header_timeout` seconds, or the connection is closed.
+"""The time limit uvicorn's HTTP protocols lack: a client must send its whole request head
+(request line and headers) within `http_header_timeout` seconds, or the connection is closed.
 
 uvicorn only times out a kept-alive connection that stays silent after a response
 (`timeout_keep_alive`); a connection that sends nothing, or a header line now and then, stays
 open for good, and enough of them exhaust the server's sockets (slowloris).
+
+Both of uvicorn's HTTP/1.1 protocols get the same deadline (server/http/protocols.py picks one
+by the setting `http_parser`): h11's (pure Python), here, and httptools' (llhttp, in C: about
+half the CPU per request), in server/http/httptools_deadline.py, which also refuses a head larger
+than h11's limit (httptools has none).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ TIMED_OUT = (
     b"content-length: %d\r\n"
     b"\r\n%s" % (len(_REASON), _REASON)
 )
+# The largest request head accepted, by both protocols (h11's default limit, given to it too).
+MAX_HEAD_BYTES = 16 * 1024
 
 
 class HeaderTimeoutProtocol(H11Protocol):
@@ -55,6 +62,10 @@ class HeaderTimeoutProtocol(H11Protocol):
         self.disarm()
         super().connection_lost(exc)
 
+    def holds_next_request(self) -> bool:
+        """Whether bytes of a request not yet answered wait in the parser."""
+        return bool(self.conn.trailing_data[0])
+
     def arm(self) -> None:
         self.head_deadline = self.loop.call_later(self.header_timeout, self.timed_out)
 
@@ -70,8 +81,3 @@ class HeaderTimeoutProtocol(H11Protocol):
         if self.conn.trailing_data[0]:
             self.transport.write(TIMED_OUT)
         self.transport.close()
-
-
-def header_timeout_protocol(seconds: float) -> type[HeaderTimeoutProtocol]:
-    """The protocol class to give uvicorn (`http=`), with this header timeout."""
-    return type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout": seconds})

@@ -56,6 +56,11 @@ class Context:
         self.usage.operation_name = operation_name
 
 
+class NotHere(Exception):
+    """Raised by a context's `record_cost` to stop an execution before any resolver runs: it
+    costs more than may run where it was started (its caller runs it elsewhere)."""
+
+
 @dataclass
 class Usage:
     """What one request used, for logs and metrics: its cost and the operation it ran (None

@@ -49,7 +49,7 @@ from graphql.language import Visitor, visit
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType as AllowedOperation
 
-from server.schema.base import Context
+from server.schema.base import Context, NotHere
 from server.schema.compiled_plan import CONDITIONS, Fields, Info, Planner, Run, Unsupported
 from server.schema.serialize import serialized
 from server.settings import Settings
@@ -132,6 +132,8 @@ class CompiledExecutor:
                 return None
             # In pieces for a heavy execution, which gives way to lighter requests between them.
             body = serialized(data, getattr(context, "serialize_checkpoint", None))
+        except NotHere:  # too costly to run where it was started: the caller runs it elsewhere
+            raise
         except Exception:
             # Whatever would be an error (or is a bug here) is the reference executor's to answer.
             self.stats["fallback"] += 1

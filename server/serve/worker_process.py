@@ -209,12 +209,13 @@ def stop_accepting(loop: asyncio.AbstractEventLoop, listeners: tuple[socket.sock
 
 def busy(connection: Any) -> bool:
     """Whether a connection is waiting for its first request, in the middle of one, or holds
-    the start of its next one (uvicorn's h11 protocol); a kept-open idle one is not busy."""
+    the start of its next one (`holds_next_request`, which the protocols of
+    server/http/slow_clients.py have); a kept-open idle one is not busy."""
     cycle = getattr(connection, "cycle", None)
     if cycle is None or not cycle.response_complete:
         return True
-    parser = getattr(connection, "conn", None)
-    return bool(parser is not None and parser.trailing_data[0])
+    holds_next_request = getattr(connection, "holds_next_request", None)
+    return bool(holds_next_request is not None and holds_next_request())
 
 
 def die_with_parent() -> None:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"  # never anything else: the benchmarks only ever talk to loopback
 SERVER_CPU = "1"
 CLIENT_CPU = "0"
@@ -38,24 +39,41 @@ class Server:
         return f"http://{HOST}:{self.port}{path}"
 
 
-def uvicorn_cmd(factory: str, port: int) -> list[str]:
-    """The same uvicorn settings for our app and every Python baseline."""
+# The HTTP protocol classes `clinic-kg serve` runs (server/http/slow_clients.py), per parser.
+PROTOCOLS = {
+    "h11": "server.http.slow_clients:HeaderTimeoutProtocol",
+    "httptools": "server.http.httptools_deadline:HttpToolsHeaderTimeoutProtocol",
+}
+# serve's default (setting http_parser); BENCH_HTTP_PARSER=h11 measures the other one.
+PARSER = os.environ.get("BENCH_HTTP_PARSER", "httptools")
+
+
+def uvicorn_cmd(factory: str, port: int, parser: str = PARSER) -> list[str]:
+    """The same uvicorn settings for our app and every Python baseline: the protocol and event
+    loop `clinic-kg serve` runs."""
     return [
         sys.executable, "-m", "uvicorn", factory, "--factory", "--host", HOST,
         "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
-        # what `clinic-kg serve` runs (an installed httptools would otherwise be picked)
-        "--http", "h11", "--loop", "asyncio",
+        "--http", PROTOCOLS[parser], "--loop", "asyncio",
     ]  # fmt: skip
 
 
-def start(name: str, cmd: list[str], env: Mapping[str, str], port: int, logs: Path) -> Server:
-    """Start a server in a new session (so the whole group can be killed), unpinned for loading."""
+def start(
+    name: str,
+    cmd: list[str],
+    env: Mapping[str, str],
+    port: int,
+    logs: Path,
+    cwd: Path = REPO,
+) -> Server:
+    """Start a server in a new session (so the whole group can be killed), unpinned for loading;
+    from this checkout unless `cwd` says another."""
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             cmd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, cwd=Path(__file__).resolve().parents[2],
+            start_new_session=True, cwd=cwd,
         )  # fmt: skip
     return Server(name, port, process, log)
 

@@ -68,7 +68,9 @@ def _machine(results: dict[str, Any]) -> list[str]:
         *_carried(results),
         "- wrk: 2 threads, 32 connections (the naive baseline: 4, it answers one request at a "
         "time), `--latency`, `--timeout 5s`, 127.0.0.1 only; "
-        "uvicorn: 1 worker, `--no-access-log`, same flags for clinic-kg and the Python baselines",
+        "uvicorn: 1 worker, `--no-access-log`, asyncio, the HTTP protocol `serve` runs (httptools "
+        "with the request-head deadline; `BENCH_HTTP_PARSER=h11` for h11's), the same for "
+        "clinic-kg and the Python baselines",
         f"- the whole run took {_f(results.get('total_seconds'), 0)} s "
         f"({_f((results.get('total_seconds') or math.nan) / 60, 1)} min)",
         "- load avg: the 1-minute load average when the row's measurement started (2 CPUs shared "
