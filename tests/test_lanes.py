@@ -81,6 +81,29 @@ def test_checkpoints_do_not_wait_without_lighter_work_nor_for_light_executions()
     lanes.leave(request)
 
 
+def test_a_checkpoint_just_after_the_last_lighter_request_left_waits_out_the_grace() -> None:
+    """Executions on the event loop leave the count at 0 between two requests of a stream, while
+    the loop waits for the next one: a heavy execution must not take that moment (it would hold
+    the GIL a switch interval). It goes on once the count has stayed at 0 for `grace`."""
+    grace = 0.3
+    lanes = Lanes(threads=2, heavy_cost=100, pause=FOREVER, grace=grace)
+    execution = heavy_execution(lanes)
+    started = time.monotonic()
+    lanes.leave(lanes.enter())
+    execution.checkpoint()
+    assert time.monotonic() - started >= grace
+    assert lanes.pauses == 1
+
+
+def test_a_checkpoint_long_after_the_last_lighter_request_does_not_wait() -> None:
+    lanes = Lanes(threads=2, heavy_cost=100, pause=FOREVER, grace=0.05)
+    execution = heavy_execution(lanes)
+    lanes.leave(lanes.enter())
+    time.sleep(0.1)
+    execution.checkpoint()
+    assert lanes.pauses == 0
+
+
 def test_a_request_whose_execution_is_heavy_does_not_count_as_lighter_work() -> None:
     lanes = Lanes(threads=2, heavy_cost=100, pause=FOREVER)
     running = heavy_execution(lanes)

@@ -86,6 +86,7 @@ class Lanes:
         self._idle = threading.Event()
         self._slice_until = 0.0  # the heavy lane runs until then, lighter work or not
         self._resume_at = 0.0  # the heavy lane's current pause ends then
+        self._quiet_since = 0.0  # when the count of lighter requests last fell to 0
         # Hashes of (query text, operation name) seen heavy: a text can be 64 kB; its hash not.
         self._heavy_texts: OrderedDict[int, None] = OrderedDict()
         self._slow_texts: OrderedDict[int, None] = OrderedDict()  # too slow for the event loop
@@ -104,7 +105,7 @@ class Lanes:
     def leave(self, work: Work) -> None:
         """The request was answered."""
         if work.counted and not work.heavy:
-            self._count(-1)
+            self._count(-1, answered=True)
         work.counted = False
 
     def _heavy(self, work: Work, heavy: bool) -> None:
@@ -114,10 +115,12 @@ class Lanes:
             if work.counted:
                 self._count(-1 if heavy else +1)
 
-    def _count(self, change: int) -> None:
+    def _count(self, change: int, answered: bool = False) -> None:
         with self._lock:
             self._lighter += change
             if self._lighter == 0:
+                if answered:  # the next one of a stream may be on its way in (the grace)
+                    self._quiet_since = monotonic()
                 if self.paused:
                     self._idle.set()
             elif change > 0 and self._lighter == 1:
@@ -209,13 +212,17 @@ class Lanes:
         self.light.total_tokens += 1
 
     def yield_to_lighter(self) -> None:
-        """A heavy execution's checkpoint while lighter work is in flight: wait for it, at most
-        `pause` seconds at a time, except during the heavy lane's slices."""
-        counted = graced = False
+        """A heavy execution's checkpoint while lighter work is in flight, or was less than
+        `grace` ago: wait for it, at most `pause` seconds at a time, except during the heavy
+        lane's slices. The grace matters for executions on the event loop: a stream of them
+        leaves the count at 0 between two requests, while the loop waits for the next one (and
+        releases the GIL to the heavy thread, which would then hold it a switch interval)."""
+        counted = False
         while True:
             with self._lock:
                 now = monotonic()
-                if self._lighter == 0 or now < self._slice_until:
+                quiet = self._lighter == 0 and now >= self._quiet_since + self.grace
+                if quiet or now < self._slice_until:
                     return
                 if now >= self._resume_at:
                     if self._slice_until < self._resume_at:  # the pause is over: a slice
@@ -223,20 +230,21 @@ class Lanes:
                         return
                     self._resume_at = now + self.pause  # the slice is over: a pause
                 wait = self._resume_at - now
-                self._idle.clear()  # lighter work is in flight; its last one sets it
+                recent = self._lighter == 0  # quiet for less than the grace: wait it out
+                if recent:
+                    wait = min(wait, self._quiet_since + self.grace - now)
+                else:
+                    self._idle.clear()  # lighter work is in flight; its last one sets it
                 self.paused += 1
                 if not counted:
                     self.pauses += 1
                     counted = True
-            idle = self._idle.wait(wait)
-            if idle and not graced and self.grace > 0:
-                graced = True
-                sleep(self.grace)  # the next lighter request may be on its way in
-                idle = self._lighter == 0
+            if recent:
+                sleep(wait)
+            else:
+                self._idle.wait(wait)
             with self._lock:
                 self.paused -= 1
-            if idle:
-                return
 
     # -- metrics
 
@@ -267,8 +275,9 @@ class Execution:
 
     def checkpoint(self) -> None:
         """Called by the executors every few fields: a heavy execution yields to lighter work."""
-        if self.heavy and self.lanes._lighter:
-            self.lanes.yield_to_lighter()
+        lanes = self.lanes
+        if self.heavy and (lanes._lighter or monotonic() < lanes._quiet_since + lanes.grace):
+            lanes.yield_to_lighter()
 
 
 @dataclass(frozen=True)
