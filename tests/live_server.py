@@ -19,7 +19,7 @@ from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXTransport
 
 from .conftest import REPO
-from .ports import PORT_ATTEMPTS, PortTaken, check_owner, free_port, listening_inodes
+from .ports import PortTaken, check_owner, free_port, listening_inodes, started, stop_process
 
 STARTUP_TIMEOUT = 120.0  # a generous bound on validation + startup, not a performance assertion
 
@@ -31,6 +31,10 @@ class LiveServer:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     @property
     def graphql(self) -> str:
@@ -45,24 +49,7 @@ def start(
 ) -> Generator[LiveServer, None, None]:
     """Start `clinic-kg serve --root ROOT --port N`, wait for /readyz, stop it afterwards (on
     another port if the first was taken meanwhile: tests/ports.py)."""
-    for attempt in range(1, PORT_ATTEMPTS + 1):
-        port = free_port()
-        server = _spawn(root, env, extra, port)
-        try:
-            _wait_ready(server, port)
-        except PortTaken:
-            _stop(server)
-            if attempt == PORT_ATTEMPTS:
-                raise
-            continue
-        except BaseException:
-            _stop(server)
-            raise
-        try:
-            yield server
-        finally:
-            _stop(server)
-        return
+    yield from started(lambda _: _spawn(root, env, extra, free_port()), _wait_ready, _stop)
 
 
 def _spawn(root: Path, env: dict[str, str] | None, extra: tuple[str, ...], port: int) -> LiveServer:
@@ -98,16 +85,12 @@ def _spawn(root: Path, env: dict[str, str] | None, extra: tuple[str, ...], port:
 
 
 def _stop(server: LiveServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    stop_process(server.process, 20)
     server.log.unlink(missing_ok=True)
 
 
-def _wait_ready(server: LiveServer, port: int) -> None:
+def _wait_ready(server: LiveServer) -> None:
+    port = server.port
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .ports import PORT_ATTEMPTS, PortTaken, check_owner, free_port, listening_inodes
+from .ports import PortTaken, check_owner, free_port, listening_inodes, started, stop_process
 
 STARTUP_TIMEOUT = 30.0  # a bound on the store coming up, not a performance assertion
 STOP_TIMEOUT = 10.0
@@ -70,7 +70,8 @@ def start_oxigraph(location: Path) -> Iterator[Oxigraph]:
     """`oxigraph serve --location LOCATION` on a free port, once it answers; stopped after (on
     another port if the first was taken meanwhile: tests/ports.py)."""
     log = location.parent / f"{location.name}.log"
-    for attempt in range(1, PORT_ATTEMPTS + 1):
+
+    def spawn(_: int) -> Oxigraph:
         port = free_port()
         bind = f"127.0.0.1:{port}"
         with log.open("wb") as out:
@@ -79,34 +80,16 @@ def start_oxigraph(location: Path) -> Iterator[Oxigraph]:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        store = Oxigraph(f"http://127.0.0.1:{port}", process, location)
-        try:
-            _wait_ready(store, log, port)
-        except PortTaken:
-            _stop(process)
-            if attempt == PORT_ATTEMPTS:
-                raise
-            continue
-        except BaseException:
-            _stop(process)
-            raise
-        try:
-            yield store
-        finally:
-            _stop(process)
-        return
+        return Oxigraph(f"http://127.0.0.1:{port}", process, location)
+
+    def stop(store: Oxigraph) -> None:
+        stop_process(store.process, STOP_TIMEOUT)
+
+    yield from started(spawn, lambda store: _wait_ready(store, log), stop)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def _wait_ready(store: Oxigraph, log: Path, port: int) -> None:
+def _wait_ready(store: Oxigraph, log: Path) -> None:
+    port = int(store.url.rsplit(":", 1)[1])
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if store.process.poll() is not None:

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+from collections.abc import Callable, Generator
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # How many ports a start-up helper tries before it gives up.
 PORT_ATTEMPTS = 3
@@ -71,3 +76,37 @@ def check_owner(pid: int, port: int, what: str) -> None:
     """Raise PortTaken when something answers on `port` but `pid` does not listen there."""
     if not owns_port(pid, port):
         raise PortTaken(f"{what}: port {port} is held by another process")
+
+
+def started(
+    start: Callable[[int], T], ready: Callable[[T], None], stop: Callable[[T], None]
+) -> Generator[T, None, None]:
+    """`start(attempt)` a server, wait until it is `ready`, yield it and `stop` it after; while
+    `ready` raises PortTaken, stop it and start it again (at most PORT_ATTEMPTS times)."""
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        server = start(attempt)
+        try:
+            ready(server)
+        except PortTaken:
+            stop(server)
+            if attempt == PORT_ATTEMPTS:
+                raise
+            continue
+        except BaseException:
+            stop(server)
+            raise
+        try:
+            yield server
+        finally:
+            stop(server)
+        return
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Terminate `process`; kill it if it has not exited after `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -43,7 +43,7 @@ from server.steward.publish import Publication, publish
 from . import live_server as live
 from .conftest import REPO
 from .live_server import LiveServer
-from .ports import PORT_ATTEMPTS, PortTaken, check_owner, free_port, listening_inodes
+from .ports import PortTaken, check_owner, free_port, listening_inodes, started, stop_process
 
 STARTUP_TIMEOUT = 90.0  # a fresh database is created at first start; a bound, not a target
 STOP_TIMEOUT = 20.0
@@ -154,7 +154,10 @@ def start_virtuoso(folder: Path, buffers: int = 20000) -> Iterator[Virtuoso]:
     another process are traded for new ones (tests/ports.py)."""
     binary = virtuoso_binary()
     folder.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1, PORT_ATTEMPTS + 1):
+
+    def spawn(attempt: int) -> Virtuoso:
+        if attempt > 1:
+            _remove_database(folder)  # what the failed start left: start as fresh
         http_port, isql_port = free_port(), free_port()
         ini = write_ini(folder, http_port, isql_port, buffers)
         with (folder / "stdout.log").open("wb") as out:
@@ -164,7 +167,7 @@ def start_virtuoso(folder: Path, buffers: int = 20000) -> Iterator[Virtuoso]:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        store = Virtuoso(
+        return Virtuoso(
             f"http://127.0.0.1:{http_port}",
             process,
             folder,
@@ -172,32 +175,12 @@ def start_virtuoso(folder: Path, buffers: int = 20000) -> Iterator[Virtuoso]:
             PUBLISHER,
             secrets.token_urlsafe(16),
         )
-        try:
-            _wait_ready(store, http_port)
-            _create_publisher(store)
-        except PortTaken:
-            _stop(process)
-            _remove_database(folder)
-            if attempt == PORT_ATTEMPTS:
-                raise
-            continue
-        except BaseException:
-            _stop(process)
-            raise
-        try:
-            yield store
-        finally:
-            _stop(process)
-        return
 
+    def ready(store: Virtuoso) -> None:
+        _wait_ready(store)
+        _create_publisher(store)
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    yield from started(spawn, ready, lambda store: stop_process(store.process, STOP_TIMEOUT))
 
 
 def _remove_database(folder: Path) -> None:
@@ -219,7 +202,8 @@ def fresh_virtuoso(buffers: int = 20000) -> Iterator[Virtuoso]:
         yield store
 
 
-def _wait_ready(store: Virtuoso, http_port: int) -> None:
+def _wait_ready(store: Virtuoso) -> None:
+    http_port = int(store.url.rsplit(":", 1)[1])
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if store.process.poll() is not None:
