@@ -448,46 +448,39 @@ def _search(results: dict[str, Any]) -> list[str]:
 MISSED = [
     "### Where a target is missed: by how much is in the table; what would close it",
     "",
-    "- **Cached condition page ≥ 0.8× the ceiling** (missed at 10k, met at 100k and 1M). A hit "
-    "is the same bytes from the response cache at every size, answered in plain ASGI before "
-    "Starlette (server/http/cached_answers.py), so the spread between sizes is the machine's "
-    "noise between rounds. What is left is CPU per request: 0.43-0.49 ms against the "
-    "ceiling's 0.37-0.40 (request id, metrics note, the dataset version spliced in). Both run "
-    "uvicorn's h11 parser; httptools would cut both (see the next item).",
-    "- **Uncached condition page ≤ 0.5× Oxigraph's CPU at 1M** (0.51×; its two rounds gave 0.44× "
-    "and 0.59×; met at 10k and 100k). The compiled executor (server/schema/compiled.py) took "
-    "the GraphQL machinery out, and what the resolvers derive from the snapshot's records "
-    "(related entities in label order, each edge with its evidence, cursors) is kept per store "
-    "(server/schema/memo.py): execution and serialization are ~0.9 ms CPU per page in process "
-    "at 10k. Most of the rest is the HTTP side, measured in process and over uvicorn on "
-    "2026-11-29 (load 5-10): handing each uncached execution to a worker thread "
-    "(anyio.to_thread) costs 0.6-1.0 ms CPU per request against running it inline, and "
-    "uvicorn's h11 parser 0.38 ms per request where httptools (asyncio loop, no uvloop) costs "
-    "0.17 ms on the ceiling app. httptools is not the serve default yet: the slow-client header "
-    "deadline (server/http/slow_clients.py) is written for h11's protocol and needs its "
-    "httptools twin first.",
-    "- **Every core at 1M** (1.49×, target 1.5×): wrk runs on the same 2 cores as both servers; "
-    "`serve --workers 2` uses 5.5 ms CPU per page against Oxigraph's 8.3 (0.66×).",
-    "- **p99 ≤ 3× p50 at 1M** (3.2×, search without the response cache): one of the two rounds "
-    "had p99 365 ms, the other 85 ms (p50 67-75 ms in both).",
-    "- **Full validation at 1M vs Jena with core shapes only** (25.6 s vs 21.0 s; with all "
+    "- **Cached condition page ≥ 0.8× the ceiling** (0.65× / 0.69× / 0.77×). Both now run "
+    "httptools, which took about 0.2 ms CPU off every request of both: the ceiling went from "
+    "0.37-0.40 ms to 0.17-0.20 ms, ours from 0.43-0.49 ms to 0.25-0.29 ms, so what is ours "
+    "alone is now the larger share. That is the request id, the metrics note, and the dataset "
+    "version spliced into the cached bytes (server/http/cached_answers.py, front.py). A profile "
+    "of the cached path under wrk is the next step; making those three cheaper, or doing them "
+    "once per cached entry, would close it.",
+    "- **Cheap queries beside the costliest allowed at 1M** (5.0×; met at 10k and 100k, 1.69× "
+    "and 1.66×; 1.55× at 1M in the previous run). The p50 beside heavy is unchanged (29 and "
+    "21 ms against 22 and 18 ms alone), but p99 is ~190 ms in both rounds: cheap requests "
+    "sometimes wait about 150 ms at once. This run changed two things that could cause it, and "
+    "neither has been measured on its own at 1M yet. (1) Cheap executions now run on the event "
+    "loop (setting inline_query_cost), so any stretch of the heavy thread without a checkpoint "
+    "stops the loop itself. Such a stretch would be something that grows with the graph, like "
+    "sorting a large list in C, where no switch interval can interrupt. (2) The resolver memo "
+    "bound was raised from 20,000 to 100,000 values, so the cyclic collector has more to walk "
+    "in each full pass. Next: the same part at 1M with CLINIC_KG_INLINE_QUERY_COST=0, then "
+    "with the smaller memo, and gc.callbacks timing in the server.",
+    "- **p99 ≤ 3× p50 under saturation at 1M** (3.9×, facts(ids) without the response cache: "
+    "p99 541 and 574 ms against p50 164 and 122 ms). Probably the same stalls as the item above; "
+    "search, which the previous run missed, is now 2.0× at 10k and under 3× at 1M.",
+    "- **Peak memory at 1M < 1.5 GB** (1,433 MiB against 1,430, in the reload phase; the cold "
+    "start peaks at 924 MiB). The phase's set-up kept the first validation's result, triple index "
+    "included, while the incremental baseline was validated again. `serve` does not keep it "
+    "(server/serve/startup.py keeps the snapshot and the load result only). The phase was "
+    "changed after this run to drop it as serve does; measured outside this run, with that "
+    "set-up, one reload at 1M peaks at about 1.2 GB. The reload itself now adds little: it "
+    "patches the snapshot, sharing what did not change.",
+    "- **Full validation at 1M vs Jena with core shapes only** (27.1 s vs 21.4 s; with all "
     "shapes Jena did not finish in 120 s: it runs the unique-label SPARQL per focus node). What "
     "remains of ours is converting Oxigraph's terms to rdflib terms (about 40% of load) and the "
     "Python engine: validating on Oxigraph terms or plain strings, and splitting validation by "
     "file across processes that parse their own files, would close it.",
-    "- **One-file hot reload at 1M ≤ 1 s** (6.7 s, incremental; the full path takes ~32 s). "
-    "The edit is validated on the nodes it can affect only (server/validate/incremental.py: "
-    "under 1 s at 1M) and the snapshot's records re-read for those only, but the snapshot's "
-    "derived indexes (search index, label order, page index) are still rebuilt from all "
-    "records, the reload's full garbage collection walks the whole heap, and `load` hashes "
-    "every file to name the version. Patching those indexes (the records are already patched) "
-    "and hashing only changed files would close it.",
-    "- **Peak memory at 1M < 1.5 GB** (1,617 MiB, in the reload phase). It is not the "
-    "incremental baseline: the same phase with `CLINIC_KG_INCREMENTAL_RELOAD=false` peaked at "
-    "1,650 MiB (and took 39 s; measured right after this run). A reload holds the version being "
-    "served, the next one and a triple index at once. Under `serve --watch` that peak is in "
-    "the supervisor, not in the workers that answer; releasing validation's index before the "
-    "new snapshot's indexes are built would lower it.",
 ]
 
 
