@@ -77,6 +77,7 @@ def _reload(root: Path) -> dict[str, Any]:
         cache = LoadCache()
         outcome = validate_project(root, (), settings, cache=cache)
         holder = StoreHolder(build_snapshot(outcome.load, settings))
+        del outcome  # as serve's start-up: the snapshot and its load result stay, not the index
         reloader = Reloader(root, settings, holder, cache=cache)
         if hasattr(holder, "history"):  # as serve --watch does at start, for the change feed
             holder.history.materialize()
