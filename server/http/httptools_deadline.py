@@ -13,15 +13,13 @@ from typing import cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from server.http.slow_clients import MAX_HEAD_BYTES, TIMED_OUT
+from server.http.slow_clients import MAX_HEAD_BYTES, TIMED_OUT, HeadDeadline
 
 
-class HttpToolsHeaderTimeoutProtocol(HttpToolsProtocol):
+class HttpToolsHeaderTimeoutProtocol(HeadDeadline, HttpToolsProtocol):
     """uvicorn's httptools protocol with a deadline on each request head (the keep-alive
     timeout, the wait before a head's first byte, is uvicorn's own), and a head larger than
     MAX_HEAD_BYTES refused with a 400 as h11 refuses it."""
-
-    header_timeout: float = 10.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(cast(asyncio.Transport, transport))
@@ -68,14 +66,6 @@ class HttpToolsHeaderTimeoutProtocol(HttpToolsProtocol):
     def holds_next_request(self) -> bool:
         """Whether a request not yet answered waits: a head begun, or a whole one queued."""
         return self.in_head or bool(self.pipeline)
-
-    def arm(self) -> None:
-        self.head_deadline = self.loop.call_later(self.header_timeout, self.timed_out)
-
-    def disarm(self) -> None:
-        if self.head_deadline is not None:
-            self.head_deadline.cancel()
-            self.head_deadline = None
 
     def timed_out(self) -> None:
         self.head_deadline = None

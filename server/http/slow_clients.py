@@ -33,12 +33,30 @@ TIMED_OUT = (
 MAX_HEAD_BYTES = 16 * 1024
 
 
-class HeaderTimeoutProtocol(H11Protocol):
+class HeadDeadline:
+    """The timer of a protocol's request-head deadline, for the h11 and httptools protocols
+    alike: `arm` starts it, `disarm` stops it; on expiry the protocol's `timed_out` runs."""
+
+    header_timeout: float = 10.0
+    head_deadline: asyncio.TimerHandle | None
+    loop: asyncio.AbstractEventLoop
+
+    def timed_out(self) -> None:
+        raise NotImplementedError
+
+    def arm(self) -> None:
+        self.head_deadline = self.loop.call_later(self.header_timeout, self.timed_out)
+
+    def disarm(self) -> None:
+        if self.head_deadline is not None:
+            self.head_deadline.cancel()
+            self.head_deadline = None
+
+
+class HeaderTimeoutProtocol(HeadDeadline, H11Protocol):
     """uvicorn's h11 protocol, with a deadline on each request head: from the connection's
     start for the first request, from the first byte of the next one on a kept-alive connection
     (the wait before that byte is the keep-alive timeout)."""
-
-    header_timeout: float = 10.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # asyncio's signature; uvicorn's narrows it (a server's transports are all Transports).
@@ -65,14 +83,6 @@ class HeaderTimeoutProtocol(H11Protocol):
     def holds_next_request(self) -> bool:
         """Whether bytes of a request not yet answered wait in the parser."""
         return bool(self.conn.trailing_data[0])
-
-    def arm(self) -> None:
-        self.head_deadline = self.loop.call_later(self.header_timeout, self.timed_out)
-
-    def disarm(self) -> None:
-        if self.head_deadline is not None:
-            self.head_deadline.cancel()
-            self.head_deadline = None
 
     def timed_out(self) -> None:
         self.head_deadline = None
