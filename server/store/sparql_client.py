@@ -34,6 +34,14 @@ from rdflib.term import Identifier, Node
 from server.store.protocol import StoreUnavailable
 
 log = logging.getLogger("clinic_kg.store")
+# How a kept connection that cannot serve the next request fails: dropped, and the request sent
+# again on a new one.
+_STALE = (
+    http.client.RemoteDisconnected,
+    http.client.ImproperConnectionState,
+    ConnectionResetError,
+    BrokenPipeError,
+)
 
 Row = dict[str, Node]
 Triple = tuple[Node, Node, Node]
@@ -183,10 +191,10 @@ class SparqlClient:
                 raise budget.timed_out() from None
             except (OSError, http.client.HTTPException) as exc:
                 self._drop()
-                # A kept-alive connection the store closed meanwhile fails once: retry afresh.
-                if attempt < 3 and isinstance(
-                    exc, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError
-                ):
+                # A kept-alive connection the store closed meanwhile fails once, and so does one
+                # an earlier request of this thread left mid-exchange (CannotSendRequest,
+                # "Request-sent"): retry afresh.
+                if attempt < 3 and isinstance(exc, _STALE):
                     continue
                 log.warning("SPARQL store at %s does not answer: %s", self.endpoint, exc)
                 raise StoreUnavailable(
