@@ -1,5 +1,5 @@
 """After a patched reload `serve --watch` collects only the objects not frozen yet
-(server/serve/startup.py `settle_heap(whole=False)`): walking the frozen heap again costs over a
+(server/store/heap.py `settle_heap(whole=False)`): walking the frozen heap again costs over a
 second at a million triples. That is only safe if what a reload replaces is freed by reference
 counting alone. These tests check it, after the version was read the ways a server reads it:
 GraphQL (its memo per store), search (its rankings), the content routes and the change feed."""
@@ -16,8 +16,8 @@ import pytest
 
 from server.http.app import create_app
 from server.model.records import Concept, Entity, Relation
-from server.serve.startup import settle_heap
 from server.serve.watch import Reloader
+from server.store.heap import settle_heap
 from server.store.label_index import LabelIndex
 from server.store.snapshot import Snapshot
 

@@ -11,9 +11,10 @@ import click
 from server.cli.options import require_project, root_option
 from server.http.request_log import log_format
 from server.load.loader import LoadCache
-from server.serve.startup import settle_heap, start
+from server.serve.startup import start
 from server.serve.workers import MAX_WORKERS, can_fork, serve_workers, worker_count
 from server.settings import Settings
+from server.store.heap import settle_heap
 from server.store.protocol import StoreHolder
 
 

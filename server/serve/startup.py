@@ -10,7 +10,6 @@ invalidating. Only conforming runs are kept: an invalid project is always valida
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import os
@@ -70,25 +69,6 @@ def start(root: Path, settings: Settings, cache: LoadCache | None = None) -> Sta
     if key is not None:
         _write(root, key, outcome.report, snapshot)
     return Started(outcome.report, snapshot, False, outcome.load)
-
-
-def settle_heap(whole: bool = True) -> None:
-    """Move the snapshot out of the cyclic garbage collector's sight, before serving.
-
-    A snapshot is hundreds of thousands of long-lived objects; every full collection would walk
-    them all while requests wait (the p99 tail under load). Frozen objects are never scanned;
-    they are still freed by reference counting when a reload drops the snapshot. After a full
-    reload the old snapshot's cycles are collected first (unfreeze), then the new one is frozen.
-
-    whole=False, after a patched reload (server/store/snapshot.py `patch_snapshot`): only what
-    is not frozen yet is collected (the patch and the reload's own garbage), then frozen. The
-    frozen heap is not walked again (1.3 s at a million triples): a snapshot holds no reference
-    cycles, so the records a patch replaced and the version it swapped out are freed by reference
-    counting (tests/test_settle_heap.py checks it)."""
-    if whole:
-        gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 def cache_key(root: Path, settings: Settings) -> str:

@@ -27,8 +27,8 @@ import watchfiles
 from server.diagnostics import Report
 from server.load.loader import FOLDERS, LoadCache, LoadResult, load
 from server.rdf.triple_index import Index
-from server.serve.startup import settle_heap
 from server.settings import Settings
+from server.store.heap import settle_heap
 from server.store.protocol import Store, StoreHolder
 from server.store.snapshot import Snapshot, build_snapshot, patch_snapshot
 from server.validate.incremental import Baseline

@@ -46,10 +46,10 @@ from types import FrameType
 from typing import Any
 
 from server.load.loader import LoadCache
-from server.serve.startup import settle_heap
 from server.serve.watch import Reloader, ReloadOutcome, Watcher
 from server.serve.worker_process import run_worker
 from server.settings import SettingError, Settings
+from server.store.heap import settle_heap
 from server.store.protocol import StoreHolder
 
 log = logging.getLogger("clinic_kg.workers")

@@ -84,7 +84,7 @@ def _reload(root: Path) -> dict[str, Any]:
         if hasattr(reloader, "prepare"):  # and the baseline of incremental reloads
             reloader.prepare()
         try:  # serve freezes the heap it starts with before serving: so does this
-            from server.serve.startup import settle_heap
+            from server.store.heap import settle_heap
 
             settle_heap()
         except ImportError:

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from server.schema import Context, build_schema
-from server.serve.startup import settle_heap, start
+from server.serve.startup import start
 from server.settings import Settings
+from server.store.heap import settle_heap
 from server.store.protocol import StoreHolder
 
 from .queries import SEARCH, SEARCH_TEXT

@@ -21,8 +21,8 @@ from starlette.routing import Route
 def ours() -> Starlette:
     from server.http.app import create_app
     from server.load.loader import load
-    from server.serve.startup import settle_heap
     from server.settings import Settings
+    from server.store.heap import settle_heap
     from server.store.protocol import StoreHolder
     from server.store.snapshot import build_snapshot
 
@@ -33,7 +33,29 @@ def ours() -> Starlette:
     del loaded
     settle_heap()  # as `clinic-kg serve` does before it listens
     sys.setswitchinterval(0.001)  # as `clinic-kg serve` does (server/cli/serve.py)
+    if os.environ.get("BENCH_GC_LOG"):
+        _log_collections()
     return create_app(settings, holder)
+
+
+def _log_collections() -> None:
+    """BENCH_GC_LOG=1: every collection of the oldest generation, its length and the objects it
+    walked, to the server's log (what a tail under load may come from)."""
+    import gc
+    import time
+
+    started = [0.0]
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        ms = (time.perf_counter() - started[0]) * 1000
+        print(f"gc gen2 {ms:.1f} ms, tracked {len(gc.get_objects(2))}", file=sys.stderr, flush=True)
+
+    gc.callbacks.append(note)
 
 
 def ceiling() -> Starlette:
