@@ -8,15 +8,18 @@ import json
 import logging
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from server.http import cached_answers
 from server.http.app import GraphQLEndpoint, create_app
 from server.http.request_log import ACCESS_LOG
+from server.load.loader import load
 from server.settings import Settings
 from server.store.protocol import StoreHolder
-from server.store.snapshot import Snapshot
+from server.store.snapshot import Snapshot, build_snapshot
 
 from .test_app_limits import snap
 from .test_metrics import scrape, value
@@ -29,6 +32,7 @@ snap = snap  # the module's fixture, shared
 QUERY = "query Page($id: ID!) { condition(id: $id) { id label symptoms(first: 3) { totalCount } } }"
 VARIABLES = {"id": "failed-back-surgery-syndrome"}
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+LABEL = '"Failed back surgery syndrome"@en'
 
 
 @pytest.fixture
@@ -128,3 +132,52 @@ def test_what_the_endpoint_would_refuse_is_still_refused_by_it(
     other = post(client, {"query": QUERY, "variables": {"id": "chronic-low-back-pain"}})
     assert other.status_code == 200  # a miss: executed
     assert len(endpoint_calls) == 4
+
+
+def _fast_path(client: TestClient) -> Any:
+    front = client.app.middleware_stack.app  # type: ignore[attr-defined]
+    return front.cached
+
+
+def test_a_body_sent_again_is_read_from_its_bytes_and_answers_the_current_version(
+    snap: Snapshot, project: Path, endpoint_calls: list[str]
+) -> None:
+    holder = StoreHolder(snap)
+    with TestClient(create_app(Settings(), holder)) as client:
+        executed = post(client)
+        hit = post(client)
+        assert without_request_id(hit) == without_request_id(executed)
+        assert len(_fast_path(client)._asked) == 1  # one body, remembered by its bytes
+        assert endpoint_calls == ["/graphql"]
+        # A reload: the remembered body is asked of the new version (a miss, then its hit).
+        path = project / "kg" / "conditions" / "failed-back-surgery-syndrome.ttl"
+        path.write_text(path.read_text().replace(LABEL, '"Failed back surgery syndrome (FBSS)"@en'))
+        newer = build_snapshot(load(project))
+        holder.swap(newer)
+        for answer in (post(client), post(client)):
+            assert answer.headers["x-dataset-version"] == newer.version
+            assert (
+                answer.json()["data"]["condition"]["label"] == "Failed back surgery syndrome (FBSS)"
+            )
+        assert endpoint_calls == ["/graphql", "/graphql"]
+
+
+def test_bodies_with_extensions_are_decoded_every_time(client: TestClient) -> None:
+    # Persisted queries depend on what clients registered, not on the bytes alone.
+    body = {"query": QUERY, "variables": VARIABLES, "extensions": {}}
+    post(client, body)
+    assert post(client, body).status_code == 200
+    assert _fast_path(client)._asked == {}
+
+
+def test_the_remembered_bodies_are_bounded(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cached_answers, "DECODED", 2)
+    for n in (3, 5, 7, 9):
+        post(client, {"query": QUERY, "variables": {"id": f"condition-{n}"}})
+        assert 1 <= len(_fast_path(client)._asked) <= 2
+    monkeypatch.setattr(cached_answers, "DECODED_BYTES", 10)
+    _fast_path(client)._asked.clear()
+    post(client)
+    assert _fast_path(client)._asked == {}  # longer than DECODED_BYTES: never kept

@@ -452,7 +452,10 @@ class GraphQLEndpoint:
                 data,
                 self._version_json[1],
                 b',"requestId":',
-                _json_bytes(request_id),
+                # Our ids are hex digits (request_log.new_request_id): nothing to escape.
+                b'"' + request_id.encode() + b'"'
+                if request_id.isalnum()
+                else _json_bytes(request_id),
                 b"}}",
             )
         )

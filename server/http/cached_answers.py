@@ -10,6 +10,11 @@ Content-Type) and hands the same `RequestNote` to the same sinks (metrics, the J
 Anything else (another method or route, a body in several messages, a header or body the endpoint
 would refuse, a persisted-query error, a cache miss) goes on to the app, with the body message it
 read replayed: the endpoint then answers as it always has, error codes included.
+
+Clients send the same bodies again and again (one query, one set of variables), so what a body
+asks (its query, canonical variables and operation: `response_cache.asked`) is remembered by its
+bytes, for bodies without `extensions`: decoding those depends on nothing but the bytes and the
+settings (persisted queries, which change as clients register them, are decoded every time).
 """
 
 from __future__ import annotations
@@ -23,13 +28,15 @@ from starlette.types import Message, Receive, Scope, Send
 
 from server.http.media import negotiate
 from server.http.request_log import OperationNote, RequestNote, log, new_request_id
-from server.http.response_cache import cache_key
+from server.http.response_cache import Asked, asked
 
 if TYPE_CHECKING:
     from server.http.app import GraphQLEndpoint
 
 ROUTE = "/graphql"
 NEGOTIATED = 64  # Accept headers whose outcome is remembered (clients send a few distinct ones)
+DECODED = 1_024  # bodies whose request is remembered; past it the memo starts again
+DECODED_BYTES = 8_192  # longer bodies are decoded every time (the memo stays under ~8 MiB)
 
 
 class CachedAnswers:
@@ -47,6 +54,7 @@ class CachedAnswers:
         self.operation_of = operation_of  # the endpoint's decoding of a request's operation
         self.max_body = endpoint.settings.max_body_bytes
         self._media: dict[bytes | None, str | None] = {}
+        self._asked: dict[bytes, Asked] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
         started = time.perf_counter()
@@ -71,23 +79,18 @@ class CachedAnswers:
         if media is None or message["type"] != "http.request" or message.get("more_body"):
             return replay
         endpoint = self.endpoint
-        try:
-            # Decoded as the endpoint does (UTF-8, then JSON), so it accepts the same bodies.
-            payload = json.loads(message["body"].decode("utf-8"))
-            if not isinstance(payload, dict):
-                return replay
-            query, variables, operation = self.operation_of(payload)
-        except Exception:  # the endpoint says what is wrong with it
+        request = self.asked(message["body"])
+        if request is None:
             return replay
         store = endpoint.holder.current
-        cached = endpoint.cache.get(cache_key(endpoint.state(store), query, variables, operation))
+        cached = endpoint.cache.get((endpoint.state(store), *request))
         if cached is None:
             return replay
         request_id = new_request_id()
         body = endpoint.spliced(store, request_id, cached)
         version = store.version
         note = RequestNote(request_id, "POST", ROUTE, route=ROUTE, status=200, version=version)
-        note.operations.append(OperationNote(name=operation, type="query", cache_hit=True))
+        note.operations.append(OperationNote(name=request[2] or None, type="query", cache_hit=True))
         # The headers, in the order, the endpoint's own answer has.
         headers = [
             (b"x-request-id", request_id.encode()),
@@ -105,6 +108,26 @@ class CachedAnswers:
                 log.exception("request %s: noting the request failed", request_id)
         await send({"type": "http.response.body", "body": body})
         return None
+
+    def asked(self, body: bytes) -> Asked | None:
+        """What the body asks, decoded as the endpoint does (UTF-8, then JSON, then the
+        endpoint's reading of the operation); None: the endpoint says what is wrong with it."""
+        try:
+            return self._asked[body]
+        except KeyError:
+            pass
+        try:
+            payload = json.loads(body.decode("utf-8"))
+            if not isinstance(payload, dict):
+                return None
+            request = asked(*self.operation_of(payload))
+        except Exception:  # the endpoint says what is wrong with it
+            return None
+        if "extensions" not in payload and len(body) <= DECODED_BYTES:
+            if len(self._asked) >= DECODED:
+                self._asked.clear()
+            self._asked[body] = request
+        return request
 
     def media(self, accept: bytes | None) -> str | None:
         """The negotiated media type for an Accept header (None: the endpoint answers 406)."""

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -114,7 +114,9 @@ def request_note(scope: Scope) -> RequestNote:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex[:16]
+    """16 random hex digits (64 bits), from the OS's generator: one call, no UUID object
+    (a cache hit is answered in tens of microseconds, and uuid4 was ten of them)."""
+    return os.urandom(8).hex()
 
 
 def route_template(scope: Scope) -> str:

@@ -17,14 +17,20 @@ from typing import Any, Generic, TypeVar
 K = TypeVar("K")
 V = TypeVar("V")
 Key = tuple[str, str, str, str]
+Asked = tuple[str, str, str]  # what a request asks, whatever the version: see `asked`
 
 
 def cache_key(
     version: str, query: str, variables: dict[str, Any] | None, operation: str | None
 ) -> Key:
     """The key of one request: canonical JSON for the variables, so key order does not matter."""
+    return (version, *asked(query, variables, operation))
+
+
+def asked(query: str, variables: dict[str, Any] | None, operation: str | None) -> Asked:
+    """The version-free part of a request's key (`cache_key` is the version and this)."""
     canonical = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"), default=str)
-    return (version, query, canonical, operation or "")
+    return (query, canonical, operation or "")
 
 
 def _weight(key: Any, value: Any) -> int:
