@@ -448,45 +448,25 @@ def _search(results: dict[str, Any]) -> list[str]:
 MISSED = [
     "### Where a target is missed: by how much is in the table; what would close it",
     "",
-    "- **Cached condition page ≥ 0.8× the ceiling** (0.65× / 0.69× / 0.77×). Both now run "
-    "httptools, which took about 0.2 ms CPU off every request of both: the ceiling went from "
-    "0.37-0.40 ms to 0.17-0.20 ms, ours from 0.43-0.49 ms to 0.25-0.29 ms, so what is ours "
-    "alone is now the larger share. That is the request id, the metrics note, and the dataset "
-    "version spliced into the cached bytes (server/http/cached_answers.py, front.py). A profile "
-    "of the cached path under wrk is the next step; making those three cheaper, or doing them "
-    "once per cached entry, would close it.",
-    "- **Cheap queries beside the costliest allowed at 1M** (5.0×; met at 10k and 100k, 1.69× "
-    "and 1.66×; 1.55× at 1M in the previous run). The p50 beside heavy is unchanged (29 and "
-    "21 ms against 22 and 18 ms alone), but p99 is ~190 ms in both rounds: cheap requests "
-    "sometimes wait about 150 ms at once. Measured after this run (03:25 UTC, machine idle), "
-    "the most likely cause, not yet fixed nor confirmed by a fix. On freshly started "
-    "servers at 1M, the same part (`python -m tests.benchmarks.parsers "
-    "tests/benchmarks/data/1m --parts lanes`) gives 1.46× "
-    "and 1.21× with cheap executions on the event loop, and 1.22× and 1.23× without. "
-    "`make bench` runs it on the server that has just served the rotating condition pages. "
-    "That fills the resolver memo, whose bound this run raised from 20,000 to 100,000 values "
-    "(server/schema/memo.py). In process at 1M, after the 1,202 condition pages, 248k objects "
-    "are tracked outside the frozen snapshot, and a full garbage collection takes 360-390 ms "
-    "(15 ms before), which every thread waits for. Keeping the memo's values out of the "
-    "collector's walk would close it, e.g. by freezing them as the snapshot is frozen "
-    "(server/serve/startup.py settle_heap), or by bounding the memo in tracked objects, not "
-    "values.",
-    "- **p99 ≤ 3× p50 under saturation at 1M** (3.9×, facts(ids) without the response cache: "
-    "p99 541 and 574 ms against p50 164 and 122 ms). It runs after the rotating pages too: "
-    "most likely the same full collections. Search, which the previous run missed, is 1.5-2.1× "
-    "at 1M.",
-    "- **Peak memory at 1M < 1.5 GB** (1,433 MiB against 1,430, in the reload phase; the cold "
-    "start peaks at 924 MiB). The phase's set-up kept the first validation's result, triple index "
-    "included, while the incremental baseline was validated again. `serve` does not keep it "
-    "(server/serve/startup.py keeps the snapshot and the load result only). The phase was "
-    "changed after this run to drop it as serve does; measured outside this run, with that "
-    "set-up, one reload at 1M peaks at about 1.2 GB. The reload itself now adds little: it "
-    "patches the snapshot, sharing what did not change.",
-    "- **Full validation at 1M vs Jena with core shapes only** (27.1 s vs 21.4 s; with all "
-    "shapes Jena did not finish in 120 s: it runs the unique-label SPARQL per focus node). What "
-    "remains of ours is converting Oxigraph's terms to rdflib terms (about 40% of load) and the "
-    "Python engine: validating on Oxigraph terms or plain strings, and splitting validation by "
-    "file across processes that parse their own files, would close it.",
+    "- **serve --workers 2 ≥ 1.8× one worker at 10k and 100k** (1.74× and 1.74×; 1M 1.94×). "
+    "Four alternating rounds, each on freshly started servers, and the 2-worker rounds scatter "
+    "far more than the 1-worker ones: at 10k 1,192 / 1,105 / 981 / 826 req/s (CPU 1.59 to "
+    "2.30 ms a request), at 100k 1,094 / 1,084 / 494 / 911 req/s (one round at 3.60 ms CPU a "
+    "request, both vCPUs busy for half the answers). The 1-worker rounds stay within "
+    "1.50-2.35 ms. The earlier run of this session (02581ff, 2 rounds) gave 1.62× / 2.09× / "
+    "2.47×, and two reruns of the 10k part right after it gave 2.06× and 1.92×; the previous "
+    "session's run gave 2.26× / 2.30× / 2.09×. A worker's CPU per request rises when both "
+    "vCPUs of this VM are busy (wrk, pinned to one of them, takes its share too), so the "
+    "ratio measures the machine as much as the server. Not yet known: whether the slow "
+    "2-worker rounds are the VM's (steal, the host's other tenants) or ours (both workers "
+    "scheduled on one vCPU; SO_REUSEPORT's split of the 32 connections). Next: log each "
+    "worker's CPU and connection count per round, and measure on 2 dedicated cores.",
+    "- **Full validation at 1M vs Jena with core shapes only** (23.6 s vs 23.2 s; 23.9 vs 19.0 s "
+    "in this session's first run; with all shapes Jena did not finish in 120 s: it runs the "
+    "unique-label SPARQL per focus node). Not a target of issue 12. What remains of ours is "
+    "converting Oxigraph's terms to rdflib terms (about 40% of load) and the Python engine: "
+    "validating on Oxigraph terms or plain strings, and splitting validation by file across "
+    "processes that parse their own files, would close it.",
 ]
 
 
