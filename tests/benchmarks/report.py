@@ -460,7 +460,11 @@ MISSED = [
     "ratio measures the machine as much as the server. Not yet known: whether the slow "
     "2-worker rounds are the VM's (steal, the host's other tenants) or ours (both workers "
     "scheduled on one vCPU; SO_REUSEPORT's split of the 32 connections). Next: log each "
-    "worker's CPU and connection count per round, and measure on 2 dedicated cores.",
+    "worker's CPU and connection count per round, and measure on 2 dedicated cores. A rerun "
+    "of the 100k part after this run (06:38 UTC, machine idle but for it) points at the "
+    "machine: the 1-worker rounds too cost 2.27-3.94 ms CPU a request (393 / 257 / 440 / 275 "
+    "req/s), and the slow 1- and 2-worker rounds came in pairs (2 workers 956 / 556 / 896 / "
+    "592 req/s): the same work took up to 1.7× the CPU time in some minutes.",
     "- **Full validation at 1M vs Jena with core shapes only** (23.6 s vs 23.2 s; 23.9 vs 19.0 s "
     "in this session's first run; with all shapes Jena did not finish in 120 s: it runs the "
     "unique-label SPARQL per focus node). Not a target of issue 12. What remains of ours is "
