@@ -137,6 +137,51 @@ def test_one_slow_run_does_not_send_a_text_to_its_lane() -> None:
     assert found.may_run_inline("other", None)
 
 
+def test_a_text_sent_to_its_lane_gets_a_trial_on_the_event_loop_again(
+    snap: Snapshot, threads: list[Callable[..., Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its first runs were slow (a cold process, a busy machine): it runs in its lane, where the
+    # same run costs more CPU. After RETRY_RUNS runs there its next one is on the event loop,
+    # and, fast now, it stays there.
+    monkeypatch.setattr(lanes, "RETRY_RUNS", 5)
+    monkeypatch.setattr(lanes, "INLINE_SECONDS", 1e-12)
+    with client(snap) as c:
+        for _ in range(3):
+            post(c, CHEAP)
+        monkeypatch.setattr(lanes, "INLINE_SECONDS", 1.0)  # every run is fast from now on
+        answers = [post(c, CHEAP) for _ in range(5)]
+        assert executions(threads) == 4  # the fifth was its trial, on the event loop
+        answers += [post(c, CHEAP) for _ in range(10)]
+        assert executions(threads) == 4  # readmitted
+    assert len({without_request_id(a) for a in answers}) == 1
+
+
+def test_a_text_that_fails_its_trial_waits_twice_as_long_up_to_a_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lanes, "RETRY_RUNS", 4)
+    monkeypatch.setattr(lanes, "RETRY_MAX", 16)
+    found = lanes.Lanes(1, 100)
+    for _ in range(3):  # steadily slow: sent to its lane
+        found.ran_inline("q", None, 1.0)
+
+    def runs_until_trial() -> int:
+        for run in range(1, 100):
+            if found.may_run_inline("q", None):
+                return run
+        raise AssertionError("no trial")
+
+    waits = []
+    for _ in range(5):
+        waits.append(runs_until_trial())
+        found.ran_inline("q", None, 1.0)  # the trial is slow too
+    assert waits == [4, 8, 16, 16, 16]
+    assert found.may_run_inline("other", None)  # other texts are not held back meanwhile
+    runs_until_trial()
+    found.ran_inline("q", None, lanes.INLINE_SECONDS / 2)  # a fast trial
+    assert all(found.may_run_inline("q", None) for _ in range(20))
+
+
 def _answers(snap: Snapshot, requests: list[Any], **settings: Any) -> Iterator[tuple[int, bytes]]:
     with client(snap, **settings) as c:
         for _, text, variables, operation in requests:

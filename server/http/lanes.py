@@ -51,6 +51,14 @@ REMEMBERED = 512  # query texts (with their operation name) known to be heavy, o
 # An execution on the event loop (a cheap one: server/http/app.py run_inline) that took more CPU
 # than this sends its query text to a worker thread of its lane from then on.
 INLINE_SECONDS = 0.005
+# ...until its probation: after this many runs in its lane, the text's next run is on the event
+# loop again, and stays there if that run is fast (its first runs were slow because the process
+# was cold, or the machine busy). A text that fails waits twice as many runs, up to RETRY_MAX.
+# Without it, a text sent away while the process was cold stayed in its lane for good, and a run
+# there costs more CPU (thread switches, GIL hand-offs): the condition page at 100k, 3.7-4.0 ms
+# a request against 2.5 ms on the loop, in one process of `serve` but not in another.
+RETRY_RUNS = 64
+RETRY_MAX = 4_096
 
 
 class Work:
@@ -89,7 +97,9 @@ class Lanes:
         self._quiet_since = 0.0  # when the count of lighter requests last fell to 0
         # Hashes of (query text, operation name) seen heavy: a text can be 64 kB; its hash not.
         self._heavy_texts: OrderedDict[int, None] = OrderedDict()
-        self._slow_texts: OrderedDict[int, None] = OrderedDict()  # too slow for the event loop
+        # Too slow for the event loop: runs left in its lane before its next trial there, and
+        # how many the trial after that would wait (doubled at each failed one).
+        self._slow_texts: OrderedDict[int, list[int]] = OrderedDict()
         self._inline_cpu: dict[int, float] = {}  # average CPU seconds of a text on the event loop
         self.paused = 0  # heavy executions waiting at a checkpoint now
         self.pauses = 0  # times a heavy execution waited at a checkpoint, since start
@@ -131,24 +141,44 @@ class Lanes:
 
     def may_run_inline(self, query: str, operation: str | None) -> bool:
         """Whether this query text (with its operation name) may run on the event loop: it was
-        not heavy when it last ran, and its runs there have not been slow."""
+        not heavy when it last ran, and its runs there have not been slow, or its probation is
+        due (RETRY_RUNS). On the event loop thread only, like `ran_inline`."""
         text = hash((query, operation))
-        return text not in self._heavy_texts and text not in self._slow_texts
+        if text in self._heavy_texts:
+            return False
+        slow = self._slow_texts.get(text)
+        if slow is None:
+            return True
+        slow[0] -= 1
+        return slow[0] <= 0  # its trial: `ran_inline` readmits it, or sends it back for longer
 
     def ran_inline(self, query: str, operation: str | None, cpu_seconds: float) -> None:
         """An execution ran on the event loop (which answers nothing else meanwhile): once the
         text's recent runs there average more than INLINE_SECONDS of CPU, it runs in its lane
-        from then on. One slow run (a first one, a garbage collection) does not decide it: each
-        run weighs a tenth, and counts as at most 4 x INLINE_SECONDS."""
+        for RETRY_RUNS runs, then has a trial run on the loop. One slow run (a first one, a
+        garbage collection) does not send it away: each run weighs a tenth, and counts as at
+        most 4 x INLINE_SECONDS."""
         text = hash((query, operation))
         sample = min(cpu_seconds, 4 * INLINE_SECONDS)
+        slow = self._slow_texts.get(text)
+        if slow is not None:  # its trial
+            if sample <= INLINE_SECONDS:
+                del self._slow_texts[text]
+                self._remember_inline(text, sample)
+            else:
+                slow[1] = min(2 * slow[1], RETRY_MAX)
+                slow[0] = slow[1]
+            return
         average = self._inline_cpu.pop(text, 0.0)
         average += (sample - average) / 10
         if average > INLINE_SECONDS:
-            self._slow_texts[text] = None
+            self._slow_texts[text] = [RETRY_RUNS, RETRY_RUNS]
             if len(self._slow_texts) > REMEMBERED:
                 self._slow_texts.popitem(last=False)
             return
+        self._remember_inline(text, average)
+
+    def _remember_inline(self, text: int, average: float) -> None:
         self._inline_cpu[text] = average  # the most recent last
         if len(self._inline_cpu) > REMEMBERED:
             del self._inline_cpu[next(iter(self._inline_cpu))]
