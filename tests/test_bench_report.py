@@ -56,6 +56,8 @@ def results() -> dict[str, Any]:
             },
             "rps": {"1": 200.0, "2": 380.0},
             "ratio": 1.9,
+            "design": {"quads": 2, "burst_seconds": 2, "warm_seconds": 3},
+            "quad_ratios": [1.7, 2.1],
         },
         "all_cores": {
             "workers": 2,
@@ -108,3 +110,17 @@ def test_rows_carry_their_load_average_and_http_rows_their_cpu_per_request(
             column = header.split("|").index(" server CPU ms/req ")
             assert all(r.split("|")[column].strip() not in ("", "–") for r in rows)
     assert "| 10k | Oxigraph server, its own threads | 200 | 5.00 |" in text
+
+
+def test_the_workers_row_states_its_bursts_and_the_spread_of_its_quads(tmp_path: Path) -> None:
+    row = next(
+        line
+        for line in report.render(results(), tmp_path / "none.md").splitlines()
+        if "serve --workers 2 ≥ 1.8× one worker" in line
+    )
+    assert "1.90×" in row
+    assert "2 ABBA quads of 2 s bursts, quad ratios 1.70–2.10" in row
+    older = results()  # a results.json from before the bursts: no design, no spread
+    del older["sizes"]["10k"]["workers"]["design"], older["sizes"]["10k"]["workers"]["quad_ratios"]
+    text = report.render(older, tmp_path / "none.md")
+    assert "ABBA" not in text.split("## Targets")[1].split("###")[0]

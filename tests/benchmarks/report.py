@@ -385,11 +385,19 @@ def _workers_target(sizes: dict[str, Any]) -> list[str]:
         if not w or not w.get("ratio"):
             continue
         cpu = {n: _avg(rs, "cpu_ms_per_request") for n, rs in w["runs"].items()}
+        quads = w.get("quad_ratios") or []
+        design = w.get("design")
+        spread = (
+            f"{len(quads)} ABBA quads of {design['burst_seconds']} s bursts, quad ratios "
+            f"{min(quads):.2f}–{max(quads):.2f}; "
+            if quads and design
+            else ""
+        )
         rows.append(
             f"| {size}: serve --workers 2 ≥ 1.8× one worker (uncached condition page, rotating) "
             f"| {w['ratio']:.2f}× ({_f(w['rps']['2'], 0)} vs {_f(w['rps']['1'], 0)} req/s; "
-            f"CPU {_f(cpu['2'], 2)} vs {_f(cpu['1'], 2)} ms/req; wrk shares the 2 cores) | "
-            f"{_verdict(w['ratio'], 1.8, True)} |"
+            f"CPU {_f(cpu['2'], 2)} vs {_f(cpu['1'], 2)} ms/req; {spread}wrk shares the 2 cores)"
+            f" | {_verdict(w['ratio'], 1.8, True)} |"
         )
     return rows
 
@@ -542,7 +550,9 @@ def render(results: dict[str, Any], findings: Path) -> str:
         "The uncached condition page over rotating ids (response cache off) on `clinic-kg serve "
         "--workers N` and on Oxigraph's server, neither pinned (`tests/benchmarks/workers_load.py`,"
         " `tests/benchmarks/all_cores.py`); wrk stays on CPU 0, so on 2 cores it competes with "
-        "the servers. Averages of the alternating rounds.",
+        "the servers. Averages of the alternating rounds; for `--workers 1` and `2`, of the "
+        "short bursts both servers, running side by side, took in turns (1, 2, 2, 1 workers, "
+        "repeated), so that both see the machine at the same speed.",
         "",
         *_every_core(results),
         "",

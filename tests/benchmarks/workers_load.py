@@ -4,10 +4,19 @@
 
 Both servers are the real `clinic-kg serve` (response cache off, so every request executes
 GraphQL), unpinned: the point is to use every core. wrk runs pinned to CPU 0 as in the main HTTP
-benchmark, so on a 2-core machine it competes with the second worker: the ratio is a floor. Prints
-one JSON line, with the servers' CPU time per request (parent and workers, from /proc), which
-depends less on the machine's load than req/s; `make bench` stores it as the size's "workers"
-part.
+benchmark, so on a 2-core machine it competes with the second worker: the ratio is a floor.
+
+On this shared VM the CPU time one request costs drifts by up to 1.7x within a minute (the same
+work, measured adjacent 3 s apart), more than the effect measured. So both servers run side by
+side (the idle one costs nothing) and wrk loads them in short bursts, in ABBA order (1, 2, 2, 1
+workers, repeated): each quad's ratio sees the machine's speed at nearly the same moment, and a
+linear drift cancels within it. The ratio is that of the mean req/s over every burst; the quads'
+own ratios show the spread. Both servers are warmed first (their resolver memos, one per worker,
+fill as in steady state). The measured time per server is `seconds x rounds` as before.
+
+Prints one JSON line, with the servers' CPU time per request (parent and workers, from /proc),
+which depends less on the machine's load than req/s; `make bench` stores it as the size's
+"workers" part.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ from . import httpload
 from .queries import CONDITION_PAGE, graphql_body, ids_in
 
 COUNTS = (1, 2)
+# Each burst is this long: short enough that adjacent bursts see the machine at the same speed.
+BURST_SECONDS = 2
 
 
 def serve_cmd(root: Path, port: int, workers: int) -> list[str]:
@@ -32,18 +43,30 @@ def serve_cmd(root: Path, port: int, workers: int) -> list[str]:
     ]  # fmt: skip
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and its children that are running now."""
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """CPU time (user + system) of a process and of each of its children running now, by pid."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    times = {}
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     for each in (pid, *map(int, children)):
         try:
             fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
+        times[each] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return times
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children that are running now."""
+    return sum(cpu_by_process(pid).values())
+
+
+def burst_plan(seconds: int, rounds: int) -> tuple[int, int]:
+    """(quads, burst seconds): ABBA quads of bursts that give each server `seconds x rounds`."""
+    burst = min(BURST_SECONDS, seconds)
+    quads = max(1, round(seconds * rounds / (2 * burst)))
+    return quads, burst
 
 
 def measure(root: Path, seconds: int, rounds: int, timeout: float) -> dict[str, Any]:
@@ -56,28 +79,54 @@ def measure(root: Path, seconds: int, rounds: int, timeout: float) -> dict[str, 
         "application/json",
     )
     env = {"CLINIC_KG_RESPONSE_CACHE_SIZE": "0"}
-    runs: dict[str, list[dict[str, float]]] = {str(n): [] for n in COUNTS}
-    for r in range(rounds):
-        for n in COUNTS if r % 2 == 0 else COUNTS[::-1]:
-            port = httpload.free_port()
-            server = httpload.start(f"workers-{n}", serve_cmd(root, port, n), env, port, work)
-            with httpload.running([server]):
-                httpload.wait_ready(server, timeout)
-                httpload.wrk(server.url("/graphql"), script, 1)  # warm-up, not counted
-                cpu = cpu_seconds(server.process.pid)
-                got = httpload.wrk(server.url("/graphql"), script, seconds)
-                cpu = cpu_seconds(server.process.pid) - cpu
-            row = {**got.__dict__, "cpu_ms_per_request": cpu * 1000 / max(1, got.requests)}
-            runs[str(n)].append(row)
-            print(
-                f"[workers] {n} worker(s): {got.rps:.0f} req/s, p50 {got.p50_ms:.1f} ms, "
-                f"p99 {got.p99_ms:.1f} ms, errors {got.errors}, "
-                f"CPU {row['cpu_ms_per_request']:.2f} ms/request, load {got.load_before:.1f}",
-                file=sys.stderr,
-                flush=True,
-            )
+    servers = {}
+    for count in COUNTS:
+        port = httpload.free_port()
+        servers[str(count)] = httpload.start(
+            f"workers-{count}", serve_cmd(root, port, count), env, port, work
+        )
+    quads, burst = burst_plan(seconds, rounds)
+    runs: dict[str, list[dict[str, Any]]] = {n: [] for n in servers}
+    quad_ratios: list[float] = []
+    with httpload.running(list(servers.values())):
+        for server in servers.values():  # answered by a worker, not only the bound socket
+            httpload.wait_ready(server, timeout, "/readyz")
+        for server in servers.values():
+            httpload.wrk(server.url("/graphql"), script, seconds)  # warm-up, not counted
+        for _ in range(quads):
+            quad: dict[str, float] = dict.fromkeys(servers, 0.0)
+            for n in ("1", "2", "2", "1"):
+                server = servers[n]
+                before = cpu_by_process(server.process.pid)  # the parent and every worker
+                got = httpload.wrk(server.url("/graphql"), script, burst)
+                after = cpu_by_process(server.process.pid)
+                # each process's CPU seconds in the burst, the parent first: a worker that idles
+                # while the other works shows here (a replaced worker would count from zero)
+                used = [round(t - before.get(pid, 0.0), 3) for pid, t in after.items()]
+                row = {
+                    **got.__dict__,
+                    "cpu_ms_per_request": sum(used) * 1000 / max(1, got.requests),
+                    "cpu_seconds_by_process": used,
+                }
+                runs[n].append(row)
+                quad[n] += got.rps
+                print(
+                    f"[workers] {n} worker(s): {got.rps:.0f} req/s, p50 {got.p50_ms:.1f} ms, "
+                    f"p99 {got.p99_ms:.1f} ms, errors {got.errors}, "
+                    f"CPU {row['cpu_ms_per_request']:.2f} ms/request, load {got.load_before:.1f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            if quad["1"]:
+                quad_ratios.append(quad["2"] / quad["1"])
     mean = {n: sum(r["rps"] for r in rs) / len(rs) for n, rs in runs.items()}
-    return {"runs": runs, "rps": mean, "ratio": mean["2"] / mean["1"] if mean["1"] else None}
+    return {
+        "runs": runs,
+        "rps": mean,
+        "ratio": mean["2"] / mean["1"] if mean["1"] else None,
+        "design": {"quads": quads, "burst_seconds": burst, "warm_seconds": seconds},
+        "quad_ratios": quad_ratios,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
