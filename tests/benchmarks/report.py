@@ -66,8 +66,9 @@ def _machine(results: dict[str, Any]) -> list[str]:
         "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- CPU pinning: {results['pinning']}",
         *_carried(results),
-        "- wrk: 2 threads, 32 connections (the naive baseline: 4, it answers one request at a "
-        "time), `--latency`, `--timeout 5s`, 127.0.0.1 only; "
+        "- wrk: 1 thread (pinned to one CPU), each request formatted once, 32 connections (the "
+        "naive baseline: 4, it answers one request at a time), `--latency`, `--timeout 5s`, "
+        "127.0.0.1 only; "
         "uvicorn: 1 worker, `--no-access-log`, asyncio, the HTTP protocol `serve` runs (httptools "
         "with the request-head deadline; `BENCH_HTTP_PARSER=h11` for h11's), the same for "
         "clinic-kg and the Python baselines",
