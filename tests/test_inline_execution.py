@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import anyio
 import anyio.to_thread
 import pytest
 
@@ -180,6 +181,49 @@ def test_a_text_that_fails_its_trial_waits_twice_as_long_up_to_a_bound(
     runs_until_trial()
     found.ran_inline("q", None, lanes.INLINE_SECONDS / 2)  # a fast trial
     assert all(found.may_run_inline("q", None) for _ in range(20))
+
+
+def test_a_cheap_request_waits_its_turn_behind_queued_executions_then_runs_on_the_loop(
+    snap: Snapshot, threads: list[Callable[..., Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Run at once it would overtake executions waiting for a token of the light lane (they
+    # starved behind a stream of cheap runs: up to 1 s at 100k). It queues, then runs inline.
+    app = create_app(Settings(response_cache_size=0), StoreHolder(snap))
+    found = app.state.graphql.lanes
+    admitted = []
+    real = found.admitted
+
+    def counting(*args: Any) -> Any:
+        admitted.append(args[1])
+        return real(*args)
+
+    with TestClient(app) as c:
+        alone = post(c, CHEAP)
+        assert (admitted, executions(threads)) == ([], 0)  # nothing queued: straight on the loop
+        monkeypatch.setattr(found, "queued", lambda: True)
+        monkeypatch.setattr(found, "admitted", counting)
+        behind = post(c, CHEAP)
+    assert admitted == [CHEAP]  # it took its turn in the lane
+    assert executions(threads) == 0  # and ran on the event loop when the turn came
+    assert without_request_id(behind) == without_request_id(alone)
+
+
+def test_the_light_lane_says_when_executions_wait_for_a_token() -> None:
+    async def scenario() -> list[bool]:
+        found = lanes.Lanes(1, 100)
+        first, second = object(), object()
+        seen = [found.queued()]
+        await found.light.acquire_on_behalf_of(first)
+        seen.append(found.queued())  # every token taken, nobody waiting
+        async with anyio.create_task_group() as group:
+            group.start_soon(found.light.acquire_on_behalf_of, second)
+            await anyio.wait_all_tasks_blocked()
+            seen.append(found.queued())
+            found.light.release_on_behalf_of(first)
+        seen.append(found.queued())
+        return seen
+
+    assert anyio.run(scenario) == [False, False, True, False]
 
 
 def _answers(snap: Snapshot, requests: list[Any], **settings: Any) -> Iterator[tuple[int, bytes]]:

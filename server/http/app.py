@@ -301,24 +301,57 @@ class GraphQLEndpoint:
             noted.type = "query"  # only the data of executed queries is kept
             return Answer(self.spliced(store, request_id, cached))
         usage = Usage()
-        inline = None
-        if self.inline_cost is not None and self.lanes.may_run_inline(query, operation):
-            started = time.thread_time()
-            inline = self.run_inline(store, query, variables, operation, request_id, usage)
-            self.lanes.ran_inline(query, operation, time.thread_time() - started)
+        inline: tuple[Answer, bytes | None] | bool | None = None
+        tried = False  # on the event loop already (not again in its lane)
+        lanes = self.lanes
+        if (
+            self.inline_cost is not None
+            and not lanes.queued()
+            and lanes.may_run_inline(query, operation)
+        ):
+            tried = True
+            inline = self.timed_inline(store, query, variables, operation, request_id, usage)
         if isinstance(inline, tuple):
             answer, data = inline
         else:
-            plan = inline is None  # else the plan ran already and left it to the reference
-            lane = self.lanes.admitted(work or Work(counted=False), query, operation)
+            lane = lanes.admitted(work or Work(counted=False), query, operation)
             async with lane as execution:
-                answer, data = await anyio.to_thread.run_sync(
-                    self.run, store, query, variables, operation, request_id, usage, execution, plan
-                )
+                # Its turn in the lane; a cheap one (that waited behind others) runs on the loop.
+                if (
+                    not tried
+                    and self.inline_cost is not None
+                    and lanes.inline_text(query, operation)
+                ):
+                    inline = self.timed_inline(
+                        store, query, variables, operation, request_id, usage
+                    )
+                if isinstance(inline, tuple):
+                    answer, data = inline
+                else:
+                    plan = inline is None  # else the plan ran already and left it to the reference
+                    answer, data = await anyio.to_thread.run_sync(
+                        self.run, store, query, variables, operation, request_id, usage, execution,
+                        plan,
+                    )  # fmt: skip
         if data is not None:
             self.cache.put(key, data)
         _note(noted, answer, usage)
         return answer
+
+    def timed_inline(
+        self,
+        store: Store,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation: str | None,
+        request_id: str,
+        usage: Usage,
+    ) -> tuple[Answer, bytes | None] | bool | None:
+        """`run_inline`, its CPU time told to the lanes (which send a slow text to its lane)."""
+        started = time.thread_time()
+        inline = self.run_inline(store, query, variables, operation, request_id, usage)
+        self.lanes.ran_inline(query, operation, time.thread_time() - started)
+        return inline
 
     def run_inline(
         self,

@@ -139,6 +139,19 @@ class Lanes:
 
     # -- executions on the event loop (server/http/app.py run_inline)
 
+    def queued(self) -> bool:
+        """Whether executions wait for a token of the light lane. A cheap one then waits its turn
+        in the lane too, and runs on the event loop when it comes (server/http/app.py): run at
+        once, it would overtake them, and while a stream of them kept the loop busy the queued
+        ones, in threads, got a slice of the GIL now and then (up to 1 s at 100k, right after a
+        text came back from its lane)."""
+        return self.light.statistics().tasks_waiting > 0
+
+    def inline_text(self, query: str, operation: str | None) -> bool:
+        """Whether this text runs on the event loop now (not heavy, not slow); no trial counted."""
+        text = hash((query, operation))
+        return text not in self._heavy_texts and text not in self._slow_texts
+
     def may_run_inline(self, query: str, operation: str | None) -> bool:
         """Whether this query text (with its operation name) may run on the event loop: it was
         not heavy when it last ran, and its runs there have not been slow, or its probation is
