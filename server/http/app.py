@@ -310,7 +310,7 @@ class GraphQLEndpoint:
             and lanes.may_run_inline(query, operation)
         ):
             tried = True
-            inline = self.timed_inline(store, query, variables, operation, request_id, usage)
+            inline = self.run_inline(store, query, variables, operation, request_id, usage)
         if isinstance(inline, tuple):
             answer, data = inline
         else:
@@ -322,9 +322,7 @@ class GraphQLEndpoint:
                     and self.inline_cost is not None
                     and lanes.inline_text(query, operation)
                 ):
-                    inline = self.timed_inline(
-                        store, query, variables, operation, request_id, usage
-                    )
+                    inline = self.run_inline(store, query, variables, operation, request_id, usage)
                 if isinstance(inline, tuple):
                     answer, data = inline
                 else:
@@ -338,21 +336,6 @@ class GraphQLEndpoint:
         _note(noted, answer, usage)
         return answer
 
-    def timed_inline(
-        self,
-        store: Store,
-        query: str,
-        variables: dict[str, Any] | None,
-        operation: str | None,
-        request_id: str,
-        usage: Usage,
-    ) -> tuple[Answer, bytes | None] | bool | None:
-        """`run_inline`, its CPU time told to the lanes (which send a slow text to its lane)."""
-        started = time.thread_time()
-        inline = self.run_inline(store, query, variables, operation, request_id, usage)
-        self.lanes.ran_inline(query, operation, time.thread_time() - started)
-        return inline
-
     def run_inline(
         self,
         store: Store,
@@ -365,7 +348,9 @@ class GraphQLEndpoint:
         """A cheap execution on the event loop, where handing it to a worker thread would cost
         more CPU than it does: only the compiled plan, and only when the request's cost (known
         before any resolver runs) is at most `inline_query_cost`. None: run it in its lane;
-        False: the plan left it to the reference executor (run that in its lane)."""
+        False: the plan left it to the reference executor (run that in its lane). Its CPU time
+        is told to the lanes, which send a text slow here to its lane."""
+        started = time.thread_time()
         context = LanedContext(
             store=store,
             settings=self.settings,
@@ -379,6 +364,8 @@ class GraphQLEndpoint:
             compiled = self.compiled.execute(query, variables, operation, context)
         except NotHere:
             return None
+        finally:
+            self.lanes.ran_inline(query, operation, time.thread_time() - started)
         if compiled is None:
             return False
         if len(compiled) > self.settings.max_response_bytes:
