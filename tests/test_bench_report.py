@@ -120,6 +120,10 @@ def test_the_workers_row_states_its_bursts_and_the_spread_of_its_quads(tmp_path:
     )
     assert "1.90×" in row
     assert "2 ABBA quads of 2 s bursts, quad ratios 1.70–2.10" in row
+    one = results()  # a quick run: one quad
+    one["sizes"]["10k"]["workers"]["quad_ratios"] = [1.87]
+    text = report.render(one, tmp_path / "none.md")
+    assert "1 ABBA quad of 2 s bursts, quad ratio 1.87;" in text
     older = results()  # a results.json from before the bursts: no design, no spread
     del older["sizes"]["10k"]["workers"]["design"], older["sizes"]["10k"]["workers"]["quad_ratios"]
     text = report.render(older, tmp_path / "none.md")

@@ -388,12 +388,17 @@ def _workers_target(sizes: dict[str, Any]) -> list[str]:
         cpu = {n: _avg(rs, "cpu_ms_per_request") for n, rs in w["runs"].items()}
         quads = w.get("quad_ratios") or []
         design = w.get("design")
-        spread = (
-            f"{len(quads)} ABBA quads of {design['burst_seconds']} s bursts, quad ratios "
-            f"{min(quads):.2f}–{max(quads):.2f}; "
-            if quads and design
-            else ""
-        )
+        spread = ""
+        if quads and design:
+            ratios = (
+                f"quad ratios {min(quads):.2f}–{max(quads):.2f}"
+                if len(quads) > 1
+                else f"quad ratio {quads[0]:.2f}"
+            )
+            spread = (
+                f"{len(quads)} ABBA quad{'s' if len(quads) > 1 else ''} of "
+                f"{design['burst_seconds']} s bursts, {ratios}; "
+            )
         rows.append(
             f"| {size}: serve --workers 2 ≥ 1.8× one worker (uncached condition page, rotating) "
             f"| {w['ratio']:.2f}× ({_f(w['rps']['2'], 0)} vs {_f(w['rps']['1'], 0)} req/s; "
