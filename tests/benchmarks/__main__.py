@@ -481,9 +481,10 @@ def main(argv: list[str] | None = None) -> int:
             entry["http"] = http(made.root, work, seconds, rounds, args.timeout)
         if size != "seed" and "workers" not in skip and not missing:
             log(f"{size}: serve --workers 2 vs 1")
-            # The ratio of two throughputs on cores wrk shares: at 10k one run in three fell
-            # from ~2.0x to 1.6x with 2 rounds (2 workers 860-1,090 req/s, 1 worker 430-580).
-            # Twice the rounds in full mode, so one noisy round weighs less.
+            # The ratio of two throughputs on cores wrk shares, on a machine whose speed drifts:
+            # each server gets `seconds x rounds` of 2 s bursts in ABBA order (workers_load.py),
+            # with at least 4 rounds in full mode (16 bursts each at --seconds 8), so one noisy
+            # quad weighs less.
             entry["workers"] = workers_load.measure(
                 made.root, seconds, rounds if args.quick else max(rounds, 4), args.timeout
             )
