@@ -5,7 +5,10 @@ inherit a lock held by a thread it does not have)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from dataclasses import dataclass, field
 
 from server.diff.graph_diff import Described
@@ -71,3 +74,51 @@ def test_settle_leaves_no_thread_of_the_history_running() -> None:
         history.settle()
         assert _history_threads() == []
     assert history.versions() == tuple(s.version for s in stores)
+
+
+def test_a_worker_forked_while_a_print_runs_prints_its_own_copy() -> None:
+    """`serve --workers` forks a new generation while the parent still prints (the first version
+    at a million triples takes ~30 s): the child's history locks start free, and a request for
+    the changes there prints what the parent had not finished."""
+    parent = os.getpid()
+    entered = threading.Event()
+
+    @dataclass
+    class ParentWaits(Printing):
+        def version_print(self, previous: VersionPrint | None) -> VersionPrint:
+            if os.getpid() != parent:  # the child: print at once
+                return VersionPrint(self.version, Described({}, {}), {}, {}, {})
+            entered.set()
+            return super().version_print(previous)
+
+    first = ParentWaits("v1")
+    history = VersionHistory(first, keep=4)  # type: ignore[arg-type]
+    printer = threading.Thread(target=history.materialize)
+    printer.start()
+    try:
+        assert entered.wait(WAIT)  # the parent's print holds the history's printing lock
+        pid = os.fork()
+        if pid == 0:  # the child: a deadlock ends it by the alarm, a wrong answer by its code
+            code = 3
+            try:
+                signal.alarm(int(WAIT))
+                got = history.get("v1")
+                code = 0 if got is not None and got.version == "v1" else 2
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + WAIT + 5
+        status = None
+        while status is None and time.monotonic() < deadline:
+            done, raw = os.waitpid(pid, os.WNOHANG)
+            status = raw if done else None
+            time.sleep(0.01)
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        assert status is not None, "the child hung on the history's locks"
+        assert os.WIFEXITED(status), status
+        assert os.WEXITSTATUS(status) == 0, status
+    finally:
+        first.go.set()
+        printer.join(WAIT)
+    assert history.get("v1") is not None

@@ -76,7 +76,8 @@ def serve(
         return serve_store(root, settings)
     require_project(root)
     reloader_cache = LoadCache()
-    started = start(root, settings, cache=reloader_cache)
+    watching = bool(settings.watch and settings.incremental_reload)
+    started = start(root, settings, cache=reloader_cache, keep_validation=watching)
     report = started.report
     if started.snapshot is None:
         for d in report.diagnostics:
@@ -92,6 +93,8 @@ def serve(
     click.echo(report.summary() + cached)
     # The holder is the seam for `--watch`: a reload builds a new snapshot and calls swap().
     holder = StoreHolder(started.snapshot, settings.change_history_versions)
+    validated = started.validated  # the baseline of --watch's incremental reloads, if made
+    del started  # the rest of the start is not needed while serving
     # With --watch even one worker runs under the supervisor: the reload (seconds of CPU, and a
     # full garbage collection of the new snapshot) runs in a process that serves no request.
     if count > 1 or (settings.watch and can_fork()):
@@ -105,13 +108,14 @@ def serve(
             reloader_cache,
             lambda served: create_app(settings, served),
             uvicorn_options(settings),
+            validated,
         )
     settle_heap()
     watcher = None
     if settings.watch:
         from server.serve.watch import Reloader, Watcher
 
-        reloader = Reloader(root, settings, holder, cache=reloader_cache)
+        reloader = Reloader(root, settings, holder, cache=reloader_cache, validated=validated)
         watcher = Watcher(reloader, settings.watch_debounce_ms)
         click.echo(f"watching {root.resolve()}/{{ontology,shapes,kg}} for changes")
     return run_watched(settings, holder, watcher)

@@ -27,7 +27,7 @@ from server.settings import Settings
 from server.store.dataset_graphs import DatasetGraphs
 from server.store.snapshot import Snapshot, build_snapshot
 from server.store.sparql_dataset import SparqlDataset, SparqlHolder
-from server.validate.validation import validate_project
+from server.validate.validation import Outcome, validate_project
 
 log = logging.getLogger("clinic_kg.startup")
 
@@ -53,10 +53,16 @@ class Started:
     snapshot: Snapshot | None
     from_cache: bool
     load: LoadResult | None = None  # None when restored from the cache
+    # The validation itself, kept only when asked (`keep_validation`): `serve --watch` makes the
+    # baseline of its incremental reloads from it instead of validating again.
+    validated: Outcome | None = None
 
 
-def start(root: Path, settings: Settings, cache: LoadCache | None = None) -> Started:
-    """Validate and snapshot the project, from the start-up cache when nothing changed."""
+def start(
+    root: Path, settings: Settings, cache: LoadCache | None = None, keep_validation: bool = False
+) -> Started:
+    """Validate and snapshot the project, from the start-up cache when nothing changed; with
+    `keep_validation`, a start that validated keeps the outcome (and its triple index)."""
     key = cache_key(root, settings) if settings.startup_cache else None
     if key is not None:
         restored = _read(root, key, settings)
@@ -68,7 +74,9 @@ def start(root: Path, settings: Settings, cache: LoadCache | None = None) -> Sta
     snapshot = build_snapshot(outcome.load, settings, outcome.index)
     if key is not None:
         _write(root, key, outcome.report, snapshot)
-    return Started(outcome.report, snapshot, False, outcome.load)
+    return Started(
+        outcome.report, snapshot, False, outcome.load, outcome if keep_validation else None
+    )
 
 
 def cache_key(root: Path, settings: Settings) -> str:

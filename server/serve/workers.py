@@ -51,6 +51,7 @@ from server.serve.worker_process import run_worker
 from server.settings import SettingError, Settings
 from server.store.heap import settle_heap
 from server.store.protocol import StoreHolder
+from server.validate.validation import Outcome
 
 log = logging.getLogger("clinic_kg.workers")
 
@@ -358,6 +359,7 @@ def serve_workers(
     cache: LoadCache,
     make_app: Callable[[StoreHolder], Any],
     options: dict[str, Any],
+    validated: Outcome | None = None,
 ) -> int:
     """Serve `holder` with `count` forked workers (and --watch in the parent); the exit code.
 
@@ -385,19 +387,19 @@ def serve_workers(
         # Nothing here prints the change feed's first version: a worker asked for it prints its
         # own copy (its locks are free: no other thread ever ran in this process).
         return supervisor.run()
-    reloader = ForkingReloader(root, settings, served, changed, cache, supervisor.fork_guard)
+    reloader = ForkingReloader(
+        root, settings, served, changed, cache, supervisor.fork_guard, validated
+    )
     watcher = Watcher(reloader, settings.watch_debounce_ms)
 
     def watch() -> None:
-        # After the first workers are forked: the history's first version takes seconds to print
-        # (tens at 100k triples under load), and serving must not wait for it. The watcher
-        # starts at once (an edit made meanwhile is not missed) and prints it in a thread of its
-        # own; this one waits for that print under the fork guard, then has the workers forked
-        # again, so that they inherit the printed history.
-        with supervisor.fork_guard:
-            watcher.start()
-            served.history.materialize()
-            time.sleep(POLL_SECONDS)  # the watcher's own call, which waited, returns meanwhile
+        # After the first workers are forked: making the baseline of incremental reloads and
+        # printing the history's first version take seconds (~28 s and ~30 s at a million
+        # triples, from the start-up cache), and serving must not wait for them. The watcher
+        # starts at once (an edit made meanwhile is not missed); once both are done the workers
+        # are forked again, so that they inherit the printed history.
+        watcher.start()
+        watcher.wait_started()
         changed.set()
 
     print(f"watching {root.resolve()}/{{ontology,shapes,kg}} for changes", flush=True)
@@ -421,8 +423,9 @@ class ForkingReloader(Reloader):
         changed: threading.Event,
         cache: LoadCache,
         fork_guard: threading.Lock,
+        validated: Outcome | None = None,
     ) -> None:
-        super().__init__(root, settings, holder, cache=cache)
+        super().__init__(root, settings, holder, cache=cache, validated=validated)
         self._changed = changed
         self._fork_guard = fork_guard
 
@@ -432,8 +435,21 @@ class ForkingReloader(Reloader):
             try:
                 return super().reload()
             finally:
-                # The history prints a new version in a thread: the workers forked next inherit
-                # the print, and no lock held by a thread they do not have.
-                self.holder.history.settle()
+                history = self.holder.history
+                if history.printed_once():
+                    # The new version prints in about the time its edited files take: the
+                    # workers forked next inherit the print.
+                    history.settle()
+                else:
+                    # The first print (every file) is still running: serve the new version now;
+                    # the workers are forked again once it and the new one are printed (a worker
+                    # asked for the changes meanwhile prints its own copy).
+                    threading.Thread(
+                        target=self._fork_when_printed, name="clinic-kg-history", daemon=True
+                    ).start()
                 if (self.holder.current, self.holder.last_reload_error) != before:
                     self._changed.set()
+
+    def _fork_when_printed(self) -> None:
+        self.holder.history.settle()
+        self._changed.set()

@@ -16,7 +16,9 @@ reloads never pays for it, and `serve --watch` prints it in its watcher thread a
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -158,6 +160,30 @@ class VersionHistory:
         if keep > 0:
             self._prints[first.version] = None
             self._queued.append(first)
+        _LIVE.add(self)
+
+    def printed_once(self) -> bool:
+        """Whether a print exists for the next one to share: what is queued then prints in
+        about the time its edited files take; before it, a print describes every file (seconds
+        at 100k triples, ~30 s at 1M)."""
+        with self._lock:
+            return self._last is not None or not self._queued
+
+    # -- a fork while a print runs (`serve --workers`: server/serve/workers.py)
+
+    def _before_fork(self) -> None:
+        self._lock.acquire()  # the child gets a consistent queue and set of prints
+
+    def _after_fork_in_parent(self) -> None:
+        self._lock.release()
+
+    def _after_fork_in_child(self) -> None:
+        """The printer thread is not in the child: its locks start free, and what it had not
+        printed yet is printed by the child itself if a request needs it (`get`)."""
+        self._lock = threading.Lock()
+        self._printing = threading.Lock()
+        self._printer = None
+        self._printer_busy = False
 
     def materialize(self) -> None:
         """Print every queued store now (the watcher prints the first at start); a caller that
@@ -225,6 +251,36 @@ class VersionHistory:
         with self._lock:
             queued = {s.version for s in self._queued}
             return tuple(v for v, p in self._prints.items() if p is not None or v in queued)
+
+
+# Every history of this process, for the fork hooks below: a worker may be forked while the
+# parent prints a version (the first one at 1M takes ~30 s, and a reload's new version must not
+# wait for it), so the child must not inherit a lock held by a thread it does not have.
+_LIVE: weakref.WeakSet[VersionHistory] = weakref.WeakSet()
+_HELD: list[VersionHistory] = []  # whose lock the forking thread holds, from before to after
+
+
+def _before_fork() -> None:
+    for history in list(_LIVE):
+        history._before_fork()
+        _HELD.append(history)
+
+
+def _after_fork(in_child: bool) -> None:
+    while _HELD:
+        history = _HELD.pop()
+        if in_child:
+            history._after_fork_in_child()
+        else:
+            history._after_fork_in_parent()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=lambda: _after_fork(False),
+        after_in_child=lambda: _after_fork(True),
+    )
 
 
 def _print(store: Store, previous: VersionPrint | None) -> VersionPrint | None:
