@@ -10,9 +10,10 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from server.diff.graph_diff import Described
-from server.store.history import VersionHistory, VersionPrint
+from server.store.history import VersionHistory, VersionPrint, reloading
 
 WAIT = 10.0  # seconds: a bound on waiting for a thread, not a performance assertion
 
@@ -122,3 +123,19 @@ def test_a_worker_forked_while_a_print_runs_prints_its_own_copy() -> None:
         first.go.set()
         printer.join(WAIT)
     assert history.get("v1") is not None
+
+
+def test_a_reload_pauses_a_print_between_two_files() -> None:
+    """A print of every file runs beside the reloads on the same GIL: while one runs, the print
+    waits before its next file (server/serve/watch.py wraps each reload in `reloading`)."""
+    files: list[tuple[Any, ...]] = [(), ()]
+    printed: list[VersionPrint] = []
+    printer = threading.Thread(
+        target=lambda: printed.append(VersionPrint.of("v1", files, [], [], []))
+    )
+    with reloading(), reloading():  # two at once: the print waits for both
+        printer.start()
+        printer.join(0.2)
+        assert printer.is_alive()  # it waits for the reloads
+    printer.join(WAIT)
+    assert [p.version for p in printed] == ["v1"]

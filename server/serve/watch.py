@@ -29,6 +29,7 @@ from server.load.loader import FOLDERS, LoadCache, LoadResult, load
 from server.rdf.triple_index import Index
 from server.settings import Settings
 from server.store.heap import settle_heap
+from server.store.history import reloading
 from server.store.protocol import Store, StoreHolder
 from server.store.snapshot import Snapshot, build_snapshot, patch_snapshot
 from server.validate.incremental import Baseline
@@ -111,7 +112,7 @@ class Reloader:
                 )
 
     def reload(self) -> ReloadOutcome:
-        with self._lock:
+        with self._lock, reloading():  # a print of the change feed waits meanwhile
             started = time.perf_counter()
             loaded = load(self.root, (), self.settings, self.cache)
             edit = self._baseline.revalidate(loaded) if self._baseline is not None else None
