@@ -14,6 +14,7 @@ later. Now:
 
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 
@@ -128,3 +129,25 @@ def test_a_reload_does_not_wait_for_the_first_print(
     assert changed.wait(WAIT)  # and again once the prints are done
     assert holder.history.get(first) is not None
     assert holder.history.get(holder.current.version) is not None
+
+
+def test_the_baseline_is_kept_out_of_the_collector_s_walk(project: Path) -> None:
+    """After a start from the start-up cache the baseline is validated afresh: millions of
+    objects at 1M triples, whose first full collection came during the first reload (2.1 s
+    instead of 0.4 s). `prepare` collects and freezes them, as the snapshot is."""
+    settings = Settings()
+    start(project, settings)
+    started = start(project, settings)  # from the cache: the baseline is validated again
+    assert started.snapshot is not None
+    reloader = Reloader(project, settings, StoreHolder(started.snapshot))
+    gc.unfreeze()
+    try:
+        reloader.prepare()
+        baseline = reloader._baseline
+        assert baseline is not None
+        walked = {id(o) for o in gc.get_objects()}
+        assert id(baseline.subject_files) not in walked  # frozen: never walked again
+        assert id(baseline) not in walked
+    finally:
+        gc.unfreeze()
+        gc.collect()
