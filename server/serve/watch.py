@@ -202,7 +202,9 @@ class Watcher:
             self.reloader.prepare()
         except Exception:  # the reloads validate everything instead
             log.exception("could not prepare incremental reloads")
+        started = time.perf_counter()
         self.reloader.holder.history.materialize()
+        log.info("the change feed has the first version (%.1f s)", time.perf_counter() - started)
 
     def stop(self) -> None:
         self._stop.set()

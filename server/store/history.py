@@ -39,7 +39,8 @@ V = TypeVar("V")
 # A print of every file (the first version, ~30 s at 1M triples) runs beside the reloads of a
 # `serve --watch` process, on the same GIL: a reload pauses it between two files (`reloading`),
 # so that an edit is served in the reload's own time (1.7-2.0 s at 1M beside the print, 0.3 s
-# alone). The pause lasts at most this long at a time, so a print is never stopped for good.
+# alone); a print does not start while a reload runs either (the reload's own swap queues one).
+# The pause lasts at most this long at a time, so a print is never stopped for good.
 PAUSE_BOUND_SECONDS = 10.0
 _PRINTS_MAY_RUN = threading.Event()
 _PRINTS_MAY_RUN.set()
@@ -191,12 +192,17 @@ class VersionHistory:
             self._queued.append(first)
         _LIVE.add(self)
 
-    def printed_once(self) -> bool:
-        """Whether a print exists for the next one to share: what is queued then prints in
-        about the time its edited files take; before it, a print describes every file (seconds
-        at 100k triples, ~30 s at 1M)."""
+    def printed(self, timeout: float) -> bool:
+        """Whether every version recorded is printed, waiting up to `timeout` seconds for the
+        history's printer thread. A print shares the files the one before it described; it
+        describes them all (seconds at 100k triples, ~30 s at 1M) when there is none yet, or
+        when the files were read anew (a snapshot restored from the start-up cache reads its
+        own copy, the reloader another)."""
+        printer = self._printer
+        if printer is not None:
+            printer.join(timeout)
         with self._lock:
-            return self._last is not None or not self._queued
+            return not self._queued
 
     # -- a fork while a print runs (`serve --workers`: server/serve/workers.py)
 
@@ -254,6 +260,7 @@ class VersionHistory:
                             self._printer_busy = False  # printer of its own
                         return
                     store = self._queued[0]
+                _PRINTS_MAY_RUN.wait(PAUSE_BOUND_SECONDS)  # a reload runs: it goes first
                 printed = _print(store, self._last)
                 with self._lock:
                     self._queued.popleft()
