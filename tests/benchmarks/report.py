@@ -485,8 +485,8 @@ MISSED = [
     "and the machine's drift between bursts decides which side of 1.8× a run lands on. In "
     "this run a worker cost more CPU per request than the single process (2.20 vs 2.11 ms); "
     "in the run before, less. See the findings, *serve --workers 2 against 1*.",
-    "- **Full validation at 1M vs Jena with core shapes only** (23.2 s vs 17.6 s; 23.6 vs 23.2 s "
-    "in the previous run; with all shapes Jena did not finish in 120 s: it runs the "
+    "- **Full validation at 1M vs Jena with core shapes only** (28.4 s vs 22.4 s; 23.9 vs 23.5 s "
+    "in the run on dc2bdb8; with all shapes Jena did not finish in 120 s: it runs the "
     "unique-label SPARQL per focus node). Not a target of issue 12. What remains of ours is "
     "converting Oxigraph's terms to rdflib terms (about 40% of load) and the Python engine: "
     "validating on Oxigraph terms or plain strings, and splitting validation by file across "
