@@ -101,6 +101,12 @@ class Reloader:
                 loaded = load(self.root, (), self.settings, self.cache)
                 if loaded.version != self.holder.current.version:
                     return  # already edited: the next reload validates everything
+                current = self.holder.current
+                if isinstance(current, Snapshot):
+                    # The change feed's first print reads these, not the files again (an edit
+                    # made meanwhile would leave it nothing to print), and the next print shares
+                    # them with the reloader's.
+                    current.supply_files(loaded)
                 validated, how = validate_loaded(loaded), "validated again"
             self._baseline = Baseline.of(validated)
             del validated  # what the baseline does not keep is garbage now

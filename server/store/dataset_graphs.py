@@ -66,6 +66,16 @@ class DatasetGraphs:
             self._loaded = _kept(loaded)
         return self._loaded
 
+    def supply(self, loaded: LoadResult) -> bool:
+        """Take the files as loaded elsewhere (`serve --watch`'s reloader, for its baseline) when
+        they hold this version and none are loaded yet: a snapshot restored from the start-up
+        cache then needs not read them again, which fails once an edit has changed them."""
+        with self._lock:
+            if self._loaded is not None or loaded.version != self._version:
+                return False
+            self._loaded = _kept(loaded)
+            return True
+
     @property
     def version(self) -> str:
         return self._version

@@ -384,6 +384,10 @@ class Snapshot:
     def definition(self, id: str) -> Definition | None:
         return self._definitions.get(id)
 
+    def supply_files(self, loaded: LoadResult) -> bool:
+        """Hand a restored snapshot the files of its version loaded elsewhere (DatasetGraphs)."""
+        return self._graphs.supply(loaded)
+
     def version_print(self, previous: VersionPrint | None) -> VersionPrint | None:
         """What the change feed keeps of this version (server/store/history.py); None when the
         files a snapshot restored from the start-up cache reads have changed since."""
