@@ -48,6 +48,7 @@ class Index:
         self.out = out
         self._incoming: dict[tuple[Node, Node], dict[Node, None]] | None = None
         self._refs: dict[Node, dict[Node, None]] | None = None
+        self._with: dict[Node, dict[Node, None]] = {}  # predicate -> its subjects, when asked
         subclass: dict[Node, set[Node]] = defaultdict(set)
         for s, preds in out.items():
             for o in preds.get(RDFS_SUBCLASS_OF, ()):
@@ -83,8 +84,16 @@ class Index:
         return None
 
     def subjects_with(self, predicate: Node) -> list[Node]:
-        """Subjects that have predicate (a scan: for the few whole-graph checks)."""
-        return [s for s, preds in self.out.items() if predicate in preds]
+        """Subjects that have predicate. The first call for a predicate scans every subject;
+        its answer is kept, and patch() keeps it up to date: an incremental reload asks again
+        for the same few (sources with a local copy, predicates that need evidence), and the
+        scan would read every subject of a large graph (~0.15 s at a million triples, most of
+        it copy-on-write faults beside forked workers)."""
+        found = self._with.get(predicate)
+        if found is None:
+            found = {s: None for s, preds in self.out.items() if predicate in preds}
+            self._with[predicate] = found
+        return list(found)
 
     def label(self, node: Node) -> str:
         """The English preferred label, else any preferred label, else ""."""
@@ -152,6 +161,9 @@ class Index:
             del objects[o]
             if not objects:
                 del preds[p]  # type: ignore[union-attr]
+                having = self._with.get(p)
+                if having is not None:
+                    having.pop(s, None)
                 if not preds:
                     del self.out[s]
             if p == RDF_TYPE:
@@ -179,6 +191,9 @@ class Index:
             objects = preds.get(p)
             if objects is None:
                 objects = preds[p] = {}
+                having = self._with.get(p)
+                if having is not None:
+                    having[s] = None
             if o in objects:
                 continue
             objects[o] = None
