@@ -22,6 +22,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from server.diagnostics import Diagnostic
+from server.rdf.namespaces import CKG
+from server.rdf.triple_index import Index
 from server.schema import build_schema
 from server.schema.base import Context
 from server.serve.watch import Reloader
@@ -195,6 +197,8 @@ def _served(root: Path, settings: Settings | None = None) -> Reloader:
 def check_reload(root: Path, reloader: Reloader) -> None:
     """Reload; the report and what is served are those of a validation and build from scratch."""
     before = reloader.holder.current
+    if isinstance(before, Snapshot):  # as `serve --watch` does once its workers are ready
+        before.copy_ahead()
     outcome = reloader.reload()
     full = validate_project(root)
     assert reloader.last_path == "incremental" or not full.load.ok  # a parse error: full
@@ -204,6 +208,7 @@ def check_reload(root: Path, reloader: Reloader) -> None:
     assert sorted(map(_key, report.diagnostics)) == sorted(map(_key, full.report.diagnostics))
     assert report.files == full.report.files
     assert report.triples == full.report.triples
+    _assert_subjects_kept(reloader)
     served = reloader.holder.current
     if not full.conforms or full.load.version == before.version:
         # Refused, or the same Turtle (the version is theirs): what was served still is, as
@@ -219,7 +224,39 @@ def check_reload(root: Path, reloader: Reloader) -> None:
     assert served.indexes() == fresh.indexes()
     assert _answers(served) == _answers(fresh)
     assert isinstance(before, Snapshot)
+    assert before._ahead is None  # the patch took the copies made ahead
+    _assert_same_print(before, served, fresh)
     assert_same_search(served, fresh, _edited_words(before, served))
+
+
+def _assert_same_print(before: Snapshot, served: Snapshot, fresh: Snapshot) -> None:
+    """The change feed's print of a patched version, made from the last version's print and
+    the records the patch changed, is the print of the same version built from scratch."""
+    assert served._edited is not None
+    assert served._edited[0] == before.version
+    last = before.version_print(None)
+    assert last is not None
+    last.copy_ahead()
+    edited, whole = served.version_print(last), fresh.version_print(None)
+    assert last.ahead.made is None  # the print took the copies made ahead
+    assert edited is not None
+    assert whole is not None
+    assert edited.entities == whole.entities
+    assert edited.relations == whole.relations
+    assert edited.concepts == whole.concepts
+    assert edited.described == whole.described
+
+
+def _assert_subjects_kept(reloader: Reloader) -> None:
+    """The baseline index's subjects by predicate, kept across patches, are a scan's."""
+    baseline = reloader._baseline
+    assert baseline is not None
+    index = baseline.index
+    asked = [CKG.localCopy, CKG.requiresEvidence]
+    for predicate in asked:
+        scanned = {s for s, preds in index.out.items() if predicate in preds}
+        assert set(index.subjects_with(predicate)) == scanned, predicate
+    assert index.subjects_with(CKG.localCopy)  # the seed's page has its copy: not vacuous
 
 
 # Searched after every reload, besides the words of the labels the edit changed: common words,
@@ -338,3 +375,22 @@ def test_many_patches_layer_then_rebuild_the_search_index(project: Path) -> None
         assert isinstance(served, Snapshot)
         seen.add(type(served._labels))
     assert seen == {LayeredIndex, LabelIndex}
+
+
+def test_subjects_by_predicate_follow_every_patch() -> None:
+    """Asked once, kept after: a subject that gains the predicate is in, one that loses its
+    last value is out, one that keeps another value stays."""
+    from rdflib import URIRef
+
+    ex = "http://example.org/"
+    a, b, c, p, q = (URIRef(ex + n) for n in ("a", "b", "c", "p", "q"))
+    one, two = URIRef(ex + "1"), URIRef(ex + "2")
+    index = Index([(a, p, one), (a, p, two), (b, q, one)])
+    assert index.subjects_with(p) == [a]
+    index.patch([(a, p, one)], [(b, p, one), (c, q, two)])
+    assert index.subjects_with(p) == [a, b]  # a keeps two
+    index.patch([(a, p, two)], [])
+    assert index.subjects_with(p) == [b]
+    index.patch([(b, p, one)], [(a, p, one)])
+    assert index.subjects_with(p) == [a]
+    assert index.subjects_with(q) == [b, c]  # asked first now: a scan of what is there

@@ -51,6 +51,7 @@ from server.serve.worker_process import run_worker
 from server.settings import SettingError, Settings
 from server.store.heap import settle_heap
 from server.store.protocol import StoreHolder
+from server.store.snapshot import Snapshot
 from server.validate.validation import Outcome
 
 log = logging.getLogger("clinic_kg.workers")
@@ -171,6 +172,10 @@ class Supervisor:
     slots: list[Slot] = field(default_factory=list)
     retiring: dict[int, float] = field(default_factory=dict)  # pid -> when SIGTERM was sent
     quick_exits: int = 0
+    # Runs (in the supervising thread: it must return at once) each time every slot's worker
+    # is ready after a fork: the workers that share the parent's memory are all started then.
+    on_ready: Callable[[], None] | None = None
+    _unannounced: bool = False  # workers were forked since on_ready last ran
     _stop: bool = False
 
     def run(self, started: Callable[[], None] | None = None) -> int:
@@ -213,6 +218,10 @@ class Supervisor:
                 if slot.pid is None and now >= slot.due and not self._stop:
                     self._fork(slot)
             self._wait_ready(POLL_SECONDS)
+            if self._unannounced and all(s.ready is None and s.pid for s in self.slots):
+                self._unannounced = False
+                if self.on_ready is not None:
+                    self.on_ready()
         return EXIT_STOPPED
 
     def _wait_ready(self, timeout: float) -> None:
@@ -310,6 +319,7 @@ class Supervisor:
                 os._exit(code)
         os.close(write)
         slot.pid, slot.started, slot.ready = pid, time.monotonic(), read
+        self._unannounced = True
 
     def _stop_all(self) -> None:
         """SIGTERM every worker, wait for them (up to GRACE_SECONDS), then SIGKILL the rest."""
@@ -391,6 +401,7 @@ def serve_workers(
         root, settings, served, changed, cache, supervisor.fork_guard, validated
     )
     watcher = Watcher(reloader, settings.watch_debounce_ms)
+    supervisor.on_ready = reloader.workers_ready
 
     def watch() -> None:
         # After the first workers are forked: making the baseline of incremental reloads and
@@ -412,9 +423,11 @@ def serve_workers(
 
 
 # How long a reload waits for the change feed's print of the new version before it has the
-# workers forked without it (then again once it is printed): a one-file edit prints in
-# milliseconds at 100k triples, ~0.3 s at 1M (every record is compared with the last print's).
-PRINT_WAIT_SECONDS = 0.05
+# workers forked without it (then again once it is printed). A one-file edit prints in
+# milliseconds at 100k triples and ~0.06-0.1 s at 1M (the describe of the file edited, and
+# only the records the patch changed); waiting for it forks one generation of workers, with the
+# print, instead of two. A print of every file does not come within this bound.
+PRINT_WAIT_SECONDS = 0.2
 
 
 class ForkingReloader(Reloader):
@@ -452,6 +465,21 @@ class ForkingReloader(Reloader):
                     ).start()
                 if (self.holder.current, self.holder.last_reload_error) != before:
                     self._changed.set()
+
+    def workers_ready(self) -> None:
+        """Every worker is ready after a fork: make the copies the next reload edits now, in a
+        thread: the record tables (`Snapshot.copy_ahead`) and the change feed's tables
+        (`VersionPrint.copy_ahead`). Those copies write pages shared with the workers just
+        forked; made in the reload, at a million triples, they took most of its time."""
+        current = self.holder.current
+        if self.settings.incremental_reload and isinstance(current, Snapshot):
+            threading.Thread(
+                target=self._copy_ahead, args=(current,), name="clinic-kg-ahead", daemon=True
+            ).start()
+
+    def _copy_ahead(self, current: Snapshot) -> None:
+        current.copy_ahead()
+        self.holder.history.copy_ahead()  # and the change feed's print of it
 
     def _fork_when_printed(self) -> None:
         self.holder.history.settle()
