@@ -120,3 +120,20 @@ def test_recent_files_are_hashed_on_every_load(tmp_path: Path, hashed: list[Path
     hashed.clear()
     load(root, (), Settings(), settled)
     assert hashed == []
+
+
+def test_the_shapes_graph_is_built_again_only_when_a_shapes_file_changed(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    cache = LoadCache(clock=_later(HOUR))
+    first = load(root, (), Settings(), cache).shapes
+    _a_kg_file(root).write_text(
+        _a_kg_file(root).read_text(encoding="utf-8") + "\n", encoding="utf-8"
+    )
+    assert load(root, (), Settings(), cache).shapes is first  # the same shapes triples
+    shapes = next(iter(sorted((root / "shapes").rglob("*.ttl"))))
+    shapes.write_text(
+        shapes.read_text(encoding="utf-8") + "\nckg:ExtraShape a sh:NodeShape .\n", encoding="utf-8"
+    )
+    again = load(root, (), Settings(), cache).shapes
+    assert again is not first
+    assert len(again) == len(first) + 1

@@ -127,7 +127,15 @@ class LoadResult:
 
     @cached_property
     def shapes(self) -> Graph:
-        return self._graph("shapes")
+        # A reload whose shapes files did not change gets the same triples from the load
+        # cache: the graph built from them last time is taken again (~0.04 s at each reload).
+        parts = tuple(f.triples for f in self.files if f.kind == "shapes")
+        for known, graph in _LAST_SHAPES:
+            if len(known) == len(parts) and all(a is b for a, b in zip(known, parts, strict=True)):
+                return graph
+        graph = self._graph("shapes")
+        _LAST_SHAPES[:] = [(parts, graph)]
+        return graph
 
     @property
     def ok(self) -> bool:
@@ -135,6 +143,11 @@ class LoadResult:
 
     def paths(self) -> tuple[str, ...]:
         return tuple(f.path for f in self.files)
+
+
+# The last shapes graph built, with the triples it was built from (kept, so that their
+# identities stay theirs). Graphs of shapes are read, never changed, by validation.
+_LAST_SHAPES: list[tuple[tuple[tuple[Triple, ...], ...], Graph]] = []
 
 
 def discover(root: Path, paths: Iterable[Path] = ()) -> list[Path]:
