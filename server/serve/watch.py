@@ -28,7 +28,7 @@ from server.diagnostics import Report
 from server.load.loader import FOLDERS, LoadCache, LoadResult, load
 from server.rdf.triple_index import Index
 from server.settings import Settings
-from server.store.heap import settle_heap
+from server.store.heap import collector_paused, settle_heap
 from server.store.history import reloading
 from server.store.protocol import Store, StoreHolder
 from server.store.snapshot import Snapshot, build_snapshot, patch_snapshot
@@ -125,8 +125,9 @@ class Reloader:
     def reload(self) -> ReloadOutcome:
         with self._lock, reloading():  # a print of the change feed waits meanwhile
             started = time.perf_counter()
-            loaded = load(self.root, (), self.settings, self.cache)
-            edit = self._baseline.revalidate(loaded) if self._baseline is not None else None
+            with collector_paused():  # the settle at the end collects what this leaves
+                loaded = load(self.root, (), self.settings, self.cache)
+                edit = self._baseline.revalidate(loaded) if self._baseline is not None else None
             if edit is not None:
                 outcome, self.last_path = edit.outcome, "incremental"
             else:

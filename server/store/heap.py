@@ -15,6 +15,8 @@ derived from.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def settle_heap(whole: bool = True) -> None:
@@ -34,3 +36,17 @@ def settle_heap(whole: bool = True) -> None:
         gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic collector paused meanwhile (as it was before, after): for work that allocates
+    many objects, frees few and ends with `settle_heap`, which collects what it left. An
+    incremental reload at a million triples paid ~0.07 s of young collections without it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
