@@ -111,9 +111,11 @@ def draining_server(config: Any, ready: int | None) -> Any:
         signals = 0
         drain_until: float | None = None
         listeners: tuple[socket.socket, ...] = ()
+        loop: asyncio.AbstractEventLoop | None = None
 
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             self.listeners = tuple(sockets or ())
+            self.loop = asyncio.get_running_loop()
             await warm_up(self.config.app)
             await super().startup(sockets=sockets)
             if ready is not None:  # the supervisor retires the previous worker now
@@ -125,14 +127,22 @@ def draining_server(config: Any, ready: int | None) -> Any:
             self.signals += 1
             if self.signals > 1 or self.should_exit:
                 super().handle_exit(sig, frame)
-            # else: the main loop's next tick starts draining (a signal handler may run in the
-            # middle of the loop's own code, so it changes nothing itself)
+            elif self.loop is not None:
+                # Drain at the loop's next turn, not its next tick (0.1 s away): a retired
+                # worker's kept-open connections are closed after their next answer, and their
+                # clients reach the new worker sooner. A signal handler may run in the middle
+                # of the loop's own code, so it changes nothing itself.
+                self.loop.call_soon_threadsafe(self.begin_drain)
+
+        def begin_drain(self) -> None:
+            if self.drain_until is None and not self.should_exit:
+                self.drain_until = time.monotonic() + DRAIN_LIMIT_SECONDS
+                self.stop_accepting()
 
         async def on_tick(self, counter: int) -> bool:
             if self.signals and not self.should_exit:
                 if self.drain_until is None:
-                    self.drain_until = time.monotonic() + DRAIN_LIMIT_SECONDS
-                    self.stop_accepting()
+                    self.begin_drain()
                 elif time.monotonic() >= self.drain_until or not any(
                     busy(c) for c in self.server_state.connections
                 ):
