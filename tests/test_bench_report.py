@@ -123,8 +123,34 @@ def test_the_workers_row_states_its_bursts_and_the_spread_of_its_quads(tmp_path:
     one = results()  # a quick run: one quad
     one["sizes"]["10k"]["workers"]["quad_ratios"] = [1.87]
     text = report.render(one, tmp_path / "none.md")
-    assert "1 ABBA quad of 2 s bursts, quad ratio 1.87;" in text
+    assert "1 ABBA quad of 2 s bursts, quad ratio 1.87" in text
     older = results()  # a results.json from before the bursts: no design, no spread
     del older["sizes"]["10k"]["workers"]["design"], older["sizes"]["10k"]["workers"]["quad_ratios"]
     text = report.render(older, tmp_path / "none.md")
     assert "ABBA" not in text.split("## Targets")[1].split("###")[0]
+
+
+def test_the_workers_verdict_is_on_two_free_cores_when_wrk_s_cpu_was_measured(
+    tmp_path: Path,
+) -> None:
+    """wrk on the same 2 cores leaves 2 workers less than 2 free cores: the row gives the
+    ratio with wrk's part given back, and the ratio as measured beside it."""
+    run = results()
+    workers = run["sizes"]["10k"]["workers"]
+    workers["ratio"], workers["ratio_free_cores"] = 1.75, 1.84
+    for r in workers["runs"]["2"]:
+        r["client_cores"] = 0.1
+    row = next(
+        line
+        for line in report.render(run, tmp_path / "none.md").splitlines()
+        if "serve --workers 2 ≥ 1.8× one worker" in line
+    )
+    assert "1.84× on 2 free cores (1.75× as measured, wrk using 0.10 cores" in row
+    assert "**met**" in row.split("|")[-2]
+    workers["ratio_free_cores"] = 1.79
+    row = next(
+        line
+        for line in report.render(run, tmp_path / "none.md").splitlines()
+        if "serve --workers 2 ≥ 1.8× one worker" in line
+    )
+    assert "**met**" not in row.split("|")[-2]
