@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from server.diff.graph_diff import Described, describe, merge
 from server.model.records import Concept, Entity, Relation
+from server.store.made_ahead import MadeAhead
 
 if TYPE_CHECKING:
     from server.load.loader import Triple
@@ -77,31 +78,29 @@ class VersionPrint:
     # version describes only the files that changed. Only the newest print keeps them.
     files: Mapping[int, tuple[tuple[Triple, ...], Described]] = field(default_factory=dict)
     # Copies of its tables the next print edits, made ahead (`copy_ahead`); not compared.
-    ahead: _Ahead = field(default_factory=lambda: _Ahead(), compare=False, repr=False)
+    ahead: MadeAhead[dict[str, dict[str, Any]]] = field(
+        default_factory=MadeAhead, compare=False, repr=False
+    )
 
     def copy_ahead(self) -> None:
         """Make now, while nothing waits for it, the copies of this print's tables that the
         print of the next version patched from it edits (see `Snapshot.copy_ahead`: in the
         parent of forked workers the copies write pages shared with them, and made during a
         reload at a million triples they took ~1 s instead of ~0.05 s)."""
-        with self.ahead.lock:
-            if self.ahead.made is None:
-                self.ahead.made = {
-                    "values": dict(self.described.values),
-                    "labels": dict(self.described.labels),
-                    "entities": dict(self.entities),
-                    "relations": dict(self.relations),
-                    "concepts": dict(self.concepts),
-                }
+        self.ahead.make(self._copy_tables)
 
     def _copies(self) -> dict[str, dict[str, Any]]:
         """The copies `copy_ahead` made (once), else made now."""
-        with self.ahead.lock:  # a copy_ahead running now is doing this work: its result
-            made, self.ahead.made = self.ahead.made, None
-        if made is not None:
-            return made
-        self.copy_ahead()
-        return self._copies()
+        return self.ahead.take(self._copy_tables)
+
+    def _copy_tables(self) -> dict[str, dict[str, Any]]:
+        return {
+            "values": dict(self.described.values),
+            "labels": dict(self.described.labels),
+            "entities": dict(self.entities),
+            "relations": dict(self.relations),
+            "concepts": dict(self.concepts),
+        }
 
     def concept(self, id_or_iri: str) -> Concept | None:
         """The concept by id (as records name them); lets a statement be worded from a print."""
@@ -170,14 +169,6 @@ def _iri(record: Entity | Relation | Concept) -> str:
 
 def _id(record: Entity | Relation | Concept) -> str:
     return record.id
-
-
-class _Ahead:
-    """A print's copies made ahead (`VersionPrint.copy_ahead`), and the lock over them."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.made: dict[str, dict[str, Any]] | None = None
 
 
 def _edited(
@@ -306,11 +297,10 @@ class VersionHistory:
         self._printing = threading.Lock()
         self._printer = None
         self._printer_busy = False
-        # A thread making a print's copies ahead is not in the child either (what it made is
-        # set whole or not at all).
+        # Nor is a thread making a print's copies ahead.
         for kept in (*self._prints.values(), self._last):
             if kept is not None:
-                kept.ahead.lock = threading.Lock()
+                kept.ahead.after_fork_in_child()
 
     def copy_ahead(self) -> None:
         """The newest print's copies for the next print, made now (`VersionPrint.copy_ahead`),
@@ -369,7 +359,9 @@ class VersionHistory:
                         self._last = printed
                         if before is not None and self._prints.get(before.version) is before:
                             # only the newest print keeps its files' triples: it hands them on
-                            self._prints[before.version] = replace(before, files={}, ahead=_Ahead())
+                            self._prints[before.version] = replace(
+                                before, files={}, ahead=MadeAhead()
+                            )
                     if store.version in self._prints:  # not evicted meanwhile
                         self._prints[store.version] = printed
 

@@ -14,9 +14,7 @@ requests still reading it keep unchanged.
 
 from __future__ import annotations
 
-import gc
 import logging
-import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -51,9 +49,11 @@ from server.store.entity_links import (
     referrers,
 )
 from server.store.grouping import copied, freeze_lists, group, patch_groups, resorted
+from server.store.heap import collector_paused
 from server.store.history import Edited, VersionPrint
 from server.store.label_index import LabelIndex, label_order
 from server.store.layered_index import layered
+from server.store.made_ahead import MadeAhead
 from server.store.page_index import PageIndex
 from server.store.protocol import DatasetChanged, normalize_text
 from server.validate.shacl import shacl_triples
@@ -109,8 +109,7 @@ class Snapshot:
         self._init_patching()
 
     def _init_patching(self) -> None:
-        self._ahead: dict[str, dict[str, Any]] | None = None  # copy_ahead's tables
-        self._ahead_lock = threading.Lock()
+        self._ahead: MadeAhead[dict[str, dict[str, Any]]] = MadeAhead()  # copy_ahead's tables
         # A patched snapshot: the version it was patched from, and the records that differ.
         self._edited: tuple[str, Edited] | None = None
 
@@ -143,9 +142,7 @@ class Snapshot:
     def _tables(self) -> dict[str, dict[str, Any]]:
         """Copies of the record tables, by name (patch_snapshot edits them, once): those
         copy_ahead made, else made now."""
-        with self._ahead_lock:  # a copy_ahead running now is doing this work: its result
-            made, self._ahead = self._ahead, None
-        return made if made is not None else self._copy_tables()
+        return self._ahead.take(self._copy_tables)
 
     def _copy_tables(self) -> dict[str, dict[str, Any]]:
         return {
@@ -168,9 +165,7 @@ class Snapshot:
         ahead, the reload finds the copies made and those pages already the parent's own. A
         reload that comes while the copy is made waits for it rather than copying again. Costs
         one more set of tables (the dicts, not the records)."""
-        with self._ahead_lock:
-            if self._ahead is None:
-                self._ahead = self._copy_tables()
+        self._ahead.make(self._copy_tables)
 
     @classmethod
     def _patched(
@@ -477,13 +472,8 @@ def build_snapshot(
     settings = settings or Settings()
     # The build allocates hundreds of thousands of long-lived objects and frees almost none;
     # the cyclic collector would rescan them again and again, so it pauses meanwhile.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _build(loaded, settings, index)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _build(loaded: LoadResult, settings: Settings, index: Index | None) -> Snapshot:
@@ -524,9 +514,7 @@ def patch_snapshot(
     not changed: requests still reading it keep their version. Equal to build_snapshot(loaded),
     which tests/test_incremental_reload.py checks on random edits."""
     settings = settings or Settings()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         nodes = set(changed)
         nodes.update(r for n in list(nodes) for r in index.referrers(n))
         reader = GraphReader(_Restricted(index, nodes), settings.id_namespace, previous.registry)
@@ -561,9 +549,6 @@ def patch_snapshot(
             root=loaded.root,
             overlay_share=settings.search_overlay_percent / 100,
         )
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _Restricted(Index):
