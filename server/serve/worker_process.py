@@ -14,10 +14,11 @@ answered before it exits:
   progress, including one accepted a moment before whose request bytes are still on the way.
 - It then answers every connection it accepted (each response from then on says
   `Connection: close`) until none is waiting for its first request or in the middle of one
-  (bounded: DRAIN_LIMIT_SECONDS), and only then runs uvicorn's graceful shutdown, which closes
-  the idle kept-open connections left, as any server does at its keep-alive timeout.
-- The first SIGTERM or SIGINT starts that drain, whenever it arrives (during start-up too: the
-  drain runs from uvicorn's main loop); a second one shuts down at once.
+  (bounded: DRAIN_LIMIT_SECONDS), for at least IDLE_GRACE_SECONDS, and only then runs uvicorn's
+  graceful shutdown, which closes the idle kept-open connections left, as any server does at
+  its keep-alive timeout.
+- The first SIGTERM or SIGINT starts that drain at the loop's next turn (during start-up too:
+  the drain runs from uvicorn's main loop); a second one shuts down at once.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ WARM_UP_QUERY = "{ __typename dataset { version tripleCount } }"
 WARM_UP_SECONDS = 10.0
 # A retiring worker answers what it accepted for at most this long before it shuts down.
 DRAIN_LIMIT_SECONDS = 5.0
+# A draining worker closes its idle kept-open connections no sooner than this after it began:
+# meanwhile their clients' next requests are answered (with `Connection: close`), instead of
+# racing a close (a request sent as the socket closes is reset). One tick of uvicorn's loop,
+# the grace there was when the drain began at a tick.
+IDLE_GRACE_SECONDS = 0.1
 EXIT_STOPPED = 0
 _PR_SET_PDEATHSIG = 1
 
@@ -110,6 +116,7 @@ def draining_server(config: Any, ready: int | None) -> Any:
     class DrainingServer(uvicorn.Server):
         signals = 0
         drain_until: float | None = None
+        drain_began = 0.0
         listeners: tuple[socket.socket, ...] = ()
         loop: asyncio.AbstractEventLoop | None = None
 
@@ -136,15 +143,17 @@ def draining_server(config: Any, ready: int | None) -> Any:
 
         def begin_drain(self) -> None:
             if self.drain_until is None and not self.should_exit:
-                self.drain_until = time.monotonic() + DRAIN_LIMIT_SECONDS
+                self.drain_began = time.monotonic()
+                self.drain_until = self.drain_began + DRAIN_LIMIT_SECONDS
                 self.stop_accepting()
 
         async def on_tick(self, counter: int) -> bool:
             if self.signals and not self.should_exit:
                 if self.drain_until is None:
                     self.begin_drain()
-                elif time.monotonic() >= self.drain_until or not any(
-                    busy(c) for c in self.server_state.connections
+                elif (now := time.monotonic()) >= self.drain_until or (
+                    now >= self.drain_began + IDLE_GRACE_SECONDS
+                    and not any(busy(c) for c in self.server_state.connections)
                 ):
                     self.should_exit = True
             return bool(await super().on_tick(counter))
