@@ -79,6 +79,28 @@ def test_bad_files_are_rejected_with_code_and_line(
     assert found.hint
 
 
+@pytest.mark.parametrize(
+    ("opened", "what", "close"),
+    [
+        ('"never closed .', "the string", 'close it with " on the same line'),
+        ("'never closed .", "the string", "close it with ' on the same line"),
+        ('"""never closed .', "the long string", 'close it with """'),
+        ('"é" , "never closed .', "the string", 'close it with " on the same line'),
+        ("<https://clinic-kg.example/never-closed .", "the IRI", "close it with '>'"),
+    ],
+    ids=["double-quote", "single-quote", "long-string", "after-non-ascii", "iri"],
+)
+def test_a_token_open_to_the_end_of_the_file_is_named_where_it_opens(
+    tmp_path: Path, opened: str, what: str, close: str
+) -> None:
+    """The parser says "Unexpected end of file"; the steward needs what was left open, and
+    where."""
+    found = _load_text(tmp_path, (PREFIXES + "\nkg:a kg:b " + opened + "\n").encode())
+    assert (found.code, found.line) == ("KG-PARSE", 3), found.render()
+    assert f"{what} that starts on this line is never closed" in found.message
+    assert close in found.hint
+
+
 def test_unknown_prefix_hint_names_the_project_namespace(tmp_path: Path) -> None:
     found = _load_text(tmp_path, (PREFIXES + "kg:a ckg:b kg:c .\n").encode())
     assert "@prefix ckg: <https://clinic-kg.example/ontology#> ." in found.hint

@@ -34,6 +34,7 @@ _RDF_REST = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest")
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _BOM = b"\xef\xbb\xbf"
 _OX_ERROR = re.compile(r"^Parser error[^:]*:\s*")
+_OX_START = re.compile(r"^Parser error (?:between|at) line (\d+) column (\d+)")
 _UNDECLARED = re.compile(r"The prefix (\S*): has not been declared")
 
 Triple = tuple[Node, Node, Node]
@@ -622,11 +623,16 @@ def _to_rdflib(
 
 
 def _syntax_error(shown: str, exc: SyntaxError, source: str) -> Diagnostic:
+    where = _OX_START.match(str(exc))
     message = _OX_ERROR.sub("", str(exc))
     message = re.sub(r"\s*\(line \d+\)$", "", message)
     line = exc.lineno or 0
     if message == "Unexpected end":
         return _unfinished(shown, source, line)
+    if message == "Unexpected end of file" and where is not None:
+        opened = _unclosed(source, int(where.group(1)), int(where.group(2)))
+        if opened is not None:
+            return _error(shown, int(where.group(1)), "KG-PARSE", *opened)
     undeclared = _UNDECLARED.search(message)
     if undeclared:
         prefix = undeclared.group(1)
@@ -656,6 +662,31 @@ def _syntax_error(shown: str, exc: SyntaxError, source: str) -> Diagnostic:
         f"Turtle syntax error: {message}",
         "each statement ends with ' .', pairs are separated by ';', objects by ','",
     )
+
+
+def _unclosed(source: str, line: int, column: int) -> tuple[str, str] | None:
+    """What the token that runs to the end of the file is (the parser says only "Unexpected
+    end of file", from where it starts): a string or an IRI never closed. None: another."""
+    lines = source.splitlines()
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    opening = text[column - 1 : column] if column > 0 else ""
+    if opening in ('"', "'") and text[column - 1 : column + 2] == opening * 3:
+        return (
+            "Turtle syntax error: the long string that starts on this line is never closed",
+            f"close it with {opening * 3}",
+        )
+    if opening in ('"', "'"):
+        return (
+            "Turtle syntax error: the string that starts on this line is never closed",
+            f"close it with {opening} on the same line; text over several lines goes between "
+            f"{opening * 3} and {opening * 3}",
+        )
+    if opening == "<":
+        return (
+            "Turtle syntax error: the IRI that starts on this line is never closed",
+            "close it with '>' (an IRI is on one line, without spaces)",
+        )
+    return None
 
 
 def _unfinished(shown: str, source: str, end_line: int) -> Diagnostic:
