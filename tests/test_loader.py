@@ -101,6 +101,14 @@ def test_a_token_open_to_the_end_of_the_file_is_named_where_it_opens(
     assert close in found.hint
 
 
+def test_a_string_left_open_at_the_end_of_its_line_is_named(tmp_path: Path) -> None:
+    body = 'kg:a kg:b "no closing quote@en ;\n    kg:c "closed"@en .\n'
+    found = _load_text(tmp_path, (PREFIXES + body).encode())
+    assert (found.code, found.line) == ("KG-PARSE", 2), found.render()
+    assert "a string on this line is not closed before the line ends" in found.message
+    assert '"""' in found.hint
+
+
 def test_unknown_prefix_hint_names_the_project_namespace(tmp_path: Path) -> None:
     found = _load_text(tmp_path, (PREFIXES + "kg:a ckg:b kg:c .\n").encode())
     assert "@prefix ckg: <https://clinic-kg.example/ontology#> ." in found.hint

@@ -629,6 +629,15 @@ def _syntax_error(shown: str, exc: SyntaxError, source: str) -> Diagnostic:
     line = exc.lineno or 0
     if message == "Unexpected end":
         return _unfinished(shown, source, line)
+    if message.startswith("Line jumps are not allowed in string literals"):
+        return _error(
+            shown,
+            line,
+            "KG-PARSE",
+            "Turtle syntax error: a string on this line is not closed before the line ends",
+            "close it with the quote it opens with (\" or '); text over several lines goes "
+            'between """ and """',
+        )
     if message == "Unexpected end of file" and where is not None:
         opened = _unclosed(source, int(where.group(1)), int(where.group(2)))
         if opened is not None:
